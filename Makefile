@@ -1,0 +1,100 @@
+# livedash: the two commands are `make run` and `make test` (see README.md).
+#
+# Everything builds with plain cargo: the server natively, the browser bundle for wasm32, then
+# wasm-bindgen (pinned to the crate's version) and npm's wasm-opt. No cargo-leptos is needed,
+# which saves a newcomer its ~18 minute source install.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := run
+
+WASM_BINDGEN_VERSION := 0.2.130
+WASM_TARGET := wasm32-unknown-unknown
+SITE := target/site
+PKG := $(SITE)/pkg
+OUTPUT_NAME := livedash
+NODE_MODULES := end2end/node_modules/.installed
+# apt-get needs root; use sudo when we are not.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: run test build site server tools test-tools lint unit clients e2e bench-ingest bench-storage clean
+
+## run: install what is missing, build in release mode, serve on http://127.0.0.1:3000
+run: tools build
+	LIVEDASH_SITE_ROOT="$${LIVEDASH_SITE_ROOT:-$(SITE)}" ./target/release/livedash
+
+## test: install what is missing (Chromium too), then lint, Rust tests and Playwright tests
+test: tools test-tools lint unit build clients e2e
+
+build: site server
+
+server:
+	cargo build --release -p server --bin livedash
+
+# The browser bundle: wasm32 build, JS glue, size optimisation, CSS and static assets.
+site: $(NODE_MODULES)
+	cargo build -p frontend --lib --target $(WASM_TARGET) --profile wasm-release
+	mkdir -p $(PKG)
+	wasm-bindgen --target web --no-typescript --out-dir $(PKG) --out-name $(OUTPUT_NAME) \
+		target/$(WASM_TARGET)/wasm-release/frontend.wasm
+	wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+		$(PKG)/$(OUTPUT_NAME)_bg.wasm -o $(PKG)/$(OUTPUT_NAME)_bg.wasm
+	cp style/main.css $(PKG)/$(OUTPUT_NAME).css
+	cp -r public/. $(SITE)/
+	@printf 'WASM bundle: %s bytes, %s bytes gzip -9\n' \
+		"$$(wc -c < $(PKG)/$(OUTPUT_NAME)_bg.wasm)" "$$(gzip -9 -c $(PKG)/$(OUTPUT_NAME)_bg.wasm | wc -c)"
+
+## tools: the wasm32 target, wasm-bindgen, redis-server and npm packages (wasm-opt), if missing
+tools: $(NODE_MODULES)
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+	@wasm-bindgen --version 2>/dev/null | grep -qF "$(WASM_BINDGEN_VERSION)" \
+		|| cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	@command -v redis-server >/dev/null \
+		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y redis-server; }
+
+## test-tools: Chromium for the Playwright tests and Python's venv for the client check, if missing
+test-tools:
+	@command -v chromium >/dev/null \
+		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+	@python3 -c 'import venv, ensurepip' 2>/dev/null \
+		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y python3-venv; }
+
+$(NODE_MODULES): end2end/package.json end2end/package-lock.json
+	cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	touch $@
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --release -p app -p server --all-targets -- -D warnings
+	cargo clippy --release -p frontend --target $(WASM_TARGET) -- -D warnings
+
+## unit: Rust unit and integration tests (they start their own redis-server on free ports)
+unit:
+	cargo test --release -p app -p server
+
+## clients: third-party client libraries (pinned in server/tests/clients) write to the release build
+PYENV := target/clients-venv
+clients: $(PYENV)/.installed
+	$(PYENV)/bin/python server/tests/clients/check_clients.py "$(CURDIR)/target/release/livedash"
+
+$(PYENV)/.installed: server/tests/clients/requirements.txt
+	python3 -m venv $(PYENV)
+	$(PYENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+## e2e: Playwright in Chromium against the release build (it starts livedash and Redis itself)
+e2e:
+	cd end2end && LIVEDASH_BIN="$(CURDIR)/target/release/livedash" \
+		LIVEDASH_SITE_ROOT="$(CURDIR)/$(SITE)" npx playwright test
+
+## bench-ingest / bench-storage: benchmarks on demand (each starts its own redis-server)
+bench-ingest: tools
+	cargo run --release -p server --example bench_ingest -- $${SECONDS_PER_CASE:-10}
+
+bench-storage: tools
+	cargo run --release -p server --example bench_storage
+
+clean:
+	cargo clean
+	rm -rf end2end/node_modules

@@ -1,0 +1,19 @@
+//! The livedash Leptos app, shared by the server (`ssr`) and the browser (`hydrate`).
+//!
+//! # Layout
+//! - [`model`]: series identity, samples and current values, with the validation rules that
+//!   ingest enforces.
+//! - [`live`]: the WebSocket protocol between the server's live hub and the browser.
+//! - [`query`]: selectors, ranges, aggregations, and query results.
+//! - [`api`]: server functions and the error type they return; under `ssr`, the
+//!   [`api::backend`] trait that `server/` implements so that `app/` never touches Redis.
+//! - [`ui`]: the shell, the router and the pages.
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod live;
+pub mod model;
+pub mod query;
+pub mod ui;
+
+pub use ui::{App, shell};

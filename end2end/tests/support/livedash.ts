@@ -1,0 +1,87 @@
+// Starts and stops a real livedash process for a test. With no REDIS_URL, livedash launches
+// its own redis-server on a temporary data directory, so every spec gets a throwaway Redis.
+import { ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const binary = process.env.LIVEDASH_BIN ?? resolve(__dirname, "../../../target/release/livedash");
+const siteRoot = process.env.LIVEDASH_SITE_ROOT ?? resolve(__dirname, "../../../target/site");
+
+export class Livedash {
+  private process: ChildProcess | null = null;
+  private log = "";
+
+  /** 0 until the first launch, which binds port 0 and learns the port from the log. */
+  private port = 0;
+
+  private constructor(readonly dataDir: string) {}
+
+  /** Starts livedash on a free port with a fresh data directory, and waits until it is ready. */
+  static async start(): Promise<Livedash> {
+    const app = new Livedash(mkdtempSync(join(tmpdir(), "livedash-e2e-")));
+    await app.launch();
+    return app;
+  }
+
+  url(path = "/"): string {
+    return `http://127.0.0.1:${this.port}${path}`;
+  }
+
+  /** (Re)launches the process on the same port (after the first launch) and data directory. */
+  async launch(): Promise<void> {
+    const env = { ...process.env, LIVEDASH_ADDR: `127.0.0.1:${this.port}`, LIVEDASH_DATA_DIR: this.dataDir,
+      LIVEDASH_SITE_ROOT: siteRoot, LIVEDASH_STATSD_ADDR: "off", RUST_LOG: process.env.RUST_LOG ?? "info", NO_COLOR: "1" };
+    delete env.REDIS_URL;
+    const child = spawn(binary, [], { env, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout?.on("data", (chunk) => (this.log += chunk));
+    child.stderr?.on("data", (chunk) => (this.log += chunk));
+    this.process = child;
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`livedash exited early:\n${this.log}`);
+      if (this.port === 0) {
+        const serving = /serving on http:\/\/127\.0\.0\.1:(\d+)/.exec(this.log);
+        if (serving) this.port = Number(serving[1]);
+        else {
+          await new Promise((wake) => setTimeout(wake, 100));
+          continue;
+        }
+      }
+      try {
+        const response = await fetch(this.url("/readyz"));
+        if (response.ok) return;
+      } catch {
+        // Not listening yet.
+      }
+      await new Promise((wake) => setTimeout(wake, 100));
+    }
+    throw new Error(`livedash did not become ready:\n${this.log}`);
+  }
+
+  /** SIGTERM, and wait for the process (and its managed Redis) to exit. */
+  async stop(): Promise<void> {
+    const child = this.process;
+    this.process = null;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((done) => child.once("exit", done));
+    child.kill("SIGTERM");
+    await exited;
+  }
+
+  /** Stops for good and removes the data directory. */
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** POSTs a JSON batch to the ingest endpoint and returns the parsed answer. */
+  async ingest(batch: unknown): Promise<{ status: number; body: any }> {
+    const response = await fetch(this.url("/api/v1/ingest"), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(batch),
+    });
+    return { status: response.status, body: await response.json() };
+  }
+}

@@ -1,0 +1,376 @@
+//! Configuration, read once at start-up from environment variables.
+//!
+//! | variable | default | meaning |
+//! | --- | --- | --- |
+//! | `LIVEDASH_ADDR` | `127.0.0.1:3000` | address the HTTP server listens on |
+//! | `REDIS_URL` | unset | Redis to use (`redis://host:port/db`); unset starts a managed `redis-server` |
+//! | `LIVEDASH_DATA_DIR` | `./data` | the managed Redis's data directory (append-only file) |
+//! | `LIVEDASH_REDIS_SERVER` | `redis-server` | the `redis-server` executable for the managed Redis |
+//! | `LIVEDASH_KEY_PREFIX` | `ld:` | prefix of every Redis key and channel livedash uses |
+//! | `LIVEDASH_SITE_ROOT` | `target/site` | directory with the built WASM, JS and CSS (`pkg/`) |
+//! | `LIVEDASH_MAX_BODY_BYTES` | `16777216` | largest accepted request body |
+//! | `LIVEDASH_RETENTION_RAW` | `24h` | how long raw points are kept |
+//! | `LIVEDASH_RETENTION_10S` | `2d` | how long 10-second rollups are kept |
+//! | `LIVEDASH_RETENTION_1M` | `30d` | how long 1-minute rollups are kept |
+//! | `LIVEDASH_RETENTION_1H` | `365d` | how long 1-hour rollups are kept |
+//! | `LIVEDASH_RETENTION_1D` | `1826d` | how long 1-day rollups are kept (five years) |
+//! | `LIVEDASH_STATSD_ADDR` | `127.0.0.1:8125` | UDP address of the StatsD listener, or `off`; StatsD has no authentication, so keep it on loopback or a trusted network |
+//! | `RUST_LOG` | `info` | log filter (`tracing_subscriber::EnvFilter` syntax) |
+//!
+//! A value that does not parse stops start-up with an error naming the variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Default listen address.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
+/// Default data directory of the managed Redis.
+pub const DEFAULT_DATA_DIR: &str = "./data";
+/// Default `redis-server` executable.
+pub const DEFAULT_REDIS_SERVER: &str = "redis-server";
+/// Default key prefix.
+pub const DEFAULT_KEY_PREFIX: &str = "ld:";
+/// Default StatsD listen address: loopback, because StatsD has no authentication.
+pub const DEFAULT_STATSD_ADDR: &str = "127.0.0.1:8125";
+/// Default site root, where the build puts `pkg/`.
+pub const DEFAULT_SITE_ROOT: &str = "target/site";
+/// Default request body limit: 16 MiB is ample for a batch of 100 000 JSON points.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// The storage tiers: name and bucket width in ms, finest first.
+pub const TIERS: [(&str, i64); 4] = [
+    ("10s", 10_000),
+    ("1m", 60_000),
+    ("1h", 3_600_000),
+    ("1d", 86_400_000),
+];
+
+/// Retention variables and defaults: raw first, then one per tier of [`TIERS`].
+const RETENTION_VARIABLES: [(&str, &str); 5] = [
+    ("LIVEDASH_RETENTION_RAW", "24h"),
+    ("LIVEDASH_RETENTION_10S", "2d"),
+    ("LIVEDASH_RETENTION_1M", "30d"),
+    ("LIVEDASH_RETENTION_1H", "365d"),
+    ("LIVEDASH_RETENTION_1D", "1826d"),
+];
+
+/// How long each kind of data is kept, in ms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// Raw points.
+    pub raw_ms: i64,
+    /// Rollups, in the order of [`TIERS`].
+    pub tiers_ms: [i64; 4],
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        let parsed: Vec<i64> = RETENTION_VARIABLES
+            .iter()
+            .map(|(_, default)| parse_duration_ms(default).unwrap_or(0))
+            .collect();
+        Self {
+            raw_ms: parsed[0],
+            tiers_ms: [parsed[1], parsed[2], parsed[3], parsed[4]],
+        }
+    }
+}
+
+/// Parses `500ms`, `30s`, `15m`, `24h`, `2d`, `1w`, `1y` (365 days) into milliseconds.
+///
+/// # Errors
+/// Anything else, or a value that is not positive.
+pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{text:?} has no unit (ms, s, m, h, d, w or y)"))?;
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} does not start with a whole number"))?;
+    let unit_ms = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        "y" => 365 * 86_400_000,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?}; use ms, s, m, h, d, w or y"
+            ));
+        }
+    };
+    match number.checked_mul(unit_ms) {
+        Some(ms) if ms > 0 => Ok(ms),
+        _ => Err(format!(
+            "{text:?} must be positive and below 290 million years"
+        )),
+    }
+}
+
+/// Where Redis comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RedisSource {
+    /// A server someone else runs, from `REDIS_URL`.
+    External { url: String },
+    /// A `redis-server` child that livedash starts, supervises and stops.
+    Managed {
+        /// The executable to run.
+        executable: PathBuf,
+        /// Its data directory.
+        data_dir: PathBuf,
+    },
+}
+
+/// Everything livedash reads from its environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// HTTP listen address.
+    pub addr: SocketAddr,
+    /// Which Redis to use.
+    pub redis: RedisSource,
+    /// Prefix of every Redis key and channel.
+    pub key_prefix: String,
+    /// Directory holding `pkg/` (WASM, JS, CSS) and the public assets.
+    pub site_root: String,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// How long data is kept.
+    pub retention: Retention,
+    /// Where the StatsD listener binds; `None` when it is off.
+    pub statsd_addr: Option<SocketAddr>,
+}
+
+/// A variable that is set but unusable.
+#[derive(thiserror::Error, Debug, PartialEq, Eq)]
+#[error("failed to parse {variable}={value:?}: {reason}")]
+pub struct ConfigError {
+    /// The variable's name.
+    pub variable: &'static str,
+    /// What it was set to.
+    pub value: String,
+    /// Why that does not work.
+    pub reason: String,
+}
+
+impl Config {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    /// The first variable that is set to something unusable.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup` (the environment, or a map in tests).
+    ///
+    /// # Errors
+    /// The first variable that is set to something unusable.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let addr = parse(
+            "LIVEDASH_ADDR",
+            get("LIVEDASH_ADDR").unwrap_or_else(|| DEFAULT_ADDR.into()),
+        )?;
+        let redis = match get("REDIS_URL") {
+            Some(url) => {
+                redis::Client::open(url.as_str()).map_err(|error| ConfigError {
+                    variable: "REDIS_URL",
+                    value: url.clone(),
+                    reason: format!(
+                        "{error}; expected redis://[user:password@]host[:port][/db] or \
+                         redis+unix:///path"
+                    ),
+                })?;
+                RedisSource::External { url }
+            }
+            None => RedisSource::Managed {
+                executable: get("LIVEDASH_REDIS_SERVER")
+                    .unwrap_or_else(|| DEFAULT_REDIS_SERVER.into())
+                    .into(),
+                data_dir: get("LIVEDASH_DATA_DIR")
+                    .unwrap_or_else(|| DEFAULT_DATA_DIR.into())
+                    .into(),
+            },
+        };
+        let key_prefix = get("LIVEDASH_KEY_PREFIX").unwrap_or_else(|| DEFAULT_KEY_PREFIX.into());
+        if key_prefix.contains(['{', '}']) || key_prefix.chars().any(char::is_whitespace) {
+            return Err(ConfigError {
+                variable: "LIVEDASH_KEY_PREFIX",
+                value: key_prefix,
+                reason: "must not contain braces (they would break the hash tags) or spaces".into(),
+            });
+        }
+        let site_root = get("LIVEDASH_SITE_ROOT").unwrap_or_else(|| DEFAULT_SITE_ROOT.into());
+        let max_body_bytes = match get("LIVEDASH_MAX_BODY_BYTES") {
+            Some(value) => parse("LIVEDASH_MAX_BODY_BYTES", value)?,
+            None => DEFAULT_MAX_BODY_BYTES,
+        };
+        if max_body_bytes == 0 {
+            return Err(ConfigError {
+                variable: "LIVEDASH_MAX_BODY_BYTES",
+                value: "0".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        let mut retention_ms = [0_i64; 5];
+        for (slot, (variable, default)) in retention_ms.iter_mut().zip(RETENTION_VARIABLES) {
+            let value = get(variable).unwrap_or_else(|| default.into());
+            *slot = parse_duration_ms(&value).map_err(|reason| ConfigError {
+                variable,
+                value,
+                reason,
+            })?;
+        }
+        let retention = Retention {
+            raw_ms: retention_ms[0],
+            tiers_ms: [
+                retention_ms[1],
+                retention_ms[2],
+                retention_ms[3],
+                retention_ms[4],
+            ],
+        };
+        let statsd_addr = match get("LIVEDASH_STATSD_ADDR")
+            .unwrap_or_else(|| DEFAULT_STATSD_ADDR.into())
+            .as_str()
+        {
+            "off" => None,
+            value => Some(parse("LIVEDASH_STATSD_ADDR", value.to_owned())?),
+        };
+        Ok(Self {
+            addr,
+            redis,
+            key_prefix,
+            site_root,
+            max_body_bytes,
+            retention,
+            statsd_addr,
+        })
+    }
+}
+
+fn parse<T>(variable: &'static str, value: String) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    value.trim().parse().map_err(|error: T::Err| ConfigError {
+        variable,
+        reason: error.to_string(),
+        value,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    /// With nothing set, every documented default applies and Redis is managed.
+    #[test]
+    fn defaults() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.addr, DEFAULT_ADDR.parse().unwrap());
+        assert_eq!(
+            config.redis,
+            RedisSource::Managed {
+                executable: DEFAULT_REDIS_SERVER.into(),
+                data_dir: DEFAULT_DATA_DIR.into()
+            }
+        );
+        assert_eq!(config.key_prefix, "ld:");
+        assert_eq!(config.site_root, "target/site");
+        assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+        assert_eq!(
+            config.retention,
+            Retention {
+                raw_ms: 86_400_000,
+                tiers_ms: [
+                    2 * 86_400_000,
+                    30 * 86_400_000,
+                    365 * 86_400_000,
+                    1826 * 86_400_000
+                ]
+            }
+        );
+        assert_eq!(config.retention, Retention::default());
+        assert_eq!(
+            config.statsd_addr,
+            Some(DEFAULT_STATSD_ADDR.parse().unwrap())
+        );
+    }
+
+    /// Durations take the usual units and refuse anything else.
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_ms("250ms"), Ok(250));
+        assert_eq!(parse_duration_ms("90m"), Ok(5_400_000));
+        assert_eq!(parse_duration_ms("1y"), Ok(31_536_000_000));
+        assert!(parse_duration_ms("24").unwrap_err().contains("no unit"));
+        assert!(
+            parse_duration_ms("2 days")
+                .unwrap_err()
+                .contains("unknown unit")
+        );
+        assert!(parse_duration_ms("0s").unwrap_err().contains("positive"));
+    }
+
+    /// Set values are used.
+    #[test]
+    fn overrides() {
+        let config = config(&[
+            ("LIVEDASH_ADDR", "0.0.0.0:8080"),
+            ("REDIS_URL", "redis://10.0.0.5:6380/2"),
+            ("LIVEDASH_KEY_PREFIX", "prod:"),
+            ("LIVEDASH_STATSD_ADDR", "off"),
+            ("LIVEDASH_MAX_BODY_BYTES", "1024"),
+        ])
+        .unwrap();
+        assert_eq!(config.addr, "0.0.0.0:8080".parse().unwrap());
+        assert_eq!(
+            config.redis,
+            RedisSource::External {
+                url: "redis://10.0.0.5:6380/2".into()
+            }
+        );
+        assert_eq!(config.key_prefix, "prod:");
+        assert_eq!(config.max_body_bytes, 1024);
+        assert_eq!(config.statsd_addr, None);
+    }
+
+    /// A bad value names its variable.
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (variable, value) in [
+            ("LIVEDASH_ADDR", "localhost"),
+            ("REDIS_URL", "http://x"),
+            ("LIVEDASH_KEY_PREFIX", "a{b}"),
+            ("LIVEDASH_MAX_BODY_BYTES", "lots"),
+            ("LIVEDASH_MAX_BODY_BYTES", "0"),
+            ("LIVEDASH_RETENTION_RAW", "forever"),
+            ("LIVEDASH_RETENTION_1D", "5x"),
+            ("LIVEDASH_STATSD_ADDR", "8125"),
+        ] {
+            let error = config(&[(variable, value)]).unwrap_err();
+            assert_eq!(error.variable, variable);
+            assert!(
+                error
+                    .to_string()
+                    .starts_with(&format!("failed to parse {variable}="))
+            );
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The HTTP edge's error type: every handler error becomes a response here, and only here.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::ingest::json::{MalformedBatch, RejectedItem};
+use crate::ingest::line_protocol::LineError;
+use crate::query_params::BadParameter;
+use crate::storage::StorageError;
+use crate::storage::query::QueryError;
+
+/// Seconds a client should wait before retrying while Redis is unavailable.
+const RETRY_AFTER_SECS: &str = "1";
+
+/// Most line errors listed in one answer; a body of a million bad lines gets a short answer.
+const MAX_LISTED_LINE_ERRORS: usize = 20;
+
+/// Which InfluxDB API a write came through; each has its own error body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InfluxApi {
+    /// `/write`: `{"error": "…"}`.
+    V1,
+    /// `/api/v2/write`: `{"code": "invalid", "message": "…"}`.
+    V2,
+}
+
+/// What a request handler can fail with.
+#[derive(thiserror::Error, Debug)]
+pub enum AppError {
+    /// Storage failed; nothing of the request was acknowledged.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The body is not a batch at all.
+    #[error(transparent)]
+    Malformed(#[from] MalformedBatch),
+    /// An InfluxDB write was refused in part (`errors`) or whole (a bad parameter or body).
+    #[error("{message}")]
+    Influx {
+        api: InfluxApi,
+        message: String,
+        errors: Vec<LineError>,
+    },
+    /// A query parameter is missing or unusable.
+    #[error(transparent)]
+    BadParameter(#[from] BadParameter),
+    /// A query could not run.
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    /// Some items were refused; the others were stored.
+    #[error("{} of {} items rejected", rejected.len(), rejected.len() + accepted)]
+    PartlyRejected {
+        accepted: usize,
+        rejected: Vec<RejectedItem>,
+    },
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Storage(error) if error.is_unavailable() => {
+                tracing::warn!(%error, "storage unavailable");
+                let mut response = (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Json(json!({ "error": "storage unavailable; nothing was stored, retry shortly" })),
+                )
+                    .into_response();
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(RETRY_AFTER_SECS),
+                );
+                response
+            }
+            Self::Storage(error) => {
+                tracing::error!(%error, "storage failure");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Json(json!({ "error": "internal storage error; nothing was stored" })),
+                )
+                    .into_response()
+            }
+            Self::Query(QueryError::Storage(error)) => Self::Storage(error).into_response(),
+            Self::BadParameter(error) => (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": error.to_string() })),
+            )
+                .into_response(),
+            Self::Query(error) => (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": error.to_string() })),
+            )
+                .into_response(),
+            Self::Malformed(error) => (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": error.to_string(), "accepted": 0 })),
+            )
+                .into_response(),
+            Self::Influx {
+                api,
+                message,
+                errors,
+            } => {
+                let mut full = message;
+                for error in errors.iter().take(MAX_LISTED_LINE_ERRORS) {
+                    full.push_str("; ");
+                    full.push_str(&error.error);
+                }
+                if errors.len() > MAX_LISTED_LINE_ERRORS {
+                    full.push_str(&format!(
+                        "; and {} more",
+                        errors.len() - MAX_LISTED_LINE_ERRORS
+                    ));
+                }
+                let body = match api {
+                    InfluxApi::V1 => json!({ "error": full }),
+                    InfluxApi::V2 => match errors.first() {
+                        Some(first) => {
+                            json!({ "code": "invalid", "message": full, "line": first.line })
+                        }
+                        None => json!({ "code": "invalid", "message": full }),
+                    },
+                };
+                (StatusCode::BAD_REQUEST, Json(body)).into_response()
+            }
+            Self::PartlyRejected { accepted, rejected } => {
+                let total = rejected.len() + accepted;
+                let summary = if accepted == 0 {
+                    format!(
+                        "{} of {total} items rejected; nothing was stored",
+                        rejected.len()
+                    )
+                } else {
+                    format!(
+                        "{} of {total} items rejected; {accepted} accepted and stored",
+                        rejected.len()
+                    )
+                };
+                (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({ "error": summary, "accepted": accepted, "rejected": rejected })),
+                )
+                    .into_response()
+            }
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! The livedash server: takes metrics in, keeps them in Redis, pushes changes to browsers.
+//!
+//! # Layout
+//! - [`config`]: environment variables, parsed once at start-up.
+//! - [`managed_redis`]: the `redis-server` child used when no `REDIS_URL` is given.
+//! - [`storage`]: all Redis access; [`storage::keys`] builds every key name.
+//! - [`ingest`]: parsing and validating what clients send.
+//! - [`live`]: the single Redis subscription per process and the WebSocket fan-out.
+//! - [`query_params`]: the query API's parameters.
+//! - [`routes`]: the HTTP surface; [`error`] maps failures to responses, once.
+//! - [`state`]: the state shared by handlers and server functions.
+//! - [`testing`]: a throwaway `redis-server` for integration tests and benchmarks.
+
+pub mod config;
+pub mod error;
+pub mod ingest;
+pub mod live;
+pub mod managed_redis;
+pub mod query_params;
+pub mod routes;
+pub mod state;
+pub mod storage;
+pub mod testing;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use leptos::config::{Env, LeptosOptions};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, RedisSource};
+use crate::live::Hub;
+use crate::managed_redis::{ManagedRedis, ManagedRedisError};
+use crate::state::AppState;
+use crate::storage::{Keys, StorageError, Store};
+
+/// The name of the built WASM/JS/CSS under `pkg/` (`livedash.js`, `livedash_bg.wasm`, …).
+pub const OUTPUT_NAME: &str = "livedash";
+
+/// Why livedash could not start or serve.
+#[derive(thiserror::Error, Debug)]
+pub enum StartError {
+    /// The managed Redis failed.
+    #[error("managed Redis: {0}")]
+    ManagedRedis(#[from] ManagedRedisError),
+    /// The Redis URL or connection set-up failed.
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+    /// Serving failed.
+    #[error("serving HTTP: {0}")]
+    Serve(#[from] std::io::Error),
+    /// The StatsD port could not be bound.
+    #[error(
+        "binding LIVEDASH_STATSD_ADDR={addr}: {source} (set LIVEDASH_STATSD_ADDR=off to run without StatsD)"
+    )]
+    Statsd {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A started livedash: Redis connected (or launched), the live hub running, ready to serve.
+pub struct Livedash {
+    state: AppState,
+    managed: Option<ManagedRedis>,
+    tasks: Vec<JoinHandle<()>>,
+    /// Ends once every writer handle is dropped, after the last write.
+    writer_task: JoinHandle<()>,
+    statsd_addr: Option<std::net::SocketAddr>,
+}
+
+impl Livedash {
+    /// Connects to (or launches) Redis and starts the live hub.
+    ///
+    /// # Errors
+    /// See [`StartError`].
+    pub async fn start(config: Config) -> Result<Self, StartError> {
+        // Bind first: a taken port should stop start-up before a managed Redis is launched.
+        let statsd_socket = match config.statsd_addr {
+            Some(addr) => Some(
+                tokio::net::UdpSocket::bind(addr)
+                    .await
+                    .map_err(|source| StartError::Statsd { addr, source })?,
+            ),
+            None => None,
+        };
+        let managed = match &config.redis {
+            RedisSource::External { .. } => None,
+            RedisSource::Managed {
+                executable,
+                data_dir,
+            } => Some(ManagedRedis::start(executable, data_dir).await?),
+        };
+        let url = match (&config.redis, &managed) {
+            (_, Some(managed)) => managed.url().to_owned(),
+            (RedisSource::External { url }, None) => url.clone(),
+            (RedisSource::Managed { .. }, None) => unreachable!("a managed source starts Redis"),
+        };
+        let client = redis::Client::open(url).map_err(StorageError::from)?;
+        let keys = Keys::new(config.key_prefix.clone());
+        let channel = keys.live_channel();
+        let store = Store::new(client.clone(), keys, config.retention)?;
+        match store.ping().await {
+            Ok(latency) => tracing::info!(?latency, "connected to Redis"),
+            Err(error) => tracing::warn!(%error, "Redis is not answering yet; will keep trying"),
+        }
+        let shutdown = CancellationToken::new();
+        let (hub, hub_task) = Hub::start(client, channel, shutdown.clone());
+        let (writer, writer_task) = storage::writer::Writer::start(store.clone(), shutdown.clone());
+        let mut tasks = vec![hub_task];
+        let statsd_counters = Arc::new(ingest::statsd::StatsdCounters::default());
+        let statsd_addr = match statsd_socket {
+            Some(socket) => {
+                let bound = socket.local_addr()?;
+                tracing::info!(%bound, "StatsD listener on UDP");
+                tasks.push(tokio::spawn(ingest::statsd::serve(
+                    socket,
+                    writer.clone(),
+                    statsd_counters.clone(),
+                    shutdown.clone(),
+                )));
+                Some(bound)
+            }
+            None => None,
+        };
+        let leptos_options = LeptosOptions::builder()
+            .output_name(OUTPUT_NAME)
+            .site_root(config.site_root.clone())
+            .site_pkg_dir("pkg")
+            .site_addr(config.addr)
+            .env(Env::PROD)
+            .build();
+        let state = AppState {
+            leptos_options,
+            store,
+            writer,
+            hub,
+            shutdown,
+            config: Arc::new(config),
+            statsd: statsd_counters,
+        };
+        Ok(Self {
+            state,
+            managed,
+            tasks,
+            writer_task,
+            statsd_addr,
+        })
+    }
+
+    /// Where the StatsD listener is bound, if it runs.
+    #[must_use]
+    pub fn statsd_addr(&self) -> Option<std::net::SocketAddr> {
+        self.statsd_addr
+    }
+
+    /// The shared state (handy for tests that inspect storage directly).
+    #[must_use]
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves on `listener` until `signal` completes, then closes live sockets with a
+    /// "going away" reason, stops the hub, and stops the managed Redis if there is one.
+    ///
+    /// # Errors
+    /// The listener failed.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let app = routes::router(self.state.clone());
+        let shutdown = self.state.shutdown.clone();
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                signal.await;
+                tracing::info!("shutting down");
+                shutdown.cancel();
+            })
+            .await;
+        self.state.shutdown.cancel();
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        // Queued writes finish before a managed Redis goes away.
+        let _ = self.writer_task.await;
+        if let Some(managed) = self.managed {
+            managed.stop().await;
+        }
+        served.map_err(StartError::from)
+    }
+}

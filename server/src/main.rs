@@ -1,0 +1,78 @@
+//! `livedash`: reads configuration, starts logging, and runs the server until SIGINT/SIGTERM.
+
+use anyhow::Context;
+use server::Livedash;
+use server::config::Config;
+use tracing_subscriber::EnvFilter;
+
+const HELP: &str = "\
+livedash: live metrics and product-analytics dashboards on Redis
+
+Usage: livedash [--help | --version]
+
+Configuration is read from environment variables (defaults in brackets):
+  LIVEDASH_ADDR            listen address [127.0.0.1:3000]
+  REDIS_URL                Redis to use [unset: start a managed redis-server]
+  LIVEDASH_DATA_DIR        managed Redis data directory [./data]
+  LIVEDASH_REDIS_SERVER    redis-server executable for the managed Redis [redis-server]
+  LIVEDASH_KEY_PREFIX      prefix of every Redis key [ld:]
+  LIVEDASH_SITE_ROOT       directory with the built pkg/ (WASM, JS, CSS) [target/site]
+  LIVEDASH_MAX_BODY_BYTES  largest accepted request body [16777216]
+  LIVEDASH_RETENTION_RAW   how long raw points are kept [24h]
+  LIVEDASH_RETENTION_10S   how long 10-second rollups are kept [2d]
+  LIVEDASH_RETENTION_1M    how long 1-minute rollups are kept [30d]
+  LIVEDASH_RETENTION_1H    how long 1-hour rollups are kept [365d]
+  LIVEDASH_RETENTION_1D    how long 1-day rollups are kept [1826d]
+  LIVEDASH_STATSD_ADDR     StatsD UDP listener, or off [127.0.0.1:8125]
+  RUST_LOG                 log filter [info]
+";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    if let Some(argument) = std::env::args().nth(1) {
+        match argument.as_str() {
+            "-h" | "--help" => {
+                print!("{HELP}");
+                return Ok(());
+            }
+            "-V" | "--version" => {
+                println!("livedash {}", env!("CARGO_PKG_VERSION"));
+                return Ok(());
+            }
+            other => anyhow::bail!("unknown argument {other:?}; see livedash --help"),
+        }
+    }
+    let config = Config::from_env()?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+
+    let addr = config.addr;
+    let livedash = Livedash::start(config).await.context("starting livedash")?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding LIVEDASH_ADDR={addr}"))?;
+    tracing::info!("livedash is serving on http://{}", listener.local_addr()?);
+    livedash.serve(listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Completes on Ctrl+C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl+C stops livedash");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate.recv() => {}
+    }
+}

@@ -1,0 +1,223 @@
+//! `GET /api/v1/query`: turns query-string parameters into a [`Query`].
+//!
+//! | parameter | meaning |
+//! | --- | --- |
+//! | `query` | selector, e.g. `http_requests{route="/api",method=~"GET|POST"}` (required) |
+//! | `agg` | `avg` (default), `min`, `max`, `sum`, `count`, `last`, `rate`, `unique`, `p50`, `p90`, `p95`, `p99`, or `quantile` with `q` |
+//! | `q` | quantile between 0 and 1, with `agg=quantile` |
+//! | `range` | span up to now, e.g. `15m`, `24h`, `7d` (default `1h`) |
+//! | `from`, `to` | absolute span in ms since the epoch, instead of `range` |
+//! | `step` | step, e.g. `10s`, `1m` (default: about 300 points) |
+//! | `group_by` | comma-separated labels to combine series by; empty combines all; absent keeps each series |
+
+use app::query::{Aggregation, Query, Selector, TimeRange};
+use serde::Deserialize;
+
+use crate::config::parse_duration_ms;
+
+/// The raw parameters.
+#[derive(Debug, Default, Deserialize)]
+pub struct QueryParams {
+    pub query: Option<String>,
+    pub agg: Option<String>,
+    pub q: Option<f64>,
+    pub range: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub step: Option<String>,
+    pub group_by: Option<String>,
+}
+
+/// A parameter that cannot be used, and why.
+#[derive(thiserror::Error, Debug, PartialEq, Eq)]
+#[error("parameter `{name}`: {reason}")]
+pub struct BadParameter {
+    /// The parameter.
+    pub name: &'static str,
+    /// What is wrong.
+    pub reason: String,
+}
+
+fn bad(name: &'static str, reason: impl Into<String>) -> BadParameter {
+    BadParameter {
+        name,
+        reason: reason.into(),
+    }
+}
+
+impl QueryParams {
+    /// Builds the query.
+    ///
+    /// # Errors
+    /// The first parameter that is missing or unusable.
+    pub fn into_query(self) -> Result<Query, BadParameter> {
+        let text = self.query.ok_or_else(|| {
+            bad(
+                "query",
+                "missing; give a selector such as cpu_usage{host=\"a\"}",
+            )
+        })?;
+        let selector = Selector::parse(&text).map_err(|error| bad("query", error.to_string()))?;
+        let aggregation = match self.agg.as_deref().unwrap_or("avg") {
+            "avg" => Aggregation::Avg,
+            "min" => Aggregation::Min,
+            "max" => Aggregation::Max,
+            "sum" => Aggregation::Sum,
+            "count" => Aggregation::Count,
+            "last" => Aggregation::Last,
+            "rate" => Aggregation::Rate,
+            "unique" => Aggregation::Unique,
+            "p50" => Aggregation::Quantile { q: 0.5 },
+            "p90" => Aggregation::Quantile { q: 0.9 },
+            "p95" => Aggregation::Quantile { q: 0.95 },
+            "p99" => Aggregation::Quantile { q: 0.99 },
+            "quantile" => {
+                let q = self
+                    .q
+                    .ok_or_else(|| bad("q", "missing; agg=quantile needs q between 0 and 1"))?;
+                if !(0.0..=1.0).contains(&q) {
+                    return Err(bad("q", format!("{q} is not between 0 and 1")));
+                }
+                Aggregation::Quantile { q }
+            }
+            other => {
+                return Err(bad(
+                    "agg",
+                    format!(
+                        "{other:?} is not one of avg, min, max, sum, count, last, rate, unique, \
+                         p50, p90, p95, p99, quantile"
+                    ),
+                ));
+            }
+        };
+        let range = match (self.from, self.to, self.range) {
+            (Some(from), Some(to), None) => TimeRange::Absolute { from, to },
+            (None, None, range) => TimeRange::Last {
+                ms: parse_duration_ms(range.as_deref().unwrap_or("1h"))
+                    .map_err(|reason| bad("range", reason))?,
+            },
+            (Some(_), None, _) | (None, Some(_), _) => {
+                return Err(bad("from", "give both `from` and `to`, or `range`"));
+            }
+            (Some(_), Some(_), Some(_)) => {
+                return Err(bad(
+                    "range",
+                    "give either `range` or `from` and `to`, not both",
+                ));
+            }
+        };
+        let step_ms = self
+            .step
+            .as_deref()
+            .map(|step| parse_duration_ms(step).map_err(|reason| bad("step", reason)))
+            .transpose()?;
+        let group_by = self.group_by.map(|labels| {
+            labels
+                .split(',')
+                .map(str::trim)
+                .filter(|label| !label.is_empty())
+                .map(str::to_owned)
+                .collect()
+        });
+        Ok(Query {
+            selector,
+            range,
+            step_ms,
+            aggregation,
+            group_by,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn selector(text: &str) -> QueryParams {
+        QueryParams {
+            query: Some(text.into()),
+            ..QueryParams::default()
+        }
+    }
+
+    /// A full set of parameters becomes the matching query.
+    #[test]
+    fn builds_queries() {
+        let query = QueryParams {
+            agg: Some("p99".into()),
+            range: Some("24h".into()),
+            step: Some("1m".into()),
+            group_by: Some("host, region".into()),
+            ..selector(r#"http{route="/a"}"#)
+        }
+        .into_query()
+        .unwrap();
+        assert_eq!(query.selector.name, "http");
+        assert_eq!(query.aggregation, Aggregation::Quantile { q: 0.99 });
+        assert_eq!(query.range, TimeRange::Last { ms: 86_400_000 });
+        assert_eq!(query.step_ms, Some(60_000));
+        assert_eq!(query.group_by, Some(vec!["host".into(), "region".into()]));
+        let absolute = QueryParams {
+            from: Some(1000),
+            to: Some(2000),
+            ..selector("m")
+        }
+        .into_query()
+        .unwrap();
+        assert_eq!(
+            absolute.range,
+            TimeRange::Absolute {
+                from: 1000,
+                to: 2000
+            }
+        );
+        assert_eq!(absolute.aggregation, Aggregation::Avg);
+        assert_eq!(absolute.group_by, None);
+    }
+
+    /// Each bad parameter is named.
+    #[test]
+    fn names_bad_parameters() {
+        let agg = |agg: &str| QueryParams {
+            agg: Some(agg.into()),
+            ..selector("m")
+        };
+        for (params, name) in [
+            (QueryParams::default(), "query"),
+            (selector("m{"), "query"),
+            (agg("median"), "agg"),
+            (agg("quantile"), "q"),
+            (
+                QueryParams {
+                    q: Some(1.5),
+                    ..agg("quantile")
+                },
+                "q",
+            ),
+            (
+                QueryParams {
+                    range: Some("soon".into()),
+                    ..selector("m")
+                },
+                "range",
+            ),
+            (
+                QueryParams {
+                    from: Some(5),
+                    ..selector("m")
+                },
+                "from",
+            ),
+            (
+                QueryParams {
+                    step: Some("0s".into()),
+                    ..selector("m")
+                },
+                "step",
+            ),
+        ] {
+            let error = params.into_query().unwrap_err();
+            assert_eq!(error.name, name, "{error}");
+        }
+    }
+}

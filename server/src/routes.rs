@@ -1,0 +1,212 @@
+//! The router: API endpoints, the live socket, health checks, and the Leptos app.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use app::api::backend::SharedBackend;
+use app::live::LIVE_PATH;
+use app::query::{QueryResult, Selector};
+use app::{App, shell};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use serde_json::json;
+use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::AppError;
+use crate::ingest::influx;
+use crate::ingest::json::{RejectedItem, parse_batch};
+use crate::live::socket;
+use crate::query_params::{BadParameter, QueryParams};
+use crate::state::AppState;
+use crate::storage::catalog::{LabelListing, NamePage, SeriesPage};
+
+/// Builds the whole HTTP surface on `state`.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let backend: SharedBackend = std::sync::Arc::new(state.store.clone());
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/api/v1/ingest", post(ingest))
+        .route("/api/v1/query", get(query))
+        .route("/api/v1/series", get(series))
+        .route("/api/v1/series/names", get(metric_names))
+        .route("/api/v1/series/labels", get(labels))
+        .merge(influx_routes())
+        .route(LIVE_PATH, get(socket::upgrade))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(backend.clone()),
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The InfluxDB-compatible endpoints; their bodies may be gzip-compressed.
+fn influx_routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v2/write", post(influx::write_v2))
+        .route("/write", post(influx::write_v1))
+        .layer(RequestDecompressionLayer::new())
+        .route("/ping", get(influx::ping).head(influx::ping))
+        .route("/health", get(influx::health))
+}
+
+/// `GET /healthz`: the process is up.
+async fn healthz() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /readyz`: Redis answers.
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.store.ping().await {
+        Ok(latency) => (
+            StatusCode::OK,
+            Json(json!({
+                "status": "ready",
+                "redis": "ok",
+                "redis_latency_ms": latency.as_secs_f64() * 1000.0,
+                "live_listeners": state.hub.listeners(),
+            })),
+        ),
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unavailable", "redis": error.to_string() })),
+        ),
+    }
+}
+
+/// `GET /api/v1/query`: see [`crate::query_params`].
+async fn query(
+    State(state): State<AppState>,
+    Query(params): Query<QueryParams>,
+) -> Result<Json<QueryResult>, AppError> {
+    let query = params.into_query()?;
+    Ok(Json(state.store.query(&query, now_ms()).await?))
+}
+
+/// Parameters of the catalog endpoints.
+#[derive(Debug, serde::Deserialize)]
+struct CatalogParams {
+    /// A selector (`series`, `labels`).
+    #[serde(rename = "match")]
+    selector: Option<String>,
+    /// A name or value prefix (`names`, `labels`).
+    prefix: Option<String>,
+    /// The last name of the previous page (`names`).
+    after: Option<String>,
+    /// Where the page starts (`series`).
+    offset: Option<usize>,
+    /// Page size (default 100, at most 1000).
+    limit: Option<usize>,
+}
+
+impl CatalogParams {
+    fn selector(&self) -> Result<Selector, BadParameter> {
+        let text = self.selector.as_deref().ok_or_else(|| BadParameter {
+            name: "match",
+            reason: "missing; give a selector such as http_requests{route=\"/api\"}".into(),
+        })?;
+        Selector::parse(text).map_err(|error| BadParameter {
+            name: "match",
+            reason: error.to_string(),
+        })
+    }
+
+    fn limit(&self) -> usize {
+        self.limit.unwrap_or(DEFAULT_CATALOG_LIMIT)
+    }
+}
+
+/// Catalog page size when none is asked for.
+const DEFAULT_CATALOG_LIMIT: usize = 100;
+
+/// `GET /api/v1/series?match=…&offset=&limit=`: the series a selector matches.
+async fn series(
+    State(state): State<AppState>,
+    Query(params): Query<CatalogParams>,
+) -> Result<Json<SeriesPage>, AppError> {
+    let selector = params.selector()?;
+    let page = state
+        .store
+        .list_series(&selector, params.offset.unwrap_or(0), params.limit())
+        .await?;
+    Ok(Json(page))
+}
+
+/// `GET /api/v1/series/names?prefix=&after=&limit=`: metric names, for autocomplete.
+async fn metric_names(
+    State(state): State<AppState>,
+    Query(params): Query<CatalogParams>,
+) -> Result<Json<NamePage>, AppError> {
+    let page = state
+        .store
+        .metric_names(
+            params.prefix.as_deref().unwrap_or(""),
+            params.after.as_deref(),
+            params.limit(),
+        )
+        .await?;
+    Ok(Json(page))
+}
+
+/// `GET /api/v1/series/labels?match=…&prefix=&limit=`: label names and values of a selector's
+/// series, for autocomplete.
+async fn labels(
+    State(state): State<AppState>,
+    Query(params): Query<CatalogParams>,
+) -> Result<Json<LabelListing>, AppError> {
+    let selector = params.selector()?;
+    let listing = state
+        .store
+        .list_labels(
+            &selector,
+            params.prefix.as_deref().unwrap_or(""),
+            params.limit(),
+        )
+        .await?;
+    Ok(Json(listing))
+}
+
+/// `POST /api/v1/ingest`: a JSON batch of samples.
+async fn ingest(State(state): State<AppState>, body: Bytes) -> Result<impl IntoResponse, AppError> {
+    let batch = parse_batch(&body, now_ms())?;
+    let (indices, observations): (Vec<usize>, Vec<_>) = batch.accepted.into_iter().unzip();
+    let outcome = state.writer.write(observations).await?;
+    let mut rejected = batch.rejected;
+    rejected.extend(outcome.refused.into_iter().map(|(position, reason)| {
+        let index = indices[position];
+        RejectedItem {
+            index,
+            error: format!("item {index}: {reason}"),
+        }
+    }));
+    if !rejected.is_empty() {
+        rejected.sort_by_key(|item| item.index);
+        return Err(AppError::PartlyRejected {
+            accepted: outcome.stored,
+            rejected,
+        });
+    }
+    Ok(Json(json!({ "accepted": outcome.stored })))
+}
+
+/// The server's clock, in milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
+}

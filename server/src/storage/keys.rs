@@ -1,0 +1,188 @@
+//! Every Redis key and channel name livedash uses is built here, and only here.
+//!
+//! Layout (prefix `ld:` by default; `{id}` is a series id, which is also the Redis Cluster hash
+//! tag, so every key of one series lives in one slot):
+//! - `ld:{id}:m`: hash `kind`, `v` (current value), `ts` (its time), `total` (a counter's running
+//!   total), `raw_ms` (time of the newest raw point).
+//! - `ld:{id}:raw`: stream of raw points, id `<ts>-<seq>`, field `v` (and `t`, the true time, for
+//!   a point that arrived after a newer one).
+//! - `ld:{id}:r:<tier>:<chunk>`: [`CHUNK_BUCKETS`] rollup buckets in one string of fixed 48-byte
+//!   records (min, max, sum, count, last, last_ts as little-endian doubles) at
+//!   `(bucket start / width) mod CHUNK_BUCKETS`; a zero count is an empty slot. Chunk `c` holds
+//!   buckets `c * CHUNK_BUCKETS` to `(c + 1) * CHUNK_BUCKETS - 1`, and expires when its last
+//!   bucket leaves the tier's retention. Reading a day of one-minute buckets is 12 `GET`s.
+//! - `ld:{id}:h:<tier>:<bucket start>`: histogram sketch bins of one bucket (hash bin → count).
+//! - `ld:{id}:u:<tier>:<bucket start>`: HyperLogLog of a set's members in one bucket.
+//! - `ld:catalog`: hash `<id>` → JSON [`SeriesKey`]: every series.
+//! - `ld:names`: sorted set of metric names, all with score 0, so `ZRANGEBYLEX` finds names by
+//!   prefix; `ld:n:<name hash>`: set of the name's series ids.
+//! - `ld:live`: the pub/sub channel that carries [`app::live::ServerMessage::Update`]s.
+//!
+//! The write script (`write.lua`) builds the per-series keys from [`Keys::series_base`] with the
+//! same suffixes; everything that reads them uses the functions here.
+//!
+//! A series id is the first 128 bits of BLAKE3 over the series' canonical text form, in hex.
+//! User text (names, label values) therefore never appears in a key, so no name can reach
+//! another series' keys or a key outside the prefix.
+
+use app::model::SeriesKey;
+
+/// The identifier of a series inside key names: 32 lowercase hex digits.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SeriesId(String);
+
+impl SeriesId {
+    /// The id of `series`.
+    #[must_use]
+    pub fn of(series: &SeriesKey) -> Self {
+        let digest = blake3::hash(series.to_string().as_bytes());
+        let hex: String = digest.as_bytes()[..16]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        Self(hex)
+    }
+
+    /// An id read back from the catalog, where livedash stored it.
+    #[must_use]
+    pub(crate) fn from_stored(id: String) -> Self {
+        Self(id)
+    }
+
+    /// The id as stored in the catalog.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A metric name's hash, as used in index keys (64 bits of BLAKE3, hex).
+#[must_use]
+pub fn name_hash(name: &str) -> String {
+    blake3::hash(name.as_bytes()).as_bytes()[..8]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// Rollup buckets per chunk key (5 760 bytes when full).
+pub const CHUNK_BUCKETS: i64 = 120;
+/// Bytes of one rollup bucket record in a chunk.
+pub const BUCKET_RECORD: usize = 48;
+
+/// Builds key and channel names under one prefix.
+#[derive(Clone, Debug)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// Keys under `prefix` (which config has checked holds no braces).
+    #[must_use]
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self {
+            prefix: prefix.into(),
+        }
+    }
+
+    /// The common start of every key of one series: `ld:{id}:`.
+    #[must_use]
+    pub fn series_base(&self, id: &SeriesId) -> String {
+        format!("{}{{{}}}:", self.prefix, id.0)
+    }
+
+    /// A series' meta hash (kind, current value, counter total).
+    #[must_use]
+    pub fn meta(&self, id: &SeriesId) -> String {
+        format!("{}m", self.series_base(id))
+    }
+
+    /// A series' raw stream.
+    #[must_use]
+    pub fn raw(&self, id: &SeriesId) -> String {
+        format!("{}raw", self.series_base(id))
+    }
+
+    /// One chunk of a series' rollup buckets in `tier`.
+    #[must_use]
+    pub fn rollup_chunk(&self, id: &SeriesId, tier: &str, chunk: i64) -> String {
+        format!("{}r:{tier}:{chunk}", self.series_base(id))
+    }
+
+    /// The histogram sketch of one bucket.
+    #[must_use]
+    pub fn histogram_bucket(&self, id: &SeriesId, tier: &str, start: i64) -> String {
+        format!("{}h:{tier}:{start}", self.series_base(id))
+    }
+
+    /// The HyperLogLog of one bucket of a set.
+    #[must_use]
+    pub fn set_bucket(&self, id: &SeriesId, tier: &str, start: i64) -> String {
+        format!("{}u:{tier}:{start}", self.series_base(id))
+    }
+
+    /// The sorted set of metric names (lexicographic, for prefix search).
+    #[must_use]
+    pub fn names(&self) -> String {
+        format!("{}names", self.prefix)
+    }
+
+    /// The set of series ids of one metric name.
+    #[must_use]
+    pub fn name_index(&self, name: &str) -> String {
+        format!("{}n:{}", self.prefix, name_hash(name))
+    }
+
+    /// The catalog of every series.
+    #[must_use]
+    pub fn catalog(&self) -> String {
+        format!("{}catalog", self.prefix)
+    }
+
+    /// The channel live updates travel on.
+    #[must_use]
+    pub fn live_channel(&self) -> String {
+        format!("{}live", self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ids are stable, fixed-length hex, and differ between series that print alike but for
+    /// escaping.
+    #[test]
+    fn series_ids() {
+        let a = SeriesKey::new("cpu").with_label("host", "a");
+        assert_eq!(SeriesId::of(&a), SeriesId::of(&a.clone()));
+        assert_eq!(SeriesId::of(&a).as_str().len(), 32);
+        assert!(
+            SeriesId::of(&a)
+                .as_str()
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit())
+        );
+        let tricky = SeriesKey::new("cpu").with_label("host", "a\",x=\"b");
+        let split = SeriesKey::new("cpu")
+            .with_label("host", "a")
+            .with_label("x", "b");
+        assert_ne!(SeriesId::of(&tricky), SeriesId::of(&split));
+    }
+
+    /// Keys carry the prefix and the series id as the hash tag.
+    #[test]
+    fn key_names() {
+        let keys = Keys::new("ld:");
+        let id = SeriesId::of(&SeriesKey::new("cpu"));
+        let key = keys.meta(&id);
+        assert!(key.starts_with("ld:{"));
+        assert_eq!(key, format!("ld:{{{}}}:m", id.as_str()));
+        assert_eq!(
+            keys.rollup_chunk(&id, "1m", 7),
+            format!("ld:{{{}}}:r:1m:7", id.as_str())
+        );
+        assert_eq!(keys.catalog(), "ld:catalog");
+        assert_eq!(keys.live_channel(), "ld:live");
+    }
+}

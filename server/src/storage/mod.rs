@@ -1,0 +1,489 @@
+//! All Redis access: writing samples (raw points, rollups, current values), reading them back
+//! for queries and listings, and checking that Redis is there.
+
+pub mod catalog;
+pub mod keys;
+pub mod query;
+pub mod sketch;
+pub mod writer;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use app::api::{ApiError, MAX_LISTED_SERIES, ValueListing, backend::Backend, backend::BoxFuture};
+use app::live::ServerMessage;
+use app::model::{CurrentValue, MetricKind, Observation, Observed, SeriesKey};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::config::{Retention, TIERS};
+pub use keys::{Keys, SeriesId};
+
+/// The write script; see the file for its contract.
+const WRITE_LUA: &str = include_str!("write.lua");
+
+/// How many catalog entries one `HSCAN` step asks for.
+const CATALOG_SCAN_COUNT: usize = 1000;
+
+/// What the storage layer can fail with.
+#[derive(thiserror::Error, Debug, Clone)]
+pub enum StorageError {
+    /// Redis refused or did not answer.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// Redis answered with something livedash did not write.
+    #[error("unexpected data under {key}: {reason}")]
+    Corrupt { key: String, reason: String },
+    /// The group-commit task is gone (the server is shutting down).
+    #[error("the storage writer has stopped")]
+    WriterStopped,
+}
+
+impl StorageError {
+    /// Whether the error means Redis is unreachable (as opposed to a bad answer).
+    #[must_use]
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Redis(error) => {
+                error.is_io_error()
+                    || error.is_connection_dropped()
+                    || error.is_connection_refusal()
+                    || error.is_timeout()
+                    || matches!(
+                        error.kind(),
+                        redis::ErrorKind::Server(
+                            redis::ServerErrorKind::BusyLoading
+                                | redis::ServerErrorKind::TryAgain
+                                | redis::ServerErrorKind::MasterDown
+                        )
+                    )
+            }
+            Self::Corrupt { .. } => false,
+            Self::WriterStopped => true,
+        }
+    }
+}
+
+/// What a write did.
+#[derive(Debug, Default, PartialEq)]
+pub struct WriteOutcome {
+    /// How many observations were stored.
+    pub stored: usize,
+    /// Observations refused by storage (a kind that differs from the series' kind), by their
+    /// index in the input, with the reason.
+    pub refused: Vec<(usize, String)>,
+    /// The new current value of each series that has one and changed.
+    pub changed: Vec<CurrentValue>,
+}
+
+/// The Redis repository: one multiplexed, self-reconnecting connection shared by all requests.
+#[derive(Clone)]
+pub struct Store {
+    connection: ConnectionManager,
+    keys: Arc<Keys>,
+    retention: Retention,
+    write_script: Arc<redis::Script>,
+    /// Series this process has already put in the catalog and name index, so that steady
+    /// ingest does not rewrite them with every batch. Losing it only costs a rewrite.
+    registered: Arc<Mutex<HashSet<SeriesId>>>,
+}
+
+impl Store {
+    /// Builds a store on `client`. The connection is made lazily and re-made after failures,
+    /// so a Redis that is down at start-up or later only fails the requests made meanwhile.
+    ///
+    /// # Errors
+    /// The client's configuration is unusable.
+    pub fn new(
+        client: redis::Client,
+        keys: Keys,
+        retention: Retention,
+    ) -> Result<Self, StorageError> {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(5)))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_secs(1));
+        let connection = ConnectionManager::new_lazy_with_config(client, config)?;
+        Ok(Self {
+            connection,
+            keys: Arc::new(keys),
+            retention,
+            write_script: Arc::new(redis::Script::new(WRITE_LUA)),
+            registered: Arc::new(Mutex::new(HashSet::new())),
+        })
+    }
+
+    /// The key builder this store uses.
+    #[must_use]
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// The retention this store enforces.
+    #[must_use]
+    pub fn retention(&self) -> Retention {
+        self.retention
+    }
+
+    /// A connection handle (cheap clone of the shared multiplexed connection).
+    pub(crate) fn connection(&self) -> ConnectionManager {
+        self.connection.clone()
+    }
+
+    /// Round-trip time of a `PING`.
+    ///
+    /// # Errors
+    /// Redis is unreachable or answered with an error.
+    pub async fn ping(&self) -> Result<Duration, StorageError> {
+        let started = Instant::now();
+        let mut connection = self.connection.clone();
+        let _: String = redis::cmd("PING").query_async(&mut connection).await?;
+        Ok(started.elapsed())
+    }
+
+    /// Stores observations now, as one batch: raw points, every rollup tier, current values and counter totals,
+    /// in one pipeline of one script call per series (all keys of a series share a slot), then
+    /// publishes the changed current values on the live channel. When this returns `Ok`, Redis
+    /// has accepted every observation not listed in [`WriteOutcome::refused`]. Request handlers
+    /// write through [`writer::Writer`], which combines concurrent requests into one such call.
+    ///
+    /// # Errors
+    /// Redis is unreachable or failed; the caller must not acknowledge the batch.
+    pub async fn write_now(
+        &self,
+        observations: &[Observation],
+    ) -> Result<WriteOutcome, StorageError> {
+        if observations.is_empty() {
+            return Ok(WriteOutcome::default());
+        }
+        // Group by series and kind, keeping each group's points in arrival order.
+        let mut groups: BTreeMap<(&SeriesKey, MetricKind), Vec<usize>> = BTreeMap::new();
+        for (index, observation) in observations.iter().enumerate() {
+            groups
+                .entry((&observation.series, observation.kind))
+                .or_default()
+                .push(index);
+        }
+        let now = crate::routes::now_ms();
+        let groups: Vec<((&SeriesKey, MetricKind), SeriesId, Vec<usize>)> = groups
+            .into_iter()
+            .map(|(group, indices)| (group, SeriesId::of(group.0), indices))
+            .collect();
+
+        let mut pipe = redis::pipe();
+        pipe.ignore_errors();
+        for ((_, kind), id, indices) in &groups {
+            self.push_write(
+                &mut pipe,
+                id,
+                *kind,
+                now,
+                indices.iter().map(|&i| &observations[i]),
+            );
+        }
+        let unregistered = self.unregistered(groups.iter().map(|(g, id, _)| (g.0, id)));
+        self.push_registration(&mut pipe, &unregistered);
+
+        let mut connection = self.connection.clone();
+        let replies: Vec<redis::Value> =
+            match pipe.query_async::<Vec<redis::Value>>(&mut connection).await {
+                Ok(replies) if !needs_script_load(&replies) => replies,
+                Ok(_) => {
+                    // Redis restarted (or flushed its script cache) since the script was loaded.
+                    self.write_script.load_async(&mut connection).await?;
+                    pipe.query_async(&mut connection).await?
+                }
+                Err(error) => return Err(error.into()),
+            };
+
+        let mut outcome = WriteOutcome::default();
+        for (((series, kind), _, indices), reply) in groups.iter().zip(&replies) {
+            match reply {
+                redis::Value::ServerError(error) => {
+                    if error.code() == "KIND" {
+                        let stored_kind = error.details().unwrap_or("different kind");
+                        let reason = format!(
+                            "series {series} is a {stored_kind}; this sample is a {}",
+                            kind.as_str()
+                        );
+                        outcome
+                            .refused
+                            .extend(indices.iter().map(|&i| (i, reason.clone())));
+                    } else {
+                        return Err(StorageError::Redis(error.clone().into()));
+                    }
+                }
+                redis::Value::Array(parts) => {
+                    outcome.stored += indices.len();
+                    if let [value, ts] = parts.as_slice()
+                        && let (Ok(value), Ok(ts)) = (
+                            redis::from_redis_value_ref::<String>(value),
+                            redis::from_redis_value_ref::<i64>(ts),
+                        )
+                        && let Ok(value) = value.parse::<f64>()
+                    {
+                        outcome.changed.push(CurrentValue {
+                            series: (*series).clone(),
+                            value,
+                            ts,
+                        });
+                    }
+                }
+                other => {
+                    return Err(StorageError::Corrupt {
+                        key: self.keys.meta(&SeriesId::of(series)),
+                        reason: format!("write script answered {other:?}"),
+                    });
+                }
+            }
+        }
+        // Registration replies come after the scripts; any error among them fails the batch.
+        for reply in &replies[groups.len()..] {
+            if let redis::Value::ServerError(error) = reply {
+                return Err(StorageError::Redis(error.clone().into()));
+            }
+        }
+        self.remember(unregistered.into_iter().map(|(_, id)| id));
+        outcome.refused.sort_by_key(|(index, _)| *index);
+
+        if !outcome.changed.is_empty() {
+            let message = ServerMessage::Update {
+                values: outcome.changed.clone(),
+            };
+            let payload = serde_json::to_string(&message).unwrap_or_default();
+            let _: i64 = redis::cmd("PUBLISH")
+                .arg(self.keys.live_channel())
+                .arg(payload)
+                .query_async(&mut connection)
+                .await?;
+        }
+        Ok(outcome)
+    }
+
+    fn push_write<'a>(
+        &self,
+        pipe: &mut redis::Pipeline,
+        id: &SeriesId,
+        kind: MetricKind,
+        now: i64,
+        points: impl Iterator<Item = &'a Observation>,
+    ) {
+        let command = pipe
+            .cmd("EVALSHA")
+            .arg(self.write_script.get_hash())
+            .arg(2)
+            .arg(self.keys.meta(id))
+            .arg(self.keys.raw(id))
+            .arg(self.keys.series_base(id))
+            .arg(kind.as_str())
+            .arg(now)
+            .arg(self.retention.raw_ms)
+            .arg(sketch::LN_GAMMA.to_string())
+            .arg(keys::CHUNK_BUCKETS)
+            .arg(TIERS.len());
+        for ((name, width), keep) in TIERS.iter().zip(self.retention.tiers_ms) {
+            command.arg(*name).arg(*width).arg(keep);
+        }
+        for point in points {
+            command.arg(point.ts);
+            match &point.value {
+                Observed::Number(value) => command.arg(value.to_string()),
+                // The script applies a change to the current value, in arrival order.
+                Observed::Change(change) => command.arg(format!("d{change}")),
+                Observed::Member(member) => command.arg(member.as_str()),
+            };
+        }
+    }
+
+    fn unregistered<'a>(
+        &self,
+        series: impl Iterator<Item = (&'a SeriesKey, &'a SeriesId)>,
+    ) -> Vec<(&'a SeriesKey, SeriesId)> {
+        let registered = self.registered.lock().unwrap_or_else(|e| e.into_inner());
+        let mut seen = HashSet::new();
+        series
+            .filter(|(_, id)| !registered.contains(id) && seen.insert((*id).clone()))
+            .map(|(key, id)| (key, id.clone()))
+            .collect()
+    }
+
+    fn remember(&self, ids: impl Iterator<Item = SeriesId>) {
+        let mut registered = self.registered.lock().unwrap_or_else(|e| e.into_inner());
+        registered.extend(ids);
+    }
+
+    fn push_registration(&self, pipe: &mut redis::Pipeline, series: &[(&SeriesKey, SeriesId)]) {
+        if series.is_empty() {
+            return;
+        }
+        let catalog = pipe.cmd("HSET").arg(self.keys.catalog());
+        for (key, id) in series {
+            catalog
+                .arg(id.as_str())
+                .arg(serde_json::to_string(key).unwrap_or_default());
+        }
+        let names = pipe.cmd("ZADD").arg(self.keys.names());
+        for (key, _) in series {
+            names.arg(0).arg(&key.name);
+        }
+        let mut by_name: BTreeMap<&str, Vec<&SeriesId>> = BTreeMap::new();
+        for (key, id) in series {
+            by_name.entry(&key.name).or_default().push(id);
+        }
+        for (name, ids) in by_name {
+            let add = pipe.cmd("SADD").arg(self.keys.name_index(name));
+            for id in ids {
+                add.arg(id.as_str());
+            }
+        }
+    }
+
+    /// The catalog entries of `ids` (series that are not in the catalog are left out).
+    ///
+    /// # Errors
+    /// Redis failed, or holds a catalog entry livedash did not write.
+    pub async fn series_of(
+        &self,
+        ids: &[SeriesId],
+    ) -> Result<Vec<(SeriesId, SeriesKey)>, StorageError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut connection = self.connection.clone();
+        let mut command = redis::cmd("HMGET");
+        command.arg(self.keys.catalog());
+        for id in ids {
+            command.arg(id.as_str());
+        }
+        let entries: Vec<Option<String>> = command.query_async(&mut connection).await?;
+        let mut found = Vec::with_capacity(ids.len());
+        for (id, entry) in ids.iter().zip(entries) {
+            if let Some(json) = entry {
+                found.push((id.clone(), self.parse_catalog_entry(id.as_str(), &json)?));
+            }
+        }
+        Ok(found)
+    }
+
+    fn parse_catalog_entry(&self, id: &str, json: &str) -> Result<SeriesKey, StorageError> {
+        serde_json::from_str(json).map_err(|error| StorageError::Corrupt {
+            key: format!("{} field {id}", self.keys.catalog()),
+            reason: error.to_string(),
+        })
+    }
+
+    /// The ids of every series of metric `name`.
+    ///
+    /// # Errors
+    /// Redis failed.
+    pub async fn ids_of_name(&self, name: &str) -> Result<Vec<SeriesId>, StorageError> {
+        let mut connection = self.connection.clone();
+        let ids: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(self.keys.name_index(name))
+            .query_async(&mut connection)
+            .await?;
+        Ok(ids.into_iter().map(SeriesId::from_stored).collect())
+    }
+
+    /// The current value of every series that has one, sorted by series, at most
+    /// [`MAX_LISTED_SERIES`].
+    ///
+    /// # Errors
+    /// Redis is unreachable, or holds catalog entries livedash did not write.
+    pub async fn current_values(&self) -> Result<ValueListing, StorageError> {
+        let mut connection = self.connection.clone();
+        let catalog_key = self.keys.catalog();
+        let mut series: Vec<(SeriesId, SeriesKey)> = Vec::new();
+        let mut cursor: u64 = 0;
+        let mut truncated = false;
+        loop {
+            let (next, entries): (u64, Vec<(String, String)>) = redis::cmd("HSCAN")
+                .arg(&catalog_key)
+                .arg(cursor)
+                .arg("COUNT")
+                .arg(CATALOG_SCAN_COUNT)
+                .query_async(&mut connection)
+                .await?;
+            for (id, json) in entries {
+                let key = self.parse_catalog_entry(&id, &json)?;
+                series.push((SeriesId::from_stored(id), key));
+            }
+            cursor = next;
+            if series.len() > MAX_LISTED_SERIES {
+                truncated = true;
+                break;
+            }
+            if cursor == 0 {
+                break;
+            }
+        }
+        // HSCAN may return an entry twice; the catalog is the set of distinct ids.
+        series.sort();
+        series.dedup_by(|a, b| a.0 == b.0);
+        series.sort_by(|a, b| a.1.cmp(&b.1));
+        series.truncate(MAX_LISTED_SERIES);
+
+        let mut pipe = redis::pipe();
+        for (id, _) in &series {
+            pipe.cmd("HMGET").arg(self.keys.meta(id)).arg("ts").arg("v");
+        }
+        let stored: Vec<(Option<i64>, Option<String>)> = if series.is_empty() {
+            Vec::new()
+        } else {
+            pipe.query_async(&mut connection).await?
+        };
+        let mut values = Vec::with_capacity(series.len());
+        for ((id, key), (ts, value)) in series.into_iter().zip(stored) {
+            let (Some(ts), Some(value)) = (ts, value) else {
+                continue;
+            };
+            let value = value
+                .parse::<f64>()
+                .map_err(|error| StorageError::Corrupt {
+                    key: self.keys.meta(&id),
+                    reason: format!("field v: {error}"),
+                })?;
+            values.push(CurrentValue {
+                series: key,
+                value,
+                ts,
+            });
+        }
+        Ok(ValueListing { values, truncated })
+    }
+}
+
+fn needs_script_load(replies: &[redis::Value]) -> bool {
+    replies.iter().any(
+        |reply| matches!(reply, redis::Value::ServerError(error) if error.code() == "NOSCRIPT"),
+    )
+}
+
+impl Backend for Store {
+    fn current_values(&self) -> BoxFuture<'_, Result<ValueListing, ApiError>> {
+        Box::pin(async move {
+            Store::current_values(self).await.map_err(|error| {
+                tracing::warn!(%error, "listing current values failed");
+                ApiError::Unavailable
+            })
+        })
+    }
+
+    fn query(
+        &self,
+        query: app::query::Query,
+    ) -> BoxFuture<'_, Result<app::query::QueryResult, ApiError>> {
+        Box::pin(async move {
+            Store::query(self, &query, crate::routes::now_ms())
+                .await
+                .map_err(|error| match error {
+                    query::QueryError::Storage(error) => {
+                        tracing::warn!(%error, "query failed");
+                        ApiError::Unavailable
+                    }
+                    invalid => ApiError::Invalid(invalid.to_string()),
+                })
+        })
+    }
+}

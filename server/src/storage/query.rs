@@ -1,0 +1,715 @@
+//! Range queries: pick the storage tier, read raw points or rollup buckets, combine them per
+//! step and per group.
+//!
+//! The tier is the coarsest whose bucket width fits in the step (raw points below 10 s), and
+//! the step is rounded up to a whole number of buckets, so every bucket falls in exactly one
+//! step. The still-open bucket is read like any other, so the newest step is live. Quantiles
+//! merge the sketches of every bucket in a step (never an average of quantiles); unique counts
+//! union the buckets' HyperLogLogs (never a sum).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use app::model::{MetricKind, SeriesKey};
+use app::query::{Aggregation, MatchOp, Query, QueryResult, ResultSeries, Selector};
+use regex::Regex;
+
+use super::keys::{BUCKET_RECORD, CHUNK_BUCKETS};
+use super::sketch::Sketch;
+use super::{SeriesId, StorageError, Store};
+use crate::config::TIERS;
+
+/// Points per line when the query gives no step.
+pub const DEFAULT_POINTS: i64 = 300;
+/// Most points one line may have.
+pub const MAX_POINTS: i64 = 11_000;
+/// Most series one query may read.
+pub const MAX_QUERY_SERIES: usize = 2_000;
+
+/// Why a query was refused or failed.
+#[derive(thiserror::Error, Debug)]
+pub enum QueryError {
+    /// The selector's regular expression does not compile.
+    #[error("label {label:?}: invalid regular expression: {reason}")]
+    BadRegex { label: String, reason: String },
+    /// The range or step make no sense, or would give too many points.
+    #[error("{0}")]
+    BadRange(String),
+    /// The aggregation does not apply to the series' kind.
+    #[error("{aggregation} does not apply to {series}, a {kind}")]
+    KindMismatch {
+        aggregation: &'static str,
+        series: String,
+        kind: &'static str,
+    },
+    /// The selector matches more series than a query may read.
+    #[error(
+        "the selector matches {matched} series; a query reads at most {MAX_QUERY_SERIES}: narrow it with label matchers"
+    )]
+    TooManySeries { matched: usize },
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// A selector with its regular expressions compiled.
+pub(crate) struct CompiledSelector {
+    conditions: Vec<(String, MatchOp, Condition)>,
+}
+
+enum Condition {
+    Text(String),
+    Pattern(Regex),
+}
+
+impl CompiledSelector {
+    pub(crate) fn new(selector: &Selector) -> Result<Self, QueryError> {
+        let conditions = selector
+            .matchers
+            .iter()
+            .map(|matcher| {
+                let condition = match matcher.op {
+                    MatchOp::Equal | MatchOp::NotEqual => Condition::Text(matcher.value.clone()),
+                    MatchOp::Regex | MatchOp::NotRegex => Condition::Pattern(
+                        Regex::new(&format!("^(?:{})$", matcher.value)).map_err(|error| {
+                            QueryError::BadRegex {
+                                label: matcher.label.clone(),
+                                reason: error.to_string(),
+                            }
+                        })?,
+                    ),
+                };
+                Ok((matcher.label.clone(), matcher.op, condition))
+            })
+            .collect::<Result<_, QueryError>>()?;
+        Ok(Self { conditions })
+    }
+
+    /// Whether `series` satisfies every condition; a missing label reads as "".
+    pub(crate) fn matches(&self, series: &SeriesKey) -> bool {
+        self.conditions.iter().all(|(label, op, condition)| {
+            let value = series.labels.get(label).map_or("", String::as_str);
+            let hit = match condition {
+                Condition::Text(text) => value == text,
+                Condition::Pattern(pattern) => pattern.is_match(value),
+            };
+            match op {
+                MatchOp::Equal | MatchOp::Regex => hit,
+                MatchOp::NotEqual | MatchOp::NotRegex => !hit,
+            }
+        })
+    }
+}
+
+/// What one step of one line accumulates.
+#[derive(Clone, Debug, Default)]
+struct Accumulator {
+    /// The buckets folded together so far (a zero count: none yet).
+    summary: Bucket,
+    /// Sum over the merged series of each one's latest value (a group's counter total).
+    lasts_sum: f64,
+    /// What only quantiles and unique counts need, allocated only for them.
+    extra: Option<Box<Extra>>,
+}
+
+/// The parts of an accumulator that most aggregations never touch.
+#[derive(Clone, Debug, Default)]
+struct Extra {
+    /// Raw values, kept for exact quantiles on the raw tier.
+    exact: Vec<f64>,
+    sketch: Sketch,
+    /// HyperLogLog keys to union (sets).
+    hll_keys: Vec<String>,
+}
+
+impl Accumulator {
+    fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    fn has_sets(&self) -> bool {
+        self.extra
+            .as_ref()
+            .is_some_and(|extra| !extra.hll_keys.is_empty())
+    }
+}
+
+impl Accumulator {
+    /// Adds a bucket of the same series.
+    fn add_bucket(&mut self, bucket: &Bucket) {
+        if self.summary.merge(bucket) {
+            self.lasts_sum = bucket.last;
+        }
+    }
+
+    /// Adds another series' accumulator of the same step.
+    fn merge_series(&mut self, other: &Accumulator) {
+        let had = self.summary.count > 0 || self.has_sets();
+        if other.summary.count > 0 {
+            self.summary.merge(&other.summary);
+        }
+        self.lasts_sum = if had {
+            self.lasts_sum + other.lasts_sum
+        } else {
+            other.lasts_sum
+        };
+        if let Some(theirs) = &other.extra {
+            let mine = self.extra();
+            mine.exact.extend_from_slice(&theirs.exact);
+            mine.sketch.merge(&theirs.sketch);
+            mine.hll_keys.extend(theirs.hll_keys.iter().cloned());
+        }
+    }
+
+    fn finish(&self, aggregation: Aggregation, kind: MetricKind, seconds: f64) -> Option<f64> {
+        let summary = &self.summary;
+        if summary.count == 0 {
+            return None;
+        }
+        Some(match aggregation {
+            Aggregation::Avg => summary.sum / summary.count as f64,
+            Aggregation::Min => summary.min,
+            Aggregation::Max => summary.max,
+            Aggregation::Sum => summary.sum,
+            Aggregation::Count => summary.count as f64,
+            Aggregation::Last if kind == MetricKind::Counter => self.lasts_sum,
+            Aggregation::Last => summary.last,
+            Aggregation::Rate => summary.sum / seconds.max(0.001),
+            Aggregation::Quantile { q } => match &self.extra {
+                Some(extra) if !extra.exact.is_empty() => exact_quantile(&extra.exact, q),
+                Some(extra) => extra.sketch.quantile(q)?,
+                None => return None,
+            },
+            Aggregation::Unique => return None,
+        })
+    }
+}
+
+/// The accumulators of one line, one slot per step from the plan's first step.
+#[derive(Debug)]
+struct Steps {
+    from: i64,
+    step_ms: i64,
+    slots: Vec<Accumulator>,
+}
+
+impl Steps {
+    fn new(plan: &Plan) -> Self {
+        Self {
+            from: plan.from,
+            step_ms: plan.step_ms,
+            slots: Vec::new(),
+        }
+    }
+
+    /// The accumulator of the step holding `ts` (which is at or after the plan's start).
+    fn at(&mut self, ts: i64) -> &mut Accumulator {
+        let index = usize::try_from((ts - self.from).div_euclid(self.step_ms)).unwrap_or(0);
+        if index >= self.slots.len() {
+            self.slots.resize_with(index + 1, Accumulator::default);
+        }
+        &mut self.slots[index]
+    }
+
+    /// Steps that hold data, with their start.
+    fn iter(&self) -> impl Iterator<Item = (i64, &Accumulator)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, accumulator)| accumulator.summary.count > 0 || accumulator.has_sets())
+            .map(|(index, accumulator)| (self.from + index as i64 * self.step_ms, accumulator))
+    }
+}
+
+/// The lower-rank quantile, `floor(q (n - 1))`, as the sketch uses.
+fn exact_quantile(values: &[f64], q: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[(q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64).floor() as usize]
+}
+
+/// How many buckets a chunk string holds (for storage measurements).
+#[must_use]
+pub fn chunk_bucket_count(chunk: &[u8]) -> usize {
+    chunk
+        .chunks_exact(BUCKET_RECORD)
+        .filter(|record| Bucket::decode(record).is_some())
+        .count()
+}
+
+/// One rollup bucket as stored, or several folded together.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+struct Bucket {
+    min: f64,
+    max: f64,
+    sum: f64,
+    count: u64,
+    last: f64,
+    last_ts: i64,
+}
+
+impl Bucket {
+    /// Folds `other` in (min of mins, sum of sums, the later last value); returns whether
+    /// `other` held the latest value.
+    fn merge(&mut self, other: &Bucket) -> bool {
+        if self.count == 0 {
+            self.min = other.min;
+            self.max = other.max;
+        } else {
+            self.min = self.min.min(other.min);
+            self.max = self.max.max(other.max);
+        }
+        self.sum += other.sum;
+        let latest = self.count == 0 || other.last_ts >= self.last_ts;
+        if latest {
+            self.last = other.last;
+            self.last_ts = other.last_ts;
+        }
+        self.count += other.count;
+        latest
+    }
+
+    /// Decodes one 48-byte record; `None` for an empty slot.
+    fn decode(record: &[u8]) -> Option<Self> {
+        let field = |i: usize| {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(&record[i * 8..i * 8 + 8]);
+            f64::from_le_bytes(bytes)
+        };
+        let count = field(3);
+        (count > 0.0).then(|| Self {
+            min: field(0),
+            max: field(1),
+            sum: field(2),
+            count: count as u64,
+            last: field(4),
+            last_ts: field(5) as i64,
+        })
+    }
+
+    fn point(ts: i64, value: f64) -> Self {
+        Self {
+            min: value,
+            max: value,
+            sum: value,
+            count: 1,
+            last: value,
+            last_ts: ts,
+        }
+    }
+}
+
+/// The tier and step a query reads at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// Index into [`TIERS`]; `None` is raw points.
+    pub tier: Option<usize>,
+    /// Step, ms: a whole number of the tier's buckets.
+    pub step_ms: i64,
+    /// First step's start (aligned to the step).
+    pub from: i64,
+    /// End of the range (exclusive).
+    pub to: i64,
+}
+
+/// Picks the tier and step for `[from, to)` with a requested step (or the default).
+///
+/// # Errors
+/// An empty or reversed range, a non-positive step, or more than [`MAX_POINTS`] points.
+pub fn plan(
+    from: i64,
+    to: i64,
+    step_ms: Option<i64>,
+    kind_needs_rollups: bool,
+) -> Result<Plan, QueryError> {
+    if to <= from {
+        return Err(QueryError::BadRange(format!(
+            "the range [{from}, {to}) is empty"
+        )));
+    }
+    let requested = step_ms.unwrap_or_else(|| ((to - from) / DEFAULT_POINTS).max(1));
+    if requested <= 0 {
+        return Err(QueryError::BadRange(format!(
+            "step {requested} ms must be positive"
+        )));
+    }
+    let mut tier = TIERS.iter().rposition(|(_, width)| *width <= requested);
+    if tier.is_none() && kind_needs_rollups {
+        tier = Some(0);
+    }
+    let step_ms = match tier {
+        Some(index) => {
+            let width = TIERS[index].1;
+            (requested + width - 1) / width * width
+        }
+        None => requested,
+    };
+    let aligned = from - from.rem_euclid(step_ms);
+    let points = (to - aligned + step_ms - 1) / step_ms;
+    if points > MAX_POINTS {
+        return Err(QueryError::BadRange(format!(
+            "{points} points; a line has at most {MAX_POINTS}: use a larger step or a shorter range"
+        )));
+    }
+    Ok(Plan {
+        tier,
+        step_ms,
+        from: aligned,
+        to,
+    })
+}
+
+impl Store {
+    /// Runs `query` at time `now_ms`.
+    ///
+    /// # Errors
+    /// See [`QueryError`].
+    pub async fn query(&self, query: &Query, now_ms: i64) -> Result<QueryResult, QueryError> {
+        let (from, to) = query.range.resolve(now_ms);
+        let selector = CompiledSelector::new(&query.selector)?;
+        let ids = self.ids_of_name(&query.selector.name).await?;
+        let mut series: Vec<(SeriesId, SeriesKey)> = self
+            .series_of(&ids)
+            .await?
+            .into_iter()
+            .filter(|(_, key)| selector.matches(key))
+            .collect();
+        if series.len() > MAX_QUERY_SERIES {
+            return Err(QueryError::TooManySeries {
+                matched: series.len(),
+            });
+        }
+        series.sort_by(|a, b| a.1.cmp(&b.1));
+        let kinds = self.kinds(&series).await?;
+        let kind = check_kinds(query.aggregation, &series, &kinds)?;
+        let plan = plan(
+            from,
+            to,
+            query.step_ms,
+            matches!(query.aggregation, Aggregation::Unique),
+        )?;
+
+        // All series at once: the multiplexed connection pipelines the requests.
+        let per_series = futures::future::try_join_all(
+            series
+                .iter()
+                .map(|(id, _)| self.read_series(id, &plan, query.aggregation)),
+        )
+        .await?;
+
+        // Combine series into lines.
+        let mut lines: BTreeMap<BTreeMap<String, String>, Steps> = BTreeMap::new();
+        for ((_, key), steps) in series.iter().zip(per_series) {
+            let labels = match &query.group_by {
+                None => key.labels.clone(),
+                Some(group) => group
+                    .iter()
+                    .map(|label| {
+                        (
+                            label.clone(),
+                            key.labels.get(label).cloned().unwrap_or_default(),
+                        )
+                    })
+                    .collect(),
+            };
+            match lines.entry(labels) {
+                // The line's first series: its steps are the line's (no copy).
+                std::collections::btree_map::Entry::Vacant(vacant) => {
+                    vacant.insert(steps);
+                }
+                std::collections::btree_map::Entry::Occupied(mut line) => {
+                    for (start, accumulator) in steps.iter() {
+                        line.get_mut().at(start).merge_series(accumulator);
+                    }
+                }
+            }
+        }
+
+        let mut result = Vec::with_capacity(lines.len());
+        for (labels, steps) in lines {
+            let points = if matches!(query.aggregation, Aggregation::Unique) {
+                self.unique_counts(&steps).await?
+            } else {
+                steps
+                    .iter()
+                    .filter_map(|(start, accumulator)| {
+                        let elapsed = (start + plan.step_ms).min(now_ms) - start;
+                        accumulator
+                            .finish(query.aggregation, kind, elapsed as f64 / 1000.0)
+                            .map(|value| (start, value))
+                    })
+                    .collect()
+            };
+            if !points.is_empty() {
+                result.push(ResultSeries { labels, points });
+            }
+        }
+        Ok(QueryResult {
+            series: result,
+            step_ms: plan.step_ms,
+            tier: plan.tier.map_or("raw", |index| TIERS[index].0).to_owned(),
+            from: plan.from,
+            to: plan.to,
+        })
+    }
+
+    async fn kinds(
+        &self,
+        series: &[(SeriesId, SeriesKey)],
+    ) -> Result<Vec<MetricKind>, StorageError> {
+        if series.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for (id, _) in series {
+            pipe.cmd("HGET").arg(self.keys.meta(id)).arg("kind");
+        }
+        let names: Vec<Option<String>> = pipe.query_async(&mut self.connection()).await?;
+        Ok(names
+            .into_iter()
+            .map(|name| match name.as_deref() {
+                Some("counter") => MetricKind::Counter,
+                Some("histogram") => MetricKind::Histogram,
+                Some("set") => MetricKind::Set,
+                _ => MetricKind::Gauge,
+            })
+            .collect())
+    }
+
+    async fn read_series(
+        &self,
+        id: &SeriesId,
+        plan: &Plan,
+        aggregation: Aggregation,
+    ) -> Result<Steps, StorageError> {
+        let mut steps = Steps::new(plan);
+        let Some(tier_index) = plan.tier else {
+            for (ts, value) in self.read_raw(id, plan.from, plan.to).await? {
+                let accumulator = steps.at(ts);
+                accumulator.add_bucket(&Bucket::point(ts, value));
+                if matches!(aggregation, Aggregation::Quantile { .. }) {
+                    accumulator.extra().exact.push(value);
+                }
+            }
+            return Ok(steps);
+        };
+        let (tier, width) = TIERS[tier_index];
+        if matches!(aggregation, Aggregation::Unique) {
+            let mut start = plan.from - plan.from.rem_euclid(width);
+            while start < plan.to {
+                let accumulator = steps.at(start);
+                accumulator
+                    .extra()
+                    .hll_keys
+                    .push(self.keys.set_bucket(id, tier, start));
+                start += width;
+            }
+            return Ok(steps);
+        }
+        let first = plan.from.div_euclid(width);
+        let last = (plan.to - 1).div_euclid(width);
+        let chunks = first.div_euclid(CHUNK_BUCKETS)..=last.div_euclid(CHUNK_BUCKETS);
+        let mut pipe = redis::pipe();
+        for chunk in chunks.clone() {
+            pipe.cmd("GET").arg(self.keys.rollup_chunk(id, tier, chunk));
+        }
+        let strings: Vec<Option<Vec<u8>>> = pipe.query_async(&mut self.connection()).await?;
+        let mut buckets: Vec<(i64, Bucket)> = Vec::new();
+        for (chunk, bytes) in chunks.zip(strings) {
+            let Some(bytes) = bytes else { continue };
+            for (slot, record) in bytes.chunks_exact(BUCKET_RECORD).enumerate() {
+                let index = chunk * CHUNK_BUCKETS + slot as i64;
+                if index < first || index > last {
+                    continue;
+                }
+                if let Some(bucket) = Bucket::decode(record) {
+                    buckets.push((index * width, bucket));
+                }
+            }
+        }
+        buckets.sort_by_key(|(start, _)| *start);
+        for (start, bucket) in &buckets {
+            steps.at(*start).add_bucket(bucket);
+        }
+        if matches!(aggregation, Aggregation::Quantile { .. }) && !buckets.is_empty() {
+            let mut pipe = redis::pipe();
+            for (start, _) in &buckets {
+                pipe.cmd("HGETALL")
+                    .arg(self.keys.histogram_bucket(id, tier, *start));
+            }
+            let sketches: Vec<Vec<(String, u64)>> =
+                pipe.query_async(&mut self.connection()).await?;
+            for ((start, _), bins) in buckets.iter().zip(sketches) {
+                let accumulator = steps.at(*start);
+                for (bin, count) in bins {
+                    accumulator
+                        .extra()
+                        .sketch
+                        .add_bin(&bin, count)
+                        .map_err(|reason| StorageError::Corrupt {
+                            key: self.keys.histogram_bucket(id, tier, *start),
+                            reason,
+                        })?;
+                }
+            }
+        }
+        Ok(steps)
+    }
+
+    /// Raw points with `from <= ts < to`, in time order.
+    async fn read_raw(
+        &self,
+        id: &SeriesId,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, f64)>, StorageError> {
+        // Late points sit at the stream's tail with their true time in `t`, so read to the end.
+        let entries: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
+            .arg(self.keys.raw(id))
+            .arg(from.max(0))
+            .arg("+")
+            .query_async(&mut self.connection())
+            .await?;
+        let mut points = Vec::with_capacity(entries.len());
+        for (entry_id, fields) in entries {
+            let mut ts = entry_id
+                .split('-')
+                .next()
+                .and_then(|ms| ms.parse::<i64>().ok());
+            let mut value = None;
+            for pair in fields.chunks(2) {
+                match pair {
+                    [name, v] if name == "v" => value = v.parse::<f64>().ok(),
+                    [name, t] if name == "t" => ts = t.parse().ok(),
+                    _ => {}
+                }
+            }
+            let (Some(ts), Some(value)) = (ts, value) else {
+                return Err(StorageError::Corrupt {
+                    key: self.keys.raw(id),
+                    reason: format!("entry {entry_id}"),
+                });
+            };
+            if (from..to).contains(&ts) {
+                points.push((ts, value));
+            }
+        }
+        points.sort_by_key(|(ts, _)| *ts);
+        Ok(points)
+    }
+
+    async fn unique_counts(&self, steps: &Steps) -> Result<Vec<(i64, f64)>, StorageError> {
+        let mut pipe = redis::pipe();
+        let mut starts = Vec::new();
+        for (start, accumulator) in steps.iter() {
+            let keys: BTreeSet<&String> = accumulator
+                .extra
+                .iter()
+                .flat_map(|extra| extra.hll_keys.iter())
+                .collect();
+            if keys.is_empty() {
+                continue;
+            }
+            let command = pipe.cmd("PFCOUNT");
+            for key in keys {
+                command.arg(key);
+            }
+            starts.push(start);
+        }
+        if starts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let counts: Vec<u64> = pipe.query_async(&mut self.connection()).await?;
+        Ok(starts
+            .into_iter()
+            .zip(counts)
+            .filter(|(_, count)| *count > 0)
+            .map(|(start, count)| (start, count as f64))
+            .collect())
+    }
+}
+
+/// Checks the aggregation fits every series' kind; returns the kind (the first series', or
+/// gauge when there are none).
+fn check_kinds(
+    aggregation: Aggregation,
+    series: &[(SeriesId, SeriesKey)],
+    kinds: &[MetricKind],
+) -> Result<MetricKind, QueryError> {
+    let (name, allowed): (&'static str, &[MetricKind]) = match aggregation {
+        Aggregation::Rate => ("rate", &[MetricKind::Counter]),
+        Aggregation::Quantile { .. } => ("a quantile", &[MetricKind::Histogram]),
+        Aggregation::Unique => ("a unique count", &[MetricKind::Set]),
+        _ => (
+            "this aggregation",
+            &[
+                MetricKind::Gauge,
+                MetricKind::Counter,
+                MetricKind::Histogram,
+            ],
+        ),
+    };
+    for ((_, key), kind) in series.iter().zip(kinds) {
+        if !allowed.contains(kind) {
+            return Err(QueryError::KindMismatch {
+                aggregation: name,
+                series: key.to_string(),
+                kind: kind.as_str(),
+            });
+        }
+    }
+    Ok(kinds.first().copied().unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tier is the coarsest that fits the step, and the step becomes whole buckets.
+    #[test]
+    fn plans() {
+        let hour = 3_600_000;
+        let p = plan(0, 24 * hour, Some(60_000), false).unwrap();
+        assert_eq!((p.tier, p.step_ms), (Some(1), 60_000));
+        let p = plan(0, 24 * hour, None, false).unwrap();
+        assert_eq!((p.tier, p.step_ms), (Some(1), 300_000));
+        let p = plan(0, 5 * 60_000, Some(1000), false).unwrap();
+        assert_eq!((p.tier, p.step_ms), (None, 1000));
+        let p = plan(0, 5 * 60_000, Some(1000), true).unwrap();
+        assert_eq!((p.tier, p.step_ms), (Some(0), 10_000));
+        let p = plan(5, 400 * 86_400_000, Some(2 * 86_400_000 + 1), false).unwrap();
+        assert_eq!((p.tier, p.step_ms, p.from), (Some(3), 3 * 86_400_000, 0));
+        let p = plan(0, hour, Some(25_000), false).unwrap();
+        assert_eq!((p.tier, p.step_ms), (Some(0), 30_000));
+        assert!(matches!(
+            plan(10, 10, None, false),
+            Err(QueryError::BadRange(_))
+        ));
+        assert!(matches!(
+            plan(0, 30 * 86_400_000, Some(1), false),
+            Err(QueryError::BadRange(_))
+        ));
+    }
+
+    /// Selectors match as PromQL does: missing labels read as empty, regexes are anchored.
+    #[test]
+    fn selector_matching() {
+        let selector = CompiledSelector::new(
+            &Selector::parse(r#"m{host=~"web-\d+",env!="prod",zone!~"eu-.*"}"#).unwrap(),
+        )
+        .unwrap();
+        let key = |host: &str, env: &str| {
+            SeriesKey::new("m")
+                .with_label("host", host)
+                .with_label("env", env)
+        };
+        assert!(selector.matches(&key("web-1", "dev")));
+        assert!(!selector.matches(&key("web-1x", "dev")));
+        assert!(!selector.matches(&key("web-1", "prod")));
+        assert!(!selector.matches(&key("web-1", "dev").with_label("zone", "eu-west")));
+        assert!(selector.matches(&SeriesKey::new("m").with_label("host", "web-2")));
+        assert!(matches!(
+            CompiledSelector::new(&Selector::parse(r#"m{a=~"("}"#).unwrap()),
+            Err(QueryError::BadRegex { .. })
+        ));
+    }
+}

@@ -1,0 +1,145 @@
+//! Group commit: concurrent write requests are combined into one storage write.
+//!
+//! One task owns the writing. It takes the first waiting request and every other request that
+//! is already queued (up to [`MAX_GROUP`] observations), writes them as one batch, and answers
+//! each request with its own share of the outcome. A lone request is written at once, so this
+//! adds no latency when traffic is light; under load, requests that arrive while a write is in
+//! flight are combined, so each series' script call and each rollup bucket update covers more
+//! points. Every answer still comes only after Redis accepted the write.
+
+use app::model::Observation;
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::{StorageError, Store, WriteOutcome};
+
+/// Most observations combined into one write.
+pub const MAX_GROUP: usize = 50_000;
+/// Requests waiting to be written before senders wait too.
+const QUEUE: usize = 1_024;
+/// Group writes in flight at once. One measured best (docs/benchmarks.md): while it runs, the
+/// requests that arrive queue up into the next, larger group; with two in flight, groups were
+/// smaller and throughput lower.
+const IN_FLIGHT: usize = 1;
+
+struct Request {
+    observations: Vec<Observation>,
+    reply: oneshot::Sender<Result<WriteOutcome, StorageError>>,
+}
+
+/// The handle writers use; cheap to clone.
+#[derive(Clone)]
+pub struct Writer {
+    requests: mpsc::Sender<Request>,
+}
+
+impl Writer {
+    /// Starts the writing task on `store`. Once `shutdown` is cancelled it writes what is
+    /// already queued and ends; later writes fail with [`StorageError::WriterStopped`].
+    #[must_use]
+    pub fn start(store: Store, shutdown: CancellationToken) -> (Self, JoinHandle<()>) {
+        let (requests, queue) = mpsc::channel(QUEUE);
+        (Self { requests }, tokio::spawn(run(store, queue, shutdown)))
+    }
+
+    /// Stores `observations` (see [`Store::write_now`]), combined with whatever else is waiting.
+    ///
+    /// # Errors
+    /// Redis is unreachable or failed; nothing of this request may be acknowledged.
+    pub async fn write(
+        &self,
+        observations: Vec<Observation>,
+    ) -> Result<WriteOutcome, StorageError> {
+        if observations.is_empty() {
+            return Ok(WriteOutcome::default());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Request {
+                observations,
+                reply,
+            })
+            .await
+            .map_err(|_| StorageError::WriterStopped)?;
+        answer.await.map_err(|_| StorageError::WriterStopped)?
+    }
+}
+
+async fn run(store: Store, mut queue: mpsc::Receiver<Request>, shutdown: CancellationToken) {
+    let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
+    loop {
+        let first = tokio::select! {
+            request = queue.recv() => request,
+            () = shutdown.cancelled() => {
+                queue.close();
+                queue.recv().await
+            }
+        };
+        let Some(first) = first else { break };
+        // Waiting for a free slot lets more requests queue up and join this group.
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            break;
+        };
+        let mut group = vec![first];
+        let mut size = group[0].observations.len();
+        while size < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(request) => {
+                    size += request.observations.len();
+                    group.push(request);
+                }
+                Err(_) => break,
+            }
+        }
+        let mut combined = Vec::with_capacity(size);
+        let mut shares = Vec::with_capacity(group.len());
+        for request in group {
+            shares.push((combined.len(), request.observations.len(), request.reply));
+            combined.extend(request.observations);
+        }
+        let store = store.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            answer(&store, &combined, shares).await;
+        });
+    }
+    // Wait for the writes still in flight.
+    let _ = in_flight.acquire_many(IN_FLIGHT as u32).await;
+}
+
+type Share = (
+    usize,
+    usize,
+    oneshot::Sender<Result<WriteOutcome, StorageError>>,
+);
+
+/// Writes one group and answers each request with its part of the outcome.
+async fn answer(store: &Store, combined: &[Observation], shares: Vec<Share>) {
+    match store.write_now(combined).await {
+        Ok(outcome) => {
+            for (offset, length, reply) in shares {
+                let refused: Vec<(usize, String)> = outcome
+                    .refused
+                    .iter()
+                    .filter(|(index, _)| (offset..offset + length).contains(index))
+                    .map(|(index, reason)| (index - offset, reason.clone()))
+                    .collect();
+                let share = WriteOutcome {
+                    stored: length - refused.len(),
+                    refused,
+                    // The combined write published every change once.
+                    changed: Vec::new(),
+                };
+                let _ = reply.send(Ok(share));
+            }
+        }
+        Err(error) => {
+            for (_, _, reply) in shares {
+                let _ = reply.send(Err(error.clone()));
+            }
+        }
+    }
+}

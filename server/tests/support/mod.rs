@@ -1,0 +1,206 @@
+//! Test harness: a real `redis-server` on a free port, and livedash served on port 0.
+//!
+//! The Redis binary can be overridden with `LIVEDASH_TEST_REDIS_SERVER`. Nothing here touches
+//! a Redis the tests did not start themselves.
+
+#![allow(dead_code)]
+
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use app::live::ServerMessage;
+use futures::{SinkExt, StreamExt};
+use server::Livedash;
+use server::state::AppState;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+/// The clock, in ms since the Unix epoch.
+pub fn now_ms() -> i64 {
+    server::routes::now_ms()
+}
+
+/// A small deterministic random generator (xorshift64*), so failures reproduce.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed.max(1))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Uniform in `[0, n)`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+// Each test binary compiles this module and uses only part of it.
+#[allow(unused_imports)]
+pub use server::testing::{RedisServer, free_port};
+
+/// A livedash served on a free port; stopped on drop.
+pub struct TestApp {
+    pub addr: std::net::SocketAddr,
+    pub statsd_addr: Option<std::net::SocketAddr>,
+    pub state: AppState,
+    pub prefix: String,
+    stop: CancellationToken,
+    served: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestApp {
+    /// Starts livedash on `redis_url` with a key prefix of its own.
+    pub async fn start(redis_url: &str) -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let prefix = format!("t{}:", NEXT.fetch_add(1, Ordering::Relaxed));
+        Self::start_with_prefix(redis_url, &prefix).await
+    }
+
+    /// Starts livedash on `redis_url` with the given key prefix (to share data between two).
+    pub async fn start_with_prefix(redis_url: &str, prefix: &str) -> Self {
+        Self::start_with(redis_url, prefix, &[]).await
+    }
+
+    /// Starts livedash with extra configuration variables.
+    pub async fn start_with(redis_url: &str, prefix: &str, extra: &[(&str, &str)]) -> Self {
+        let mut vars = vec![
+            ("REDIS_URL", redis_url.to_owned()),
+            ("LIVEDASH_KEY_PREFIX", prefix.to_owned()),
+            ("LIVEDASH_ADDR", "127.0.0.1:0".to_owned()),
+            ("LIVEDASH_STATSD_ADDR", "off".to_owned()),
+        ];
+        vars.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        let config = server::testing::config(&vars);
+        let livedash = Livedash::start(config).await.unwrap();
+        let state = livedash.state().clone();
+        let statsd_addr = livedash.statsd_addr();
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = CancellationToken::new();
+        let signal = stop.clone().cancelled_owned();
+        let served = tokio::spawn(async move {
+            livedash.serve(listener, signal).await.unwrap();
+        });
+        Self {
+            addr,
+            statsd_addr,
+            state,
+            prefix: prefix.to_owned(),
+            stop,
+            served: Some(served),
+        }
+    }
+
+    /// `http://addr{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// POSTs `body` to the JSON ingest endpoint; returns the status and the JSON answer.
+    pub async fn ingest(&self, body: &str) -> (u16, serde_json::Value) {
+        let response = reqwest::Client::new()
+            .post(self.url("/api/v1/ingest"))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    /// Opens a live socket.
+    pub async fn live(&self) -> LiveClient {
+        let (socket, _) =
+            tokio_tungstenite::connect_async(format!("ws://{}/api/v1/live", self.addr))
+                .await
+                .unwrap();
+        LiveClient { socket }
+    }
+
+    /// Stops serving and waits until livedash has shut down.
+    pub async fn stop(mut self) {
+        self.stop.cancel();
+        if let Some(served) = self.served.take() {
+            served.await.unwrap();
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// A test's end of a live socket.
+pub struct LiveClient {
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+/// What a live socket yielded next.
+#[derive(Debug)]
+pub enum LiveEvent {
+    Message(ServerMessage),
+    Closed { code: u16, reason: String },
+}
+
+impl LiveClient {
+    /// The next protocol message or close, waiting at most `within`.
+    pub async fn next(&mut self, within: Duration) -> Option<LiveEvent> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .ok()?;
+            match frame {
+                Some(Ok(Message::Text(text))) => {
+                    return Some(LiveEvent::Message(serde_json::from_str(&text).unwrap()));
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return Some(LiveEvent::Closed {
+                        code: frame.as_ref().map_or(1005, |f| u16::from(f.code)),
+                        reason: frame.map(|f| f.reason.to_string()).unwrap_or_default(),
+                    });
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => {
+                    return Some(LiveEvent::Closed {
+                        code: 1006,
+                        reason: String::new(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// The next protocol message; panics on close or silence.
+    pub async fn message(&mut self) -> ServerMessage {
+        match self.next(Duration::from_secs(5)).await {
+            Some(LiveEvent::Message(message)) => message,
+            other => panic!("expected a live message, got {other:?}"),
+        }
+    }
+
+    /// Closes the socket from the client side.
+    pub async fn close(mut self) {
+        let _ = self.socket.send(Message::Close(None)).await;
+    }
+}
