@@ -1,39 +1,292 @@
-//! The live protocol: what the server's hub sends to a browser over `/api/v1/live`.
+//! The live protocol over `/api/v1/live`: what a client subscribes to, what the server sends,
+//! and the client-side bookkeeping that applies it (shared by the browser and Rust clients).
 //!
-//! Messages are JSON text frames, one [`ServerMessage`] each. On connect (and whenever the
-//! server cannot vouch that the client saw every update, e.g. after it lagged or after the
-//! server's Redis subscription was re-established) the server sends a full
-//! [`ServerMessage::Snapshot`]; otherwise it sends [`ServerMessage::Update`]s with only the series
-//! that changed.
+//! A client subscribes to queries (what its widgets show). For each it gets a
+//! [`ServerMessage::Snapshot`], then only [`ServerMessage::Delta`]s: new points and the update
+//! of the still-open bucket, or the newest values of a "latest" display. Every message carries
+//! a [`Cursor`], a position in the server's change log: a client that reconnects sends the
+//! cursor it last saw and gets exactly what it missed, then the live stream.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::CurrentValue;
+use crate::model::{CurrentValue, SeriesKey};
+use crate::query::{Aggregation, ResultSeries, Selector};
 
 /// Path of the WebSocket endpoint.
 pub const LIVE_PATH: &str = "/api/v1/live";
 
 /// WebSocket close code sent when the server shuts down ("going away", RFC 6455).
 pub const CLOSE_GOING_AWAY: u16 = 1001;
+/// WebSocket close code for a client message the server cannot accept.
+pub const CLOSE_PROTOCOL_ERROR: u16 = 1008;
 /// WebSocket close code sent when a client cannot keep up or the server hit an error.
 pub const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 
-/// One message from the server to a live client.
+/// Most subscriptions one connection may hold.
+pub const MAX_SUBSCRIPTIONS: usize = 256;
+/// Longest window a range subscription may keep.
+pub const MAX_WINDOW_MS: i64 = 7 * 86_400_000;
+/// Most buckets a range subscription may keep per line.
+pub const MAX_WINDOW_BUCKETS: i64 = 4_000;
+
+/// A position in the server's change log (a Redis stream id, `ms-seq`). Cursors grow with
+/// every change; `Cursor::default()` is before the first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cursor {
+    /// Milliseconds part.
+    pub ms: u64,
+    /// Sequence within the millisecond.
+    pub seq: u64,
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.ms, self.seq)
+    }
+}
+
+impl FromStr for Cursor {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (ms, seq) = text
+            .split_once('-')
+            .ok_or_else(|| format!("cursor {text:?}: expected <ms>-<seq>"))?;
+        let number = |part: &str| {
+            part.parse::<u64>()
+                .map_err(|_| format!("cursor {text:?}: {part:?} is not a number"))
+        };
+        Ok(Self {
+            ms: number(ms)?,
+            seq: number(seq)?,
+        })
+    }
+}
+
+impl Serialize for Cursor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Cursor {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// What a subscription shows.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LiveQuery {
+    /// The newest value of each matching series (a table or a single number). Without a
+    /// selector, every series.
+    Latest {
+        #[serde(default)]
+        selector: Option<Selector>,
+    },
+    /// A chart: the last `window_ms` in buckets of `step_ms`, aggregated as in a query.
+    Range {
+        selector: Selector,
+        aggregation: Aggregation,
+        step_ms: i64,
+        window_ms: i64,
+        #[serde(default)]
+        group_by: Option<Vec<String>>,
+    },
+}
+
+impl LiveQuery {
+    /// Checks the bounds a server enforces, naming the field at fault.
+    ///
+    /// # Errors
+    /// A non-positive step or window, a window over [`MAX_WINDOW_MS`], or more than
+    /// [`MAX_WINDOW_BUCKETS`] buckets.
+    pub fn validate(&self) -> Result<(), String> {
+        let Self::Range {
+            step_ms, window_ms, ..
+        } = self
+        else {
+            return Ok(());
+        };
+        if *step_ms <= 0 {
+            return Err(format!("step_ms: {step_ms} must be positive"));
+        }
+        if *window_ms <= 0 || *window_ms > MAX_WINDOW_MS {
+            return Err(format!(
+                "window_ms: {window_ms} must be in 1..={MAX_WINDOW_MS}"
+            ));
+        }
+        if window_ms / step_ms > MAX_WINDOW_BUCKETS {
+            return Err(format!(
+                "window_ms / step_ms: {} buckets is more than {MAX_WINDOW_BUCKETS}",
+                window_ms / step_ms
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A client's name for one of its subscriptions.
+pub type SubscriptionId = u32;
+
+/// One message from a client.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// Starts (or replaces) subscription `id`. With `after`, the client already holds the data
+    /// up to that cursor and wants only what follows; without it, a snapshot.
+    Subscribe {
+        id: SubscriptionId,
+        query: LiveQuery,
+        #[serde(default)]
+        after: Option<Cursor>,
+    },
+    /// Ends subscription `id`.
+    Unsubscribe { id: SubscriptionId },
+    /// Keepalive; the server answers with [`ServerMessage::Pong`].
+    Ping { nonce: u64 },
+}
+
+/// What a subscription's message carries.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LiveData {
+    /// Newest values; in a delta only the series that changed.
+    Latest {
+        values: Vec<CurrentValue>,
+        #[serde(default)]
+        truncated: bool,
+    },
+    /// Buckets `(start, value)` per line; in a delta only the buckets that changed. A bucket
+    /// replaces the one with the same start.
+    Range {
+        step_ms: i64,
+        series: Vec<ResultSeries>,
+    },
+}
+
+/// One message from the server.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
-    /// The current value of every series; replaces whatever the client held.
+    /// Everything subscription `id` shows as of `at`; replaces what the client held for it.
     Snapshot {
-        /// All series, newest value each.
-        values: Vec<CurrentValue>,
-        /// True when the server listed only the first [`crate::api::MAX_LISTED_SERIES`].
-        truncated: bool,
+        id: SubscriptionId,
+        at: Cursor,
+        data: LiveData,
     },
-    /// Series whose current value changed since the previous message.
-    Update {
-        /// The new values.
-        values: Vec<CurrentValue>,
+    /// The changes of subscription `id` after `from`, up to `to`.
+    Delta {
+        id: SubscriptionId,
+        from: Cursor,
+        to: Cursor,
+        data: LiveData,
     },
+    /// The health of the live stream: while `degraded`, updates are delayed (the server lost
+    /// its Redis subscription); when it recovers, the missed data follows as deltas.
+    Status {
+        degraded: bool,
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// Subscription `id` was refused (or ended by the server), or, without an id, a client
+    /// message could not be read; `message` says why.
+    Error {
+        #[serde(default)]
+        id: Option<SubscriptionId>,
+        message: String,
+    },
+    /// Answer to [`ClientMessage::Ping`].
+    Pong { nonce: u64 },
+}
+
+/// What a client holds for one subscription, kept up to date by [`View::snapshot`] and
+/// [`View::delta`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct View {
+    /// The cursor to resume from; `None` until the snapshot arrived.
+    pub cursor: Option<Cursor>,
+    /// For latest displays: newest value per series.
+    pub latest: BTreeMap<SeriesKey, CurrentValue>,
+    /// For range displays: bucket start → value, per line.
+    pub lines: BTreeMap<BTreeMap<String, String>, BTreeMap<i64, f64>>,
+    /// Bucket width of the range display.
+    pub step_ms: i64,
+    /// Whether the server listed only part of a latest display.
+    pub truncated: bool,
+}
+
+/// What applying a message did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// The view changed (or was confirmed).
+    Ok,
+    /// A delta that does not continue from the view's cursor: the client must resubscribe
+    /// (with its cursor) to get what lies in between.
+    Gap,
+}
+
+impl View {
+    /// Applies a snapshot: the view becomes exactly `data`, as of `at`.
+    pub fn snapshot(&mut self, at: Cursor, data: LiveData) {
+        self.latest.clear();
+        self.lines.clear();
+        self.merge(data);
+        self.cursor = Some(at);
+    }
+
+    /// Applies a delta from `from` to `to`.
+    pub fn delta(&mut self, from: Cursor, to: Cursor, data: LiveData) -> Applied {
+        // A delta may start earlier than what the view holds (values then repeat), never
+        // later: that would leave a hole.
+        match self.cursor {
+            Some(cursor) if from <= cursor => {
+                self.merge(data);
+                self.cursor = Some(cursor.max(to));
+                Applied::Ok
+            }
+            _ => Applied::Gap,
+        }
+    }
+
+    fn merge(&mut self, data: LiveData) {
+        match data {
+            LiveData::Latest { values, truncated } => {
+                self.truncated = truncated;
+                for value in values {
+                    match self.latest.get(&value.series) {
+                        Some(known) if !value.supersedes(known) => {}
+                        _ => {
+                            self.latest.insert(value.series.clone(), value);
+                        }
+                    }
+                }
+            }
+            LiveData::Range { step_ms, series } => {
+                self.step_ms = step_ms;
+                for line in series {
+                    self.lines
+                        .entry(line.labels)
+                        .or_default()
+                        .extend(line.points);
+                }
+            }
+        }
+    }
+
+    /// Drops buckets that started before `oldest`, so a chart keeps only its window.
+    pub fn trim(&mut self, oldest: i64) {
+        for points in self.lines.values_mut() {
+            *points = points.split_off(&oldest);
+        }
+        self.lines.retain(|_, points| !points.is_empty());
+    }
 }
 
 /// Delay before reconnect attempt number `attempt` (1-based), in milliseconds.
@@ -54,7 +307,6 @@ pub fn reconnect_delay_ms(attempt: u32, unit_random: f64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::SeriesKey;
 
     /// Delays grow, stay within the cap, and jitter spans half the window.
     #[test]
@@ -67,24 +319,105 @@ mod tests {
         assert_eq!(reconnect_delay_ms(u32::MAX, 1.0), 10_000);
     }
 
-    /// The wire form is tagged, so other clients can read it without Rust types.
+    /// Cursors read and print as Redis stream ids, and order by time then sequence.
+    #[test]
+    fn cursors_round_trip_and_order() {
+        let cursor: Cursor = "1763700000000-7".parse().unwrap();
+        assert_eq!(cursor.to_string(), "1763700000000-7");
+        assert!(cursor < "1763700000000-8".parse().unwrap());
+        assert!(cursor < "1763700000001-0".parse().unwrap());
+        assert!("17637-x".parse::<Cursor>().unwrap_err().contains("\"x\""));
+        assert!("17637".parse::<Cursor>().is_err());
+        assert_eq!(serde_json::to_string(&cursor).unwrap(), "\"1763700000000-7\"");
+    }
+
+    /// The wire form is tagged JSON, so other clients can read it without Rust types.
     #[test]
     fn messages_are_tagged_json() {
-        let message = ServerMessage::Update {
-            values: vec![CurrentValue {
-                series: SeriesKey::new("cpu").with_label("host", "a"),
-                value: 42.5,
-                ts: 1_763_700_000_000,
-            }],
+        let message = ServerMessage::Delta {
+            id: 3,
+            from: Cursor { ms: 10, seq: 0 },
+            to: Cursor { ms: 12, seq: 1 },
+            data: LiveData::Latest {
+                values: vec![CurrentValue {
+                    series: SeriesKey::new("cpu").with_label("host", "a"),
+                    value: 42.5,
+                    ts: 1_763_700_000_000,
+                }],
+                truncated: false,
+            },
         };
         let json = serde_json::to_string(&message).unwrap();
         assert_eq!(
             json,
-            r#"{"type":"update","values":[{"series":{"name":"cpu","labels":{"host":"a"}},"value":42.5,"ts":1763700000000}]}"#
+            r#"{"type":"delta","id":3,"from":"10-0","to":"12-1","data":{"kind":"latest","values":[{"series":{"name":"cpu","labels":{"host":"a"}},"value":42.5,"ts":1763700000000}],"truncated":false}}"#
         );
         assert_eq!(
             serde_json::from_str::<ServerMessage>(&json).unwrap(),
             message
         );
+        let subscribe: ClientMessage = serde_json::from_str(
+            r#"{"type":"subscribe","id":1,"query":{"kind":"range","selector":{"name":"cpu"},"aggregation":{"fn":"avg"},"step_ms":1000,"window_ms":60000},"after":"5-0"}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            subscribe,
+            ClientMessage::Subscribe { id: 1, after: Some(Cursor { ms: 5, seq: 0 }), .. }
+        ));
+    }
+
+    /// Windows are bounded, and each bound names its field.
+    #[test]
+    fn range_queries_are_bounded() {
+        let range = |step_ms, window_ms| LiveQuery::Range {
+            selector: Selector::parse("cpu").unwrap(),
+            aggregation: Aggregation::Avg,
+            step_ms,
+            window_ms,
+            group_by: None,
+        };
+        assert!(range(1000, 60_000).validate().is_ok());
+        assert!(range(0, 60_000).validate().unwrap_err().starts_with("step_ms"));
+        assert!(range(1000, 0).validate().unwrap_err().starts_with("window_ms"));
+        assert!(
+            range(1, 60_000)
+                .validate()
+                .unwrap_err()
+                .starts_with("window_ms / step_ms")
+        );
+    }
+
+    fn range_data(points: &[(i64, f64)]) -> LiveData {
+        LiveData::Range {
+            step_ms: 1000,
+            series: vec![ResultSeries {
+                labels: BTreeMap::new(),
+                points: points.to_vec(),
+            }],
+        }
+    }
+
+    /// Snapshots replace, deltas upsert buckets, and a delta from beyond the cursor is a gap.
+    #[test]
+    fn views_apply_snapshots_and_deltas() {
+        let c = |ms| Cursor { ms, seq: 0 };
+        let mut view = View::default();
+        assert_eq!(view.delta(c(4), c(5), range_data(&[])), Applied::Gap);
+        view.snapshot(c(5), range_data(&[(0, 1.0), (1000, 2.0)]));
+        assert_eq!(
+            view.delta(c(5), c(7), range_data(&[(1000, 3.0), (2000, 4.0)])),
+            Applied::Ok
+        );
+        let line = &view.lines[&BTreeMap::new()];
+        assert_eq!(line.iter().map(|(t, v)| (*t, *v)).collect::<Vec<_>>(), [(0, 1.0), (1000, 3.0), (2000, 4.0)]);
+        assert_eq!(view.cursor, Some(c(7)));
+        assert_eq!(view.delta(c(8), c(9), range_data(&[])), Applied::Gap);
+        assert_eq!(view.delta(c(4), c(6), range_data(&[])), Applied::Ok);
+        assert_eq!(view.cursor, Some(c(7)), "a cursor never moves back");
+        view.trim(1000);
+        assert_eq!(view.lines[&BTreeMap::new()].len(), 2);
+        view.snapshot(c(3), range_data(&[]));
+        assert!(view.lines.is_empty(), "a snapshot replaces");
+        assert_eq!(view.cursor, Some(c(3)));
     }
 }

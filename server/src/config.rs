@@ -14,6 +14,10 @@
 //! | `LIVEDASH_RETENTION_1M` | `30d` | how long 1-minute rollups are kept |
 //! | `LIVEDASH_RETENTION_1H` | `365d` | how long 1-hour rollups are kept |
 //! | `LIVEDASH_RETENTION_1D` | `1826d` | how long 1-day rollups are kept (five years) |
+//! | `LIVEDASH_LIVE_FRAME` | `100ms` | live push frame: a lone update goes out at once, updates within one frame of the previous are sent together |
+//! | `LIVEDASH_LIVE_RESUME` | `5m` | how long the change log keeps entries, so a client that reconnects within it gets exactly what it missed (later, a fresh snapshot) |
+//! | `LIVEDASH_LIVE_CLIENT_BUFFER` | `64` | messages queued per live client; a client with a full queue gets coalesced data, then is closed |
+//! | `LIVEDASH_LIVE_SLOW_CLIENT` | `10s` | how long a live client may stay behind before it is closed |
 //! | `LIVEDASH_STATSD_ADDR` | `127.0.0.1:8125` | UDP address of the StatsD listener, or `off`; StatsD has no authentication, so keep it on loopback or a trusted network |
 //! | `RUST_LOG` | `info` | log filter (`tracing_subscriber::EnvFilter` syntax) |
 //!
@@ -142,6 +146,32 @@ pub struct Config {
     pub retention: Retention,
     /// Where the StatsD listener binds; `None` when it is off.
     pub statsd_addr: Option<SocketAddr>,
+    /// Live push settings.
+    pub live: LiveConfig,
+}
+
+/// How the live push behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiveConfig {
+    /// Shortest time between two deltas of one subscription, ms.
+    pub frame_ms: i64,
+    /// How long the change log keeps entries, ms.
+    pub resume_window_ms: i64,
+    /// Messages queued per client.
+    pub client_buffer: usize,
+    /// How long a client may stay behind before it is closed, ms.
+    pub slow_client_ms: i64,
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        Self {
+            frame_ms: 100,
+            resume_window_ms: 5 * 60_000,
+            client_buffer: 64,
+            slow_client_ms: 10_000,
+        }
+    }
 }
 
 /// A variable that is set but unusable.
@@ -241,6 +271,31 @@ impl Config {
             "off" => None,
             value => Some(parse("LIVEDASH_STATSD_ADDR", value.to_owned())?),
         };
+        let defaults = LiveConfig::default();
+        let duration = |variable: &'static str, default: i64| match get(variable) {
+            Some(value) => parse_duration_ms(&value).map_err(|reason| ConfigError {
+                variable,
+                value,
+                reason,
+            }),
+            None => Ok(default),
+        };
+        let live = LiveConfig {
+            frame_ms: duration("LIVEDASH_LIVE_FRAME", defaults.frame_ms)?,
+            resume_window_ms: duration("LIVEDASH_LIVE_RESUME", defaults.resume_window_ms)?,
+            client_buffer: match get("LIVEDASH_LIVE_CLIENT_BUFFER") {
+                Some(value) if value.trim() == "0" => {
+                    return Err(ConfigError {
+                        variable: "LIVEDASH_LIVE_CLIENT_BUFFER",
+                        value,
+                        reason: "must be at least 1".into(),
+                    });
+                }
+                Some(value) => parse("LIVEDASH_LIVE_CLIENT_BUFFER", value)?,
+                None => defaults.client_buffer,
+            },
+            slow_client_ms: duration("LIVEDASH_LIVE_SLOW_CLIENT", defaults.slow_client_ms)?,
+        };
         Ok(Self {
             addr,
             redis,
@@ -249,6 +304,7 @@ impl Config {
             max_body_bytes,
             retention,
             statsd_addr,
+            live,
         })
     }
 }
@@ -311,6 +367,15 @@ mod tests {
             config.statsd_addr,
             Some(DEFAULT_STATSD_ADDR.parse().unwrap())
         );
+        assert_eq!(
+            config.live,
+            LiveConfig {
+                frame_ms: 100,
+                resume_window_ms: 300_000,
+                client_buffer: 64,
+                slow_client_ms: 10_000
+            }
+        );
     }
 
     /// Durations take the usual units and refuse anything else.
@@ -337,8 +402,21 @@ mod tests {
             ("LIVEDASH_KEY_PREFIX", "prod:"),
             ("LIVEDASH_STATSD_ADDR", "off"),
             ("LIVEDASH_MAX_BODY_BYTES", "1024"),
+            ("LIVEDASH_LIVE_FRAME", "250ms"),
+            ("LIVEDASH_LIVE_RESUME", "1h"),
+            ("LIVEDASH_LIVE_CLIENT_BUFFER", "8"),
+            ("LIVEDASH_LIVE_SLOW_CLIENT", "3s"),
         ])
         .unwrap();
+        assert_eq!(
+            config.live,
+            LiveConfig {
+                frame_ms: 250,
+                resume_window_ms: 3_600_000,
+                client_buffer: 8,
+                slow_client_ms: 3_000
+            }
+        );
         assert_eq!(config.addr, "0.0.0.0:8080".parse().unwrap());
         assert_eq!(
             config.redis,
@@ -362,6 +440,9 @@ mod tests {
             ("LIVEDASH_MAX_BODY_BYTES", "0"),
             ("LIVEDASH_RETENTION_RAW", "forever"),
             ("LIVEDASH_RETENTION_1D", "5x"),
+            ("LIVEDASH_LIVE_FRAME", "fast"),
+            ("LIVEDASH_LIVE_CLIENT_BUFFER", "0"),
+            ("LIVEDASH_LIVE_SLOW_CLIENT", "-1s"),
             ("LIVEDASH_STATSD_ADDR", "8125"),
         ] {
             let error = config(&[(variable, value)]).unwrap_err();

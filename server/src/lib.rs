@@ -101,13 +101,20 @@ impl Livedash {
         let client = redis::Client::open(url).map_err(StorageError::from)?;
         let keys = Keys::new(config.key_prefix.clone());
         let channel = keys.live_channel();
-        let store = Store::new(client.clone(), keys, config.retention)?;
+        let store = Store::new(client.clone(), keys, config.retention)?
+            .with_resume_window(config.live.resume_window_ms);
         match store.ping().await {
             Ok(latency) => tracing::info!(?latency, "connected to Redis"),
             Err(error) => tracing::warn!(%error, "Redis is not answering yet; will keep trying"),
         }
         let shutdown = CancellationToken::new();
-        let (hub, hub_task) = Hub::start(client, channel, shutdown.clone());
+        let (hub, hub_task) = Hub::start(
+            client,
+            channel,
+            store.clone(),
+            config.live,
+            shutdown.clone(),
+        );
         let (writer, writer_task) = storage::writer::Writer::start(store.clone(), shutdown.clone());
         let mut tasks = vec![hub_task];
         let statsd_counters = Arc::new(ingest::statsd::StatsdCounters::default());

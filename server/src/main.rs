@@ -23,6 +23,10 @@ Configuration is read from environment variables (defaults in brackets):
   LIVEDASH_RETENTION_1M    how long 1-minute rollups are kept [30d]
   LIVEDASH_RETENTION_1H    how long 1-hour rollups are kept [365d]
   LIVEDASH_RETENTION_1D    how long 1-day rollups are kept [1826d]
+  LIVEDASH_LIVE_FRAME      live push frame (updates within one are batched) [100ms]
+  LIVEDASH_LIVE_RESUME     how long a disconnected live client can resume [5m]
+  LIVEDASH_LIVE_CLIENT_BUFFER  messages queued per live client [64]
+  LIVEDASH_LIVE_SLOW_CLIENT    how long a live client may stay behind [10s]
   LIVEDASH_STATSD_ADDR     StatsD UDP listener, or off [127.0.0.1:8125]
   RUST_LOG                 log filter [info]
 ";

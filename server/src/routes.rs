@@ -78,6 +78,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
                 "redis": "ok",
                 "redis_latency_ms": latency.as_secs_f64() * 1000.0,
                 "live_listeners": state.hub.listeners(),
+                "live_queries": state.hub.feeds(),
             })),
         ),
         Err(error) => (

@@ -5,7 +5,6 @@ mod support;
 
 use std::io::Write;
 
-use app::live::ServerMessage;
 use app::model::SeriesKey;
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -69,10 +68,7 @@ async fn v2_write_with_gzip_and_precision() {
     assert_eq!(current(&app, &idle).await, Some((ts, 97.5)));
     let used = SeriesKey::new("mem_used").with_label("host", "web-1");
     assert_eq!(current(&app, &used).await, Some((ts, 123_456_789.0)));
-    match live.message().await {
-        ServerMessage::Update { values } => assert_eq!(values.len(), 4),
-        other => panic!("expected an update, got {other:?}"),
-    }
+    assert_eq!(live.values().await.len(), 4);
 }
 
 /// A 1.x write with `db` and millisecond precision is stored.

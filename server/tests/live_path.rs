@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use app::live::ServerMessage;
+use app::live::{LiveData, ServerMessage};
 use app::model::{CurrentValue, SeriesKey};
 use redis::Commands as _;
 use server::storage::{Keys, SeriesId};
@@ -38,13 +38,7 @@ async fn ingested_point_is_stored_and_pushed() {
     let redis = RedisServer::start();
     let app = TestApp::start(&redis.url()).await;
     let mut live = app.live().await;
-    assert_eq!(
-        live.message().await,
-        ServerMessage::Snapshot {
-            values: vec![],
-            truncated: false
-        }
-    );
+    assert_eq!(live.values().await, vec![]);
 
     let ts = now_ms() - 1000;
     let (status, body) = app
@@ -61,22 +55,11 @@ async fn ingested_point_is_stored_and_pushed() {
         value: 42.5,
         ts,
     };
-    assert_eq!(
-        live.message().await,
-        ServerMessage::Update {
-            values: vec![expected.clone()]
-        }
-    );
+    assert_eq!(live.values().await, vec![expected.clone()]);
 
     // A client connecting afterwards gets it in its snapshot, and so does the first render.
     let mut late = app.live().await;
-    assert_eq!(
-        late.message().await,
-        ServerMessage::Snapshot {
-            values: vec![expected],
-            truncated: false
-        }
-    );
+    assert_eq!(late.values().await, vec![expected]);
     let page = reqwest::get(app.url("/"))
         .await
         .unwrap()
@@ -99,7 +82,7 @@ async fn late_points_do_not_roll_values_back() {
 
     app.ingest(&format!(r#"{{"name":"queue_depth","value":7,"ts":{now}}}"#))
         .await;
-    assert!(matches!(live.message().await, ServerMessage::Update { .. }));
+    assert_eq!(live.values().await.len(), 1);
     let (status, _) = app
         .ingest(&format!(
             r#"{{"name":"queue_depth","value":3,"ts":{}}}"#,
@@ -204,14 +187,10 @@ async fn a_write_to_one_process_reaches_viewers_of_another() {
     viewer.message().await;
     let (status, _) = first.ingest(r#"{"name":"orders_total","value":12}"#).await;
     assert_eq!(status, 200);
-    match viewer.message().await {
-        ServerMessage::Update { values } => {
-            assert_eq!(values.len(), 1);
-            assert_eq!(values[0].series.name, "orders_total");
-            assert_eq!(values[0].value, 12.0);
-        }
-        other => panic!("expected an update, got {other:?}"),
-    }
+    let values = viewer.values().await;
+    assert_eq!(values.len(), 1);
+    assert_eq!(values[0].series.name, "orders_total");
+    assert_eq!(values[0].value, 12.0);
 }
 
 /// After Redis restarts under a live subscription, the hub re-subscribes, viewers get a fresh
@@ -245,7 +224,14 @@ async fn live_stream_recovers_after_redis_restart() {
         let remaining = deadline - tokio::time::Instant::now();
         match viewer.next(remaining).await {
             Some(LiveEvent::Message(
-                ServerMessage::Update { values } | ServerMessage::Snapshot { values, .. },
+                ServerMessage::Delta {
+                    data: LiveData::Latest { values, .. },
+                    ..
+                }
+                | ServerMessage::Snapshot {
+                    data: LiveData::Latest { values, .. },
+                    ..
+                },
             )) if values.iter().any(|v| v.series.name == "after_restart") => break,
             Some(LiveEvent::Message(_)) => {}
             other => panic!("viewer did not recover: {other:?}"),

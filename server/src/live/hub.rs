@@ -1,38 +1,90 @@
-//! The live hub: the process's single Redis subscription, fanned out in-process.
+//! The live hub: the process's single Redis subscription, routed to the feeds that need it.
 //!
 //! Exactly one task per process subscribes to the live channel, whatever the number of
-//! browsers. It re-subscribes with backoff when the connection drops, and then tells every
-//! socket to resynchronise, because updates published meanwhile were lost to it.
+//! browsers. Each published change notice goes to the feeds whose query matches one of its
+//! series (found through a per-series route table, kept up to date as feeds come and go), so
+//! the work grows with distinct queries, not viewers. When the subscription drops, every socket
+//! is told the stream is degraded; once it is back, the notices missed meanwhile are read from
+//! the change log, every feed re-reads its window from storage, and sockets are told it
+//! recovered.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app::live::ServerMessage;
+use app::live::{Cursor, LiveQuery};
+use app::model::SeriesKey;
 use futures::StreamExt;
-use tokio::sync::broadcast;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// How many events the hub buffers for a socket that is momentarily behind. A socket further
-/// behind than this gets a fresh snapshot instead of the missed events.
-pub const HUB_CAPACITY: usize = 1024;
+use super::feed::{Command, FeedHandle, Matcher, Member, Routed};
+use crate::config::LiveConfig;
+use crate::storage::changes::{Notice, parse_published};
+use crate::storage::{SeriesId, StorageError, Store};
 
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Most missed notices read back after the subscription returns; beyond, feeds re-read their
+/// windows anyway.
+const MAX_GAP_ENTRIES: usize = 100_000;
+/// How often a join is retried when the feed it found was ending at that moment.
+const JOIN_ATTEMPTS: usize = 5;
 
-/// What the hub hands every socket.
-#[derive(Clone, Debug)]
-pub enum HubEvent {
-    /// A serialized [`ServerMessage::Update`], forwarded to browsers as it is.
-    Update(Arc<str>),
-    /// Updates may have been missed (the subscription was re-established): send a snapshot.
-    Resync,
+/// What the hub and its feeds share.
+pub struct Shared {
+    pub store: Store,
+    pub config: LiveConfig,
+    pub shutdown: CancellationToken,
+    registry: Mutex<Registry>,
+    /// `Some(reason)` while the live stream is degraded.
+    status: watch::Sender<Option<String>>,
+    next_feed: AtomicU64,
+    sockets: AtomicUsize,
 }
 
-/// The sending side of the fan-out; cheap to clone.
-#[derive(Clone, Debug)]
+/// Feeds by query, and which feeds each known series goes to.
+#[derive(Default)]
+struct Registry {
+    feeds: HashMap<String, FeedHandle>,
+    routes: HashMap<SeriesId, Route>,
+}
+
+struct Route {
+    key: SeriesKey,
+    feeds: Vec<FeedHandle>,
+}
+
+impl Shared {
+    /// Removes feed `id` registered under `key`; false when another feed took its place.
+    pub fn remove_feed(&self, key: &str, id: u64) -> bool {
+        let mut registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+        if registry.feeds.get(key).is_none_or(|feed| feed.id != id) {
+            return false;
+        }
+        registry.feeds.remove(key);
+        for route in registry.routes.values_mut() {
+            route.feeds.retain(|feed| feed.id != id);
+        }
+        true
+    }
+}
+
+/// The handle every socket uses; cheap to clone.
+#[derive(Clone)]
 pub struct Hub {
-    events: broadcast::Sender<HubEvent>,
+    shared: Arc<Shared>,
+}
+
+/// Counts a live socket while it lives.
+pub struct SocketGuard(Arc<Shared>);
+
+impl Drop for SocketGuard {
+    fn drop(&mut self) {
+        self.0.sockets.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Hub {
@@ -41,75 +93,256 @@ impl Hub {
     pub fn start(
         client: redis::Client,
         channel: String,
+        store: Store,
+        config: LiveConfig,
         shutdown: CancellationToken,
     ) -> (Self, JoinHandle<()>) {
-        let (events, _) = broadcast::channel(HUB_CAPACITY);
-        let hub = Self { events };
-        let task = tokio::spawn(subscribe_loop(client, channel, hub.clone(), shutdown));
-        (hub, task)
+        let shared = Arc::new(Shared {
+            store,
+            config,
+            shutdown,
+            registry: Mutex::new(Registry::default()),
+            status: watch::channel(None).0,
+            next_feed: AtomicU64::new(1),
+            sockets: AtomicUsize::new(0),
+        });
+        let task = tokio::spawn(subscribe_loop(client, channel, shared.clone()));
+        (Self { shared }, task)
     }
 
-    /// A receiver for every event from now on.
+    /// The live settings.
     #[must_use]
-    pub fn subscribe(&self) -> broadcast::Receiver<HubEvent> {
-        self.events.subscribe()
+    pub fn config(&self) -> LiveConfig {
+        self.shared.config
     }
 
-    /// How many sockets are listening.
+    /// Follows the stream's health: `Some(reason)` while degraded.
+    #[must_use]
+    pub fn status(&self) -> watch::Receiver<Option<String>> {
+        self.shared.status.subscribe()
+    }
+
+    /// How many live sockets are open.
     #[must_use]
     pub fn listeners(&self) -> usize {
-        self.events.receiver_count()
+        self.shared.sockets.load(Ordering::Relaxed)
     }
 
-    fn send(&self, event: HubEvent) {
-        // No receivers is normal (nobody is watching); nothing to do then.
-        let _ = self.events.send(event);
+    /// How many distinct live queries are being computed.
+    #[must_use]
+    pub fn feeds(&self) -> usize {
+        self.registry().feeds.len()
+    }
+
+    /// Counts a socket until the guard is dropped.
+    #[must_use]
+    pub fn socket_opened(&self) -> SocketGuard {
+        self.shared.sockets.fetch_add(1, Ordering::Relaxed);
+        SocketGuard(self.shared.clone())
+    }
+
+    /// Joins `member` to the feed of `query` (started if none runs): it gets a snapshot, or
+    /// with `after`, what it missed since. Returns the feed to leave later.
+    ///
+    /// # Errors
+    /// Why the query cannot be served (bad selector, kind mismatch, storage down).
+    pub async fn join(
+        &self,
+        query: &LiveQuery,
+        member: Member,
+        after: Option<Cursor>,
+    ) -> Result<FeedHandle, String> {
+        let key = serde_json::to_string(query).map_err(|e| e.to_string())?;
+        let mut last_error = String::from("the live query could not start");
+        for _ in 0..JOIN_ATTEMPTS {
+            let feed = self.feed_for(&key, query)?;
+            let (joined, answer) = oneshot::channel();
+            if !feed.send(Command::Join {
+                member: member.clone(),
+                after,
+                joined,
+            }) {
+                continue;
+            }
+            match answer.await {
+                Ok(Ok(())) => return Ok(feed),
+                // It could not load, or ended as we joined: a new one may do better.
+                Ok(Err(error)) => last_error = error,
+                Err(_) => {}
+            }
+            if self.shared.shutdown.is_cancelled() {
+                break;
+            }
+        }
+        Err(last_error)
+    }
+
+    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+        self.shared
+            .registry
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The running feed of `query`, or a new one, routed from every known series it matches.
+    fn feed_for(&self, key: &str, query: &LiveQuery) -> Result<FeedHandle, String> {
+        let mut registry = self.registry();
+        if let Some(feed) = registry.feeds.get(key) {
+            return Ok(feed.clone());
+        }
+        let matcher = Arc::new(Matcher::new(query).map_err(|e| e.to_string())?);
+        let id = self.shared.next_feed.fetch_add(1, Ordering::Relaxed);
+        let feed = FeedHandle::spawn(
+            id,
+            key.to_owned(),
+            query.clone(),
+            matcher.clone(),
+            self.shared.clone(),
+        );
+        for route in registry.routes.values_mut() {
+            if matcher.matches(&route.key) {
+                route.feeds.push(feed.clone());
+            }
+        }
+        registry.feeds.insert(key.to_owned(), feed.clone());
+        Ok(feed)
     }
 }
 
-async fn subscribe_loop(
-    client: redis::Client,
-    channel: String,
-    hub: Hub,
-    shutdown: CancellationToken,
-) {
+/// Hands `notice` to the feeds of its series.
+async fn route(shared: &Shared, cursor: Cursor, notice: Notice) -> Result<(), StorageError> {
+    let unknown: Vec<SeriesId> = {
+        let registry = shared.registry.lock().unwrap_or_else(|e| e.into_inner());
+        notice
+            .series
+            .iter()
+            .map(|change| change.series_id())
+            .filter(|id| !registry.routes.contains_key(id))
+            .collect()
+    };
+    let keys = shared.store.series_of(&unknown).await?;
+    let mut registry = shared.registry.lock().unwrap_or_else(|e| e.into_inner());
+    for (id, key) in keys {
+        let feeds = registry
+            .feeds
+            .values()
+            .filter(|feed| feed.matcher.matches(&key))
+            .cloned()
+            .collect();
+        registry.routes.insert(id, Route { key, feeds });
+    }
+    let mut per_feed: HashMap<u64, (FeedHandle, Vec<Arc<Routed>>)> = HashMap::new();
+    for change in notice.series {
+        let Some(route) = registry.routes.get(&change.series_id()) else {
+            continue;
+        };
+        if route.feeds.is_empty() {
+            continue;
+        }
+        let routed = Arc::new(Routed {
+            key: route.key.clone(),
+            change,
+        });
+        for feed in &route.feeds {
+            per_feed
+                .entry(feed.id)
+                .or_insert_with(|| (feed.clone(), Vec::new()))
+                .1
+                .push(routed.clone());
+        }
+    }
+    drop(registry);
+    for (feed, changes) in per_feed.into_values() {
+        feed.send(Command::Changed { cursor, changes });
+    }
+    Ok(())
+}
+
+async fn subscribe_loop(client: redis::Client, channel: String, shared: Arc<Shared>) {
     let mut backoff = MIN_BACKOFF;
-    let mut connected_before = false;
+    // The last notice routed; `None` until the first subscription.
+    let mut routed: Option<Cursor> = None;
     loop {
         let subscribed = tokio::select! {
-            () = shutdown.cancelled() => return,
+            () = shared.shutdown.cancelled() => return,
             subscribed = subscribe(&client, &channel) => subscribed,
         };
-        match subscribed {
-            Ok(pubsub) => {
-                if connected_before {
-                    tracing::info!(%channel, "live subscription re-established");
-                    hub.send(HubEvent::Resync);
-                } else {
-                    tracing::debug!(%channel, "live subscription established");
-                }
-                connected_before = true;
-                backoff = MIN_BACKOFF;
-                let mut messages = pubsub.into_on_message();
-                loop {
-                    let message = tokio::select! {
-                        () = shutdown.cancelled() => return,
-                        message = messages.next() => message,
-                    };
-                    let Some(message) = message else { break };
-                    forward(&hub, message.get_payload_bytes());
-                }
-                tracing::warn!(%channel, "live subscription lost; re-subscribing");
-            }
+        let pubsub = match subscribed {
+            Ok(pubsub) => pubsub,
             Err(error) => {
                 tracing::warn!(%channel, %error, retry_in = ?backoff, "live subscription failed");
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(backoff) => {}
+                degrade(&shared, "the live stream is reconnecting to Redis");
+                if !pause(&shared, &mut backoff).await {
+                    return;
                 }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
             }
+        };
+        // Subscribed before reading the log: whatever is published from now on is buffered,
+        // and anything older is in the log.
+        match routed {
+            None => match shared.store.log_end().await {
+                Ok(end) => routed = Some(end),
+                Err(error) => {
+                    tracing::warn!(%error, "reading the change log failed; re-subscribing");
+                    if !pause(&shared, &mut backoff).await {
+                        return;
+                    }
+                    continue;
+                }
+            },
+            Some(after) => match fill_gap(&shared, after).await {
+                Ok(end) => {
+                    routed = Some(end);
+                    tracing::info!(%channel, "live subscription re-established; missed changes filled");
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "filling the live gap failed; re-subscribing");
+                    if !pause(&shared, &mut backoff).await {
+                        return;
+                    }
+                    continue;
+                }
+            },
         }
+        shared.status.send_if_modified(|status| status.take().is_some());
+        backoff = MIN_BACKOFF;
+        let mut messages = pubsub.into_on_message();
+        loop {
+            let message = tokio::select! {
+                () = shared.shutdown.cancelled() => return,
+                message = messages.next() => message,
+            };
+            let Some(message) = message else { break };
+            let (cursor, notice) = match parse_published(message.get_payload_bytes()) {
+                Ok(parsed) => parsed,
+                Err(error) => {
+                    tracing::warn!(%error, "unreadable change notice; dropped");
+                    continue;
+                }
+            };
+            if routed.is_some_and(|routed| cursor <= routed) {
+                continue;
+            }
+            if let Err(error) = route(&shared, cursor, notice).await {
+                // The series' keys could not be read: feeds re-read from storage later.
+                tracing::warn!(%error, "routing a change notice failed");
+                refresh_all(&shared, cursor);
+            }
+            routed = Some(cursor);
+        }
+        tracing::warn!(%channel, "live subscription lost; re-subscribing");
+        degrade(&shared, "the live stream lost Redis; reconnecting");
+    }
+}
+
+/// Waits `backoff` (then doubles it); false when the server is shutting down meanwhile.
+async fn pause(shared: &Shared, backoff: &mut Duration) -> bool {
+    let delay = *backoff;
+    *backoff = (*backoff * 2).min(MAX_BACKOFF);
+    tokio::select! {
+        () = shared.shutdown.cancelled() => false,
+        () = tokio::time::sleep(delay) => true,
     }
 }
 
@@ -122,14 +355,40 @@ async fn subscribe(
     Ok(pubsub)
 }
 
-/// Checks a published payload once per process, so every socket can forward it unparsed.
-fn forward(hub: &Hub, payload: &[u8]) {
-    match serde_json::from_slice::<ServerMessage>(payload) {
-        Ok(ServerMessage::Update { .. }) => match std::str::from_utf8(payload) {
-            Ok(text) => hub.send(HubEvent::Update(Arc::from(text))),
-            Err(error) => tracing::warn!(%error, "live message is not UTF-8; dropped"),
-        },
-        Ok(other) => tracing::warn!(?other, "unexpected live message kind; dropped"),
-        Err(error) => tracing::warn!(%error, "unreadable live message; dropped"),
+fn degrade(shared: &Shared, reason: &str) {
+    shared.status.send_if_modified(|status| {
+        let was_healthy = status.is_none();
+        if was_healthy {
+            *status = Some(reason.to_owned());
+        }
+        was_healthy
+    });
+}
+
+/// Routes the notices logged after `after`, then has every feed re-read its window (the log
+/// itself may have been lost with a Redis that restarted empty). Returns the log's end.
+async fn fill_gap(shared: &Shared, after: Cursor) -> Result<Cursor, StorageError> {
+    let read = shared.store.log_after(after, MAX_GAP_ENTRIES).await?;
+    let mut end = after;
+    for (cursor, notice) in read.entries {
+        route(shared, cursor, notice).await?;
+        end = cursor;
+    }
+    let end = end.max(shared.store.log_end().await?);
+    refresh_all(shared, end);
+    Ok(end)
+}
+
+fn refresh_all(shared: &Shared, cursor: Cursor) {
+    let feeds: Vec<FeedHandle> = shared
+        .registry
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .feeds
+        .values()
+        .cloned()
+        .collect();
+    for feed in feeds {
+        feed.send(Command::Refresh { cursor });
     }
 }

@@ -1,80 +1,266 @@
-//! One browser's live WebSocket: a snapshot first, then the hub's updates.
+//! One client's live WebSocket: reads subscriptions, writes what the feeds queue for it.
+//!
+//! Feeds never wait on a socket: they put serialized messages in its bounded queue (the
+//! [`Outbox`]) without blocking, and this task writes them out. A client that does not read
+//! fills its own queue only; the feeds then skip it and later send it the coalesced state, or
+//! close it through [`Outbox::kick`].
 
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app::live::{CLOSE_GOING_AWAY, CLOSE_TRY_AGAIN_LATER, ServerMessage};
+use app::live::{
+    CLOSE_GOING_AWAY, CLOSE_PROTOCOL_ERROR, CLOSE_TRY_AGAIN_LATER, ClientMessage,
+    MAX_SUBSCRIPTIONS, ServerMessage, SubscriptionId,
+};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
-use super::HubEvent;
+use super::feed::{Command, FeedHandle, Member};
 use crate::state::AppState;
 
 /// How often the server pings an idle socket, so dead peers are noticed and proxies keep it.
 const PING_INTERVAL: Duration = Duration::from_secs(20);
 /// Longest a single send may take before the client is considered stuck.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest client message; subscriptions are small.
+const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+
+static NEXT_SOCKET: AtomicU64 = AtomicU64::new(1);
+
+/// Which message a queued body becomes.
+#[derive(Clone, Copy, Debug)]
+pub enum OutgoingKind {
+    Snapshot,
+    Delta,
+}
+
+/// A message queued for a socket: a subscription's snapshot or delta, whose body (everything
+/// but the type and subscription id) is shared by every socket it goes to.
+#[derive(Debug)]
+pub struct Outgoing {
+    kind: OutgoingKind,
+    subscription: SubscriptionId,
+    body: Arc<str>,
+}
+
+impl Outgoing {
+    /// `body` is a JSON object (`{"at":…}` or `{"from":…}`).
+    pub fn message(kind: OutgoingKind, subscription: SubscriptionId, body: Arc<str>) -> Self {
+        Self {
+            kind,
+            subscription,
+            body,
+        }
+    }
+
+    fn into_text(self) -> String {
+        let kind = match self.kind {
+            OutgoingKind::Snapshot => "snapshot",
+            OutgoingKind::Delta => "delta",
+        };
+        let mut text = String::with_capacity(self.body.len() + 40);
+        let _ = write!(text, r#"{{"type":"{kind}","id":{},"#, self.subscription);
+        text.push_str(self.body.get(1..).unwrap_or("}"));
+        text
+    }
+}
+
+/// A socket's queue, as feeds see it.
+#[derive(Clone)]
+pub struct Outbox {
+    queue: mpsc::Sender<Outgoing>,
+    kick: Arc<Kick>,
+}
+
+#[derive(Default)]
+struct Kick {
+    token: CancellationToken,
+    reason: Mutex<Option<&'static str>>,
+}
+
+impl Outbox {
+    /// Queues without waiting.
+    ///
+    /// # Errors
+    /// The queue is full, or the socket is gone.
+    pub fn try_send(&self, message: Outgoing) -> Result<(), mpsc::error::TrySendError<Outgoing>> {
+        self.queue.try_send(message)
+    }
+
+    /// Free places in the queue.
+    pub fn capacity(&self) -> usize {
+        self.queue.capacity()
+    }
+
+    /// Closes the socket with `reason`.
+    pub fn kick(&self, reason: &'static str) {
+        *self.kick.reason.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason);
+        self.kick.token.cancel();
+    }
+}
 
 /// `GET /api/v1/live`: upgrades to the live protocol.
 pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
-    ws.on_upgrade(move |socket| serve(socket, state))
+    // Small buffers: thousands of idle viewers must stay cheap.
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .on_upgrade(move |socket| serve(socket, state))
 }
 
 #[tracing::instrument(skip_all)]
 async fn serve(mut socket: WebSocket, state: AppState) {
-    // Subscribe before reading the snapshot, so an update that lands in between is not lost
-    // (at worst it arrives twice, and the client keeps the newer value).
-    let mut events = state.hub.subscribe();
-    if let Err(reason) = send_snapshot(&mut socket, &state).await {
-        close(&mut socket, CLOSE_TRY_AGAIN_LATER, reason).await;
+    let _counted = state.hub.socket_opened();
+    let socket_id = NEXT_SOCKET.fetch_add(1, Ordering::Relaxed);
+    let (queue, mut queued) = mpsc::channel(state.hub.config().client_buffer);
+    let kick = Arc::new(Kick::default());
+    let outbox = Outbox {
+        queue,
+        kick: kick.clone(),
+    };
+    let mut subscriptions: HashMap<SubscriptionId, FeedHandle> = HashMap::new();
+    let mut status = state.hub.status();
+    let mut status_open = true;
+    let degraded = status.borrow_and_update().clone();
+    if let Some(reason) = degraded
+        && send_message(&mut socket, &status_message(Some(reason))).await.is_err()
+    {
         return;
     }
     let mut ping = tokio::time::interval(PING_INTERVAL);
     ping.reset();
-    loop {
+    let closing = loop {
         tokio::select! {
-            () = state.shutdown.cancelled() => {
-                close(&mut socket, CLOSE_GOING_AWAY, "server shutting down").await;
-                return;
-            }
-            event = events.recv() => {
-                let sent = match event {
-                    Ok(HubEvent::Update(text)) => send(&mut socket, Message::Text(Utf8Bytes::from(&*text))).await,
-                    Ok(HubEvent::Resync) | Err(RecvError::Lagged(_)) => send_snapshot(&mut socket, &state).await,
-                    Err(RecvError::Closed) => {
-                        close(&mut socket, CLOSE_GOING_AWAY, "server shutting down").await;
-                        return;
-                    }
-                };
-                if let Err(reason) = sent {
-                    close(&mut socket, CLOSE_TRY_AGAIN_LATER, reason).await;
-                    return;
-                }
+            biased;
+            () = state.shutdown.cancelled() => break Some((CLOSE_GOING_AWAY, "server shutting down")),
+            () = kick.token.cancelled() => {
+                let reason = kick.reason.lock().unwrap_or_else(|e| e.into_inner()).unwrap_or("closed by the server");
+                break Some((CLOSE_TRY_AGAIN_LATER, reason));
             }
             incoming = socket.recv() => match incoming {
-                None | Some(Err(_) | Ok(Message::Close(_))) => return,
+                None | Some(Err(_) | Ok(Message::Close(_))) => break None,
+                Some(Ok(Message::Text(text))) => {
+                    let reply = match serde_json::from_str::<ClientMessage>(&text) {
+                        Ok(message) => {
+                            handle(message, &state, socket_id, &outbox, &mut subscriptions).await
+                        }
+                        Err(error) => Some(ServerMessage::Error {
+                            id: None,
+                            message: format!("unreadable message: {error}"),
+                        }),
+                    };
+                    if let Some(reply) = reply
+                        && send_message(&mut socket, &reply).await.is_err()
+                    {
+                        break None;
+                    }
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    break Some((CLOSE_PROTOCOL_ERROR, "messages are JSON text"));
+                }
                 Some(Ok(_)) => {}
             },
+            Some(message) = queued.recv() => {
+                if let Err(reason) = send(&mut socket, Message::Text(message.into_text().into())).await {
+                    break Some((CLOSE_TRY_AGAIN_LATER, reason));
+                }
+            }
+            changed = status.changed(), if status_open => {
+                if changed.is_err() {
+                    status_open = false;
+                    continue;
+                }
+                let reason = status.borrow_and_update().clone();
+                if send_message(&mut socket, &status_message(reason)).await.is_err() {
+                    break None;
+                }
+            }
             _ = ping.tick() => {
                 if send(&mut socket, Message::Ping(Default::default())).await.is_err() {
-                    return;
+                    break None;
                 }
             }
         }
+    };
+    for (subscription, feed) in subscriptions {
+        feed.send(Command::Leave {
+            socket: socket_id,
+            subscription,
+        });
+    }
+    if let Some((code, reason)) = closing {
+        close(&mut socket, code, reason).await;
     }
 }
 
-async fn send_snapshot(socket: &mut WebSocket, state: &AppState) -> Result<(), &'static str> {
-    let listed = state.store.current_values().await.map_err(|error| {
-        tracing::warn!(%error, "snapshot for a live client failed");
-        "storage unavailable"
-    })?;
-    let message = ServerMessage::Snapshot {
-        values: listed.values,
-        truncated: listed.truncated,
-    };
-    let text = serde_json::to_string(&message).map_err(|_| "encoding failed")?;
+/// Acts on one client message; returns the direct reply, if any.
+async fn handle(
+    message: ClientMessage,
+    state: &AppState,
+    socket_id: u64,
+    outbox: &Outbox,
+    subscriptions: &mut HashMap<SubscriptionId, FeedHandle>,
+) -> Option<ServerMessage> {
+    match message {
+        ClientMessage::Subscribe { id, query, after } => {
+            if let Err(problem) = query.validate() {
+                return Some(ServerMessage::Error {
+                    id: Some(id),
+                    message: format!("query: {problem}"),
+                });
+            }
+            if let Some(previous) = subscriptions.remove(&id) {
+                previous.send(Command::Leave {
+                    socket: socket_id,
+                    subscription: id,
+                });
+            }
+            if subscriptions.len() >= MAX_SUBSCRIPTIONS {
+                return Some(ServerMessage::Error {
+                    id: Some(id),
+                    message: format!("a connection holds at most {MAX_SUBSCRIPTIONS} subscriptions"),
+                });
+            }
+            let member = Member::new(socket_id, id, outbox.clone());
+            match state.hub.join(&query, member, after).await {
+                Ok(feed) => {
+                    subscriptions.insert(id, feed);
+                    None
+                }
+                Err(message) => Some(ServerMessage::Error {
+                    id: Some(id),
+                    message,
+                }),
+            }
+        }
+        ClientMessage::Unsubscribe { id } => {
+            if let Some(feed) = subscriptions.remove(&id) {
+                feed.send(Command::Leave {
+                    socket: socket_id,
+                    subscription: id,
+                });
+            }
+            None
+        }
+        ClientMessage::Ping { nonce } => Some(ServerMessage::Pong { nonce }),
+    }
+}
+
+fn status_message(reason: Option<String>) -> ServerMessage {
+    ServerMessage::Status {
+        degraded: reason.is_some(),
+        reason,
+    }
+}
+
+async fn send_message(socket: &mut WebSocket, message: &ServerMessage) -> Result<(), &'static str> {
+    let text = serde_json::to_string(message).map_err(|_| "encoding failed")?;
     send(socket, Message::Text(text.into())).await
 }
 
@@ -96,4 +282,18 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
         socket.send(Message::Close(Some(frame))),
     )
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A queued body becomes a whole message with the socket's own subscription id.
+    #[test]
+    fn queued_bodies_become_messages() {
+        let body: Arc<str> = Arc::from(r#"{"at":"5-0","data":{"kind":"latest","values":[]}}"#);
+        let text = Outgoing::message(OutgoingKind::Snapshot, 7, body).into_text();
+        let message: ServerMessage = serde_json::from_str(&text).unwrap();
+        assert!(matches!(message, ServerMessage::Snapshot { id: 7, .. }), "{text}");
+    }
 }

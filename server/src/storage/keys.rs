@@ -16,7 +16,8 @@
 //! - `ld:catalog`: hash `<id>` → JSON [`SeriesKey`]: every series.
 //! - `ld:names`: sorted set of metric names, all with score 0, so `ZRANGEBYLEX` finds names by
 //!   prefix; `ld:n:<name hash>`: set of the name's series ids.
-//! - `ld:live`: the pub/sub channel that carries [`app::live::ServerMessage::Update`]s.
+//! - `ld:changes`: the change log, a stream of [`super::changes::Notice`]s (field `n`), trimmed
+//!   by age; `ld:live`: the pub/sub channel that carries each notice as it is appended.
 //!
 //! The write script (`write.lua`) builds the per-series keys from [`Keys::series_base`] with the
 //! same suffixes; everything that reads them uses the functions here.
@@ -137,6 +138,12 @@ impl Keys {
     #[must_use]
     pub fn catalog(&self) -> String {
         format!("{}catalog", self.prefix)
+    }
+
+    /// The change log stream.
+    #[must_use]
+    pub fn change_log(&self) -> String {
+        format!("{}changes", self.prefix)
     }
 
     /// The channel live updates travel on.

@@ -2,6 +2,7 @@
 //! for queries and listings, and checking that Redis is there.
 
 pub mod catalog;
+pub mod changes;
 pub mod keys;
 pub mod query;
 pub mod sketch;
@@ -12,7 +13,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use app::api::{ApiError, MAX_LISTED_SERIES, ValueListing, backend::Backend, backend::BoxFuture};
-use app::live::ServerMessage;
 use app::model::{CurrentValue, MetricKind, Observation, Observed, SeriesKey};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
@@ -86,7 +86,14 @@ pub struct Store {
     /// Series this process has already put in the catalog and name index, so that steady
     /// ingest does not rewrite them with every batch. Losing it only costs a rewrite.
     registered: Arc<Mutex<HashSet<SeriesId>>>,
+    append_script: Arc<redis::Script>,
+    read_script: Arc<redis::Script>,
+    /// How long the change log keeps entries, so reconnecting clients can resume.
+    resume_window_ms: i64,
 }
+
+/// How long the change log keeps entries unless configured otherwise.
+pub const DEFAULT_RESUME_WINDOW_MS: i64 = 5 * 60_000;
 
 impl Store {
     /// Builds a store on `client`. The connection is made lazily and re-made after failures,
@@ -105,13 +112,24 @@ impl Store {
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_secs(1));
         let connection = ConnectionManager::new_lazy_with_config(client, config)?;
+        let (append_script, read_script) = changes::scripts();
         Ok(Self {
+            append_script: Arc::new(append_script),
+            read_script: Arc::new(read_script),
+            resume_window_ms: DEFAULT_RESUME_WINDOW_MS,
             connection,
             keys: Arc::new(keys),
             retention,
             write_script: Arc::new(redis::Script::new(WRITE_LUA)),
             registered: Arc::new(Mutex::new(HashSet::new())),
         })
+    }
+
+    /// Keeps change-log entries for `window_ms` (how long a disconnected client can resume).
+    #[must_use]
+    pub fn with_resume_window(mut self, window_ms: i64) -> Self {
+        self.resume_window_ms = window_ms;
+        self
     }
 
     /// The key builder this store uses.
@@ -144,7 +162,8 @@ impl Store {
 
     /// Stores observations now, as one batch: raw points, every rollup tier, current values and counter totals,
     /// in one pipeline of one script call per series (all keys of a series share a slot), then
-    /// publishes the changed current values on the live channel. When this returns `Ok`, Redis
+    /// appends a [`changes::Notice`] of what changed to the change log and publishes it. When
+    /// this returns `Ok`, Redis
     /// has accepted every observation not listed in [`WriteOutcome::refused`]. Request handlers
     /// write through [`writer::Writer`], which combines concurrent requests into one such call.
     ///
@@ -198,7 +217,8 @@ impl Store {
             };
 
         let mut outcome = WriteOutcome::default();
-        for (((series, kind), _, indices), reply) in groups.iter().zip(&replies) {
+        let mut notice = changes::Notice::default();
+        for (((series, kind), id, indices), reply) in groups.iter().zip(&replies) {
             match reply {
                 redis::Value::ServerError(error) => {
                     if error.code() == "KIND" {
@@ -216,6 +236,16 @@ impl Store {
                 }
                 redis::Value::Array(parts) => {
                     outcome.stored += indices.len();
+                    let (from, to) = indices.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &i| {
+                        let ts = observations[i].ts;
+                        (lo.min(ts), hi.max(ts))
+                    });
+                    let mut changed = changes::Changed {
+                        id: id.as_str().to_owned(),
+                        from,
+                        to,
+                        current: None,
+                    };
                     if let [value, ts] = parts.as_slice()
                         && let (Ok(value), Ok(ts)) = (
                             redis::from_redis_value_ref::<String>(value),
@@ -223,12 +253,14 @@ impl Store {
                         )
                         && let Ok(value) = value.parse::<f64>()
                     {
+                        changed.current = Some((value, ts));
                         outcome.changed.push(CurrentValue {
                             series: (*series).clone(),
                             value,
                             ts,
                         });
                     }
+                    notice.series.push(changed);
                 }
                 other => {
                     return Err(StorageError::Corrupt {
@@ -247,16 +279,8 @@ impl Store {
         self.remember(unregistered.into_iter().map(|(_, id)| id));
         outcome.refused.sort_by_key(|(index, _)| *index);
 
-        if !outcome.changed.is_empty() {
-            let message = ServerMessage::Update {
-                values: outcome.changed.clone(),
-            };
-            let payload = serde_json::to_string(&message).unwrap_or_default();
-            let _: i64 = redis::cmd("PUBLISH")
-                .arg(self.keys.live_channel())
-                .arg(payload)
-                .query_async(&mut connection)
-                .await?;
+        if !notice.series.is_empty() {
+            self.publish(&notice, now).await?;
         }
         Ok(outcome)
     }

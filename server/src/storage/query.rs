@@ -358,6 +358,16 @@ pub fn plan(
     })
 }
 
+/// The series a selector matches, with their common kind: resolved once, read many times
+/// (a live subscription reads the same series every frame).
+#[derive(Clone, Debug, Default)]
+pub struct Resolved {
+    /// Matching series, sorted.
+    pub series: Vec<(SeriesId, SeriesKey)>,
+    /// Their kind (gauge when there are none).
+    pub kind: MetricKind,
+}
+
 impl Store {
     /// Runs `query` at time `now_ms`.
     ///
@@ -365,13 +375,34 @@ impl Store {
     /// See [`QueryError`].
     pub async fn query(&self, query: &Query, now_ms: i64) -> Result<QueryResult, QueryError> {
         let (from, to) = query.range.resolve(now_ms);
-        let selector = CompiledSelector::new(&query.selector)?;
-        let ids = self.ids_of_name(&query.selector.name).await?;
+        let resolved = self.resolve(&query.selector, query.aggregation).await?;
+        self.compute(
+            &resolved,
+            query.aggregation,
+            query.group_by.as_deref(),
+            (from, to, query.step_ms),
+            now_ms,
+        )
+        .await
+    }
+
+    /// The series `selector` matches, checked against `aggregation`.
+    ///
+    /// # Errors
+    /// A bad regular expression, too many series, a kind the aggregation does not apply to,
+    /// or storage failed.
+    pub async fn resolve(
+        &self,
+        selector: &Selector,
+        aggregation: Aggregation,
+    ) -> Result<Resolved, QueryError> {
+        let compiled = CompiledSelector::new(selector)?;
+        let ids = self.ids_of_name(&selector.name).await?;
         let mut series: Vec<(SeriesId, SeriesKey)> = self
             .series_of(&ids)
             .await?
             .into_iter()
-            .filter(|(_, key)| selector.matches(key))
+            .filter(|(_, key)| compiled.matches(key))
             .collect();
         if series.len() > MAX_QUERY_SERIES {
             return Err(QueryError::TooManySeries {
@@ -380,26 +411,44 @@ impl Store {
         }
         series.sort_by(|a, b| a.1.cmp(&b.1));
         let kinds = self.kinds(&series).await?;
-        let kind = check_kinds(query.aggregation, &series, &kinds)?;
+        let kind = check_kinds(aggregation, &series, &kinds)?;
+        Ok(Resolved { series, kind })
+    }
+
+    /// Reads `resolved` over `[from, to)` at `step_ms` (or the default) and combines it into
+    /// lines, one per distinct `group_by` label set.
+    ///
+    /// # Errors
+    /// A bad range or step, or storage failed.
+    pub async fn compute(
+        &self,
+        resolved: &Resolved,
+        aggregation: Aggregation,
+        group_by: Option<&[String]>,
+        (from, to, step_ms): (i64, i64, Option<i64>),
+        now_ms: i64,
+    ) -> Result<QueryResult, QueryError> {
+        let Resolved { series, kind } = resolved;
+        let kind = *kind;
         let plan = plan(
             from,
             to,
-            query.step_ms,
-            matches!(query.aggregation, Aggregation::Unique),
+            step_ms,
+            matches!(aggregation, Aggregation::Unique),
         )?;
 
         // All series at once: the multiplexed connection pipelines the requests.
         let per_series = futures::future::try_join_all(
             series
                 .iter()
-                .map(|(id, _)| self.read_series(id, &plan, query.aggregation)),
+                .map(|(id, _)| self.read_series(id, &plan, aggregation)),
         )
         .await?;
 
         // Combine series into lines.
         let mut lines: BTreeMap<BTreeMap<String, String>, Steps> = BTreeMap::new();
         for ((_, key), steps) in series.iter().zip(per_series) {
-            let labels = match &query.group_by {
+            let labels = match group_by {
                 None => key.labels.clone(),
                 Some(group) => group
                     .iter()
@@ -426,7 +475,7 @@ impl Store {
 
         let mut result = Vec::with_capacity(lines.len());
         for (labels, steps) in lines {
-            let points = if matches!(query.aggregation, Aggregation::Unique) {
+            let points = if matches!(aggregation, Aggregation::Unique) {
                 self.unique_counts(&steps).await?
             } else {
                 steps
@@ -434,7 +483,7 @@ impl Store {
                     .filter_map(|(start, accumulator)| {
                         let elapsed = (start + plan.step_ms).min(now_ms) - start;
                         accumulator
-                            .finish(query.aggregation, kind, elapsed as f64 / 1000.0)
+                            .finish(aggregation, kind, elapsed as f64 / 1000.0)
                             .map(|value| (start, value))
                     })
                     .collect()

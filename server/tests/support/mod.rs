@@ -9,7 +9,8 @@ use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use app::live::ServerMessage;
+use app::live::{ClientMessage, LiveData, LiveQuery, ServerMessage};
+use app::model::CurrentValue;
 use futures::{SinkExt, StreamExt};
 use server::Livedash;
 use server::state::AppState;
@@ -124,13 +125,26 @@ impl TestApp {
         (status, response.json().await.unwrap())
     }
 
-    /// Opens a live socket.
-    pub async fn live(&self) -> LiveClient {
+    /// Opens a live socket without subscribing to anything.
+    pub async fn connect(&self) -> LiveClient {
         let (socket, _) =
             tokio_tungstenite::connect_async(format!("ws://{}/api/v1/live", self.addr))
                 .await
                 .unwrap();
         LiveClient { socket }
+    }
+
+    /// Opens a live socket subscribed (as id 0) to the newest value of every series.
+    pub async fn live(&self) -> LiveClient {
+        let mut client = self.connect().await;
+        client
+            .send(&ClientMessage::Subscribe {
+                id: 0,
+                query: LiveQuery::Latest { selector: None },
+                after: None,
+            })
+            .await;
+        client
     }
 
     /// Stops serving and waits until livedash has shut down.
@@ -197,6 +211,32 @@ impl LiveClient {
             Some(LiveEvent::Message(message)) => message,
             other => panic!("expected a live message, got {other:?}"),
         }
+    }
+
+    /// Sends a client message.
+    pub async fn send(&mut self, message: &ClientMessage) {
+        let text = serde_json::to_string(message).unwrap();
+        self.socket.send(Message::Text(text.into())).await.unwrap();
+    }
+
+    /// The values of the next snapshot or delta of a latest display; panics on anything else.
+    pub async fn values(&mut self) -> Vec<CurrentValue> {
+        match self.message().await {
+            ServerMessage::Snapshot {
+                data: LiveData::Latest { values, .. },
+                ..
+            }
+            | ServerMessage::Delta {
+                data: LiveData::Latest { values, .. },
+                ..
+            } => values,
+            other => panic!("expected latest values, got {other:?}"),
+        }
+    }
+
+    /// Drops the connection without a close handshake (a network failure, as the server sees it).
+    pub fn cut(self) {
+        drop(self.socket);
     }
 
     /// Closes the socket from the client side.
