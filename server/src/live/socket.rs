@@ -195,7 +195,13 @@ async fn serve(mut socket: WebSocket, state: AppState) {
         });
     }
     if let Some((code, reason)) = closing {
-        close(&mut socket, code, reason).await;
+        // A slow client may need a while to read down to the close frame; shutdown may not.
+        let patience = if code == CLOSE_GOING_AWAY {
+            Duration::from_secs(1)
+        } else {
+            SEND_TIMEOUT
+        };
+        close(&mut socket, code, reason, patience).await;
     }
 }
 
@@ -272,16 +278,12 @@ async fn send(socket: &mut WebSocket, message: Message) -> Result<(), &'static s
     }
 }
 
-async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str, patience: Duration) {
     let frame = CloseFrame {
         code,
         reason: Utf8Bytes::from_static(reason),
     };
-    let _ = tokio::time::timeout(
-        Duration::from_secs(1),
-        socket.send(Message::Close(Some(frame))),
-    )
-    .await;
+    let _ = tokio::time::timeout(patience, socket.send(Message::Close(Some(frame)))).await;
 }
 
 #[cfg(test)]

@@ -219,6 +219,14 @@ impl LiveClient {
         self.socket.send(Message::Text(text.into())).await.unwrap();
     }
 
+    /// Sends a text frame as it is.
+    pub async fn send_raw(&mut self, text: &str) {
+        self.socket
+            .send(Message::Text(text.to_owned().into()))
+            .await
+            .unwrap();
+    }
+
     /// The values of the next snapshot or delta of a latest display; panics on anything else.
     pub async fn values(&mut self) -> Vec<CurrentValue> {
         match self.message().await {
