@@ -29,7 +29,7 @@ pub const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 /// Most subscriptions one connection may hold.
 pub const MAX_SUBSCRIPTIONS: usize = 256;
 /// Longest window a range subscription may keep.
-pub const MAX_WINDOW_MS: i64 = 7 * 86_400_000;
+pub const MAX_WINDOW_MS: i64 = 35 * 86_400_000;
 /// Most buckets a range subscription may keep per line.
 pub const MAX_WINDOW_BUCKETS: i64 = 4_000;
 
@@ -220,6 +220,8 @@ pub struct View {
     pub step_ms: i64,
     /// Whether the server listed only part of a latest display.
     pub truncated: bool,
+    /// Why the server refused the subscription, if it did.
+    pub refused: Option<String>,
 }
 
 /// What applying a message did.
@@ -235,6 +237,7 @@ pub enum Applied {
 impl View {
     /// Applies a snapshot: the view becomes exactly `data`, as of `at`.
     pub fn snapshot(&mut self, at: Cursor, data: LiveData) {
+        self.refused = None;
         self.latest.clear();
         self.lines.clear();
         self.merge(data);
@@ -328,7 +331,10 @@ mod tests {
         assert!(cursor < "1763700000001-0".parse().unwrap());
         assert!("17637-x".parse::<Cursor>().unwrap_err().contains("\"x\""));
         assert!("17637".parse::<Cursor>().is_err());
-        assert_eq!(serde_json::to_string(&cursor).unwrap(), "\"1763700000000-7\"");
+        assert_eq!(
+            serde_json::to_string(&cursor).unwrap(),
+            "\"1763700000000-7\""
+        );
     }
 
     /// The wire form is tagged JSON, so other clients can read it without Rust types.
@@ -362,7 +368,11 @@ mod tests {
         .unwrap();
         assert!(matches!(
             subscribe,
-            ClientMessage::Subscribe { id: 1, after: Some(Cursor { ms: 5, seq: 0 }), .. }
+            ClientMessage::Subscribe {
+                id: 1,
+                after: Some(Cursor { ms: 5, seq: 0 }),
+                ..
+            }
         ));
     }
 
@@ -377,8 +387,18 @@ mod tests {
             group_by: None,
         };
         assert!(range(1000, 60_000).validate().is_ok());
-        assert!(range(0, 60_000).validate().unwrap_err().starts_with("step_ms"));
-        assert!(range(1000, 0).validate().unwrap_err().starts_with("window_ms"));
+        assert!(
+            range(0, 60_000)
+                .validate()
+                .unwrap_err()
+                .starts_with("step_ms")
+        );
+        assert!(
+            range(1000, 0)
+                .validate()
+                .unwrap_err()
+                .starts_with("window_ms")
+        );
         assert!(
             range(1, 60_000)
                 .validate()
@@ -409,7 +429,10 @@ mod tests {
             Applied::Ok
         );
         let line = &view.lines[&BTreeMap::new()];
-        assert_eq!(line.iter().map(|(t, v)| (*t, *v)).collect::<Vec<_>>(), [(0, 1.0), (1000, 3.0), (2000, 4.0)]);
+        assert_eq!(
+            line.iter().map(|(t, v)| (*t, *v)).collect::<Vec<_>>(),
+            [(0, 1.0), (1000, 3.0), (2000, 4.0)]
+        );
         assert_eq!(view.cursor, Some(c(7)));
         assert_eq!(view.delta(c(8), c(9), range_data(&[])), Applied::Gap);
         assert_eq!(view.delta(c(4), c(6), range_data(&[])), Applied::Ok);

@@ -248,11 +248,83 @@ pub struct QueryResult {
     pub to: i64,
 }
 
+/// Parses `500ms`, `30s`, `15m`, `24h`, `2d`, `1w`, `1y` (365 days) into milliseconds.
+///
+/// # Errors
+/// Anything else, or a value that is not positive.
+pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{text:?} has no unit (ms, s, m, h, d, w or y)"))?;
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} does not start with a whole number"))?;
+    let unit_ms = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        "y" => 365 * 86_400_000,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?}; use ms, s, m, h, d, w or y"
+            ));
+        }
+    };
+    match number.checked_mul(unit_ms) {
+        Some(ms) if ms > 0 => Ok(ms),
+        _ => Err(format!(
+            "{text:?} must be positive and below 290 million years"
+        )),
+    }
+}
+
+impl Aggregation {
+    /// The short names used in URLs and forms, with what they stand for.
+    pub const NAMES: [(&'static str, Aggregation); 12] = [
+        ("avg", Aggregation::Avg),
+        ("min", Aggregation::Min),
+        ("max", Aggregation::Max),
+        ("sum", Aggregation::Sum),
+        ("count", Aggregation::Count),
+        ("last", Aggregation::Last),
+        ("rate", Aggregation::Rate),
+        ("unique", Aggregation::Unique),
+        ("p50", Aggregation::Quantile { q: 0.5 }),
+        ("p90", Aggregation::Quantile { q: 0.9 }),
+        ("p95", Aggregation::Quantile { q: 0.95 }),
+        ("p99", Aggregation::Quantile { q: 0.99 }),
+    ];
+
+    /// The aggregation a short name stands for (`avg`, `p99`, …).
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::NAMES
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, aggregation)| *aggregation)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// All four operators, escapes and spacing.
+    #[test]
+    fn aggregation_names() {
+        assert_eq!(
+            Aggregation::from_name("p99"),
+            Some(Aggregation::Quantile { q: 0.99 })
+        );
+        assert_eq!(Aggregation::from_name("rate"), Some(Aggregation::Rate));
+        assert_eq!(Aggregation::from_name("median"), None);
+    }
+
     #[test]
     fn parses_selectors() {
         let selector = Selector::parse(

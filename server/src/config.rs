@@ -80,40 +80,7 @@ impl Default for Retention {
     }
 }
 
-/// Parses `500ms`, `30s`, `15m`, `24h`, `2d`, `1w`, `1y` (365 days) into milliseconds.
-///
-/// # Errors
-/// Anything else, or a value that is not positive.
-pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("{text:?} has no unit (ms, s, m, h, d, w or y)"))?;
-    let (number, unit) = text.split_at(split);
-    let number: i64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} does not start with a whole number"))?;
-    let unit_ms = match unit {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        "w" => 7 * 86_400_000,
-        "y" => 365 * 86_400_000,
-        other => {
-            return Err(format!(
-                "unknown unit {other:?}; use ms, s, m, h, d, w or y"
-            ));
-        }
-    };
-    match number.checked_mul(unit_ms) {
-        Some(ms) if ms > 0 => Ok(ms),
-        _ => Err(format!(
-            "{text:?} must be positive and below 290 million years"
-        )),
-    }
-}
+pub use app::query::parse_duration_ms;
 
 /// Where Redis comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -59,18 +59,6 @@ impl QueryParams {
         })?;
         let selector = Selector::parse(&text).map_err(|error| bad("query", error.to_string()))?;
         let aggregation = match self.agg.as_deref().unwrap_or("avg") {
-            "avg" => Aggregation::Avg,
-            "min" => Aggregation::Min,
-            "max" => Aggregation::Max,
-            "sum" => Aggregation::Sum,
-            "count" => Aggregation::Count,
-            "last" => Aggregation::Last,
-            "rate" => Aggregation::Rate,
-            "unique" => Aggregation::Unique,
-            "p50" => Aggregation::Quantile { q: 0.5 },
-            "p90" => Aggregation::Quantile { q: 0.9 },
-            "p95" => Aggregation::Quantile { q: 0.95 },
-            "p99" => Aggregation::Quantile { q: 0.99 },
             "quantile" => {
                 let q = self
                     .q
@@ -80,15 +68,15 @@ impl QueryParams {
                 }
                 Aggregation::Quantile { q }
             }
-            other => {
-                return Err(bad(
+            other => Aggregation::from_name(other).ok_or_else(|| {
+                bad(
                     "agg",
                     format!(
                         "{other:?} is not one of avg, min, max, sum, count, last, rate, unique, \
                          p50, p90, p95, p99, quantile"
                     ),
-                ));
-            }
+                )
+            })?,
         };
         let range = match (self.from, self.to, self.range) {
             (Some(from), Some(to), None) => TimeRange::Absolute { from, to },

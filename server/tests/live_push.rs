@@ -54,7 +54,11 @@ async fn follow(
                         *arrivals.entry(point.0).or_default() += 1;
                     }
                 }
-                assert_eq!(view.delta(from, to, data), Applied::Ok, "a delta left a gap");
+                assert_eq!(
+                    view.delta(from, to, data),
+                    Applied::Ok,
+                    "a delta left a gap"
+                );
             }
             Some(LiveEvent::Message(ServerMessage::Status { .. })) => {}
             other => panic!("while following: {other:?}; view holds {view:?}"),
@@ -63,7 +67,11 @@ async fn follow(
 }
 
 fn points_of(view: &View) -> BTreeMap<i64, f64> {
-    view.lines.values().flatten().map(|(t, v)| (*t, *v)).collect()
+    view.lines
+        .values()
+        .flatten()
+        .map(|(t, v)| (*t, *v))
+        .collect()
 }
 
 /// A client that is cut off mid-stream and resumes with its cursor gets every point written
@@ -77,7 +85,10 @@ async fn resume_after_a_forced_disconnect_delivers_every_point_exactly_once() {
     subscribe(&mut client, 1, &query, None).await;
     let mut view = View::default();
     let mut arrivals = BTreeMap::new();
-    follow(&mut client, &mut view, &mut arrivals, |v| v.cursor.is_some()).await;
+    follow(&mut client, &mut view, &mut arrivals, |v| {
+        v.cursor.is_some()
+    })
+    .await;
 
     // One point per one-second bucket, half an hour ago, each with its own value.
     let base = (now_ms() - 1_800_000) / 1000 * 1000;
@@ -85,14 +96,21 @@ async fn resume_after_a_forced_disconnect_delivers_every_point_exactly_once() {
     let write = |i: i64| {
         let ts = base + i * 1000;
         let value = (i + 1) as f64 * 1.5;
-        (ts, value, format!(r#"{{"name":"resume_gauge","value":{value},"ts":{ts}}}"#))
+        (
+            ts,
+            value,
+            format!(r#"{{"name":"resume_gauge","value":{value},"ts":{ts}}}"#),
+        )
     };
     for i in 0..60 {
         let (ts, value, body) = write(i);
         assert_eq!(app.ingest(&body).await.0, 200);
         written.insert(ts, value);
     }
-    follow(&mut client, &mut view, &mut arrivals, |v| points_of(v).len() >= 30).await;
+    follow(&mut client, &mut view, &mut arrivals, |v| {
+        points_of(v).len() >= 30
+    })
+    .await;
     // Cut the connection with messages possibly still in flight, and keep writing.
     let cursor = view.cursor.unwrap();
     client.cut();
@@ -108,11 +126,17 @@ async fn resume_after_a_forced_disconnect_delivers_every_point_exactly_once() {
         assert_eq!(app.ingest(&body).await.0, 200);
         written.insert(ts, value);
     }
-    follow(&mut client, &mut view, &mut arrivals, |v| points_of(v).len() >= 200).await;
+    follow(&mut client, &mut view, &mut arrivals, |v| {
+        points_of(v).len() >= 200
+    })
+    .await;
     assert_eq!(points_of(&view), written, "the chart is what was written");
     // Nothing came twice; the snapshot was empty, so every bucket arrived in a delta.
     let repeated: Vec<_> = arrivals.iter().filter(|(_, n)| **n != 1).collect();
-    assert!(repeated.is_empty(), "buckets delivered more than once: {repeated:?}");
+    assert!(
+        repeated.is_empty(),
+        "buckets delivered more than once: {repeated:?}"
+    );
     assert_eq!(arrivals.len(), 200);
     // And nothing more arrives.
     assert!(client.next(Duration::from_millis(200)).await.is_none());
@@ -127,7 +151,12 @@ async fn resume_works_across_processes() {
     let second = TestApp::start_with_prefix(&redis.url(), "shared:").await;
     let query = range("moving_gauge", 1000, 3_600_000);
     let base = (now_ms() - 600_000) / 1000 * 1000;
-    let point = |i: i64| format!(r#"{{"name":"moving_gauge","value":{i},"ts":{}}}"#, base + i * 1000);
+    let point = |i: i64| {
+        format!(
+            r#"{{"name":"moving_gauge","value":{i},"ts":{}}}"#,
+            base + i * 1000
+        )
+    };
     for i in 0..10 {
         first.ingest(&point(i)).await;
     }
@@ -135,7 +164,10 @@ async fn resume_works_across_processes() {
     subscribe(&mut client, 4, &query, None).await;
     let mut view = View::default();
     let mut arrivals = BTreeMap::new();
-    follow(&mut client, &mut view, &mut arrivals, |v| points_of(v).len() == 10).await;
+    follow(&mut client, &mut view, &mut arrivals, |v| {
+        points_of(v).len() == 10
+    })
+    .await;
     let cursor = view.cursor.unwrap();
     client.cut();
     for i in 10..25 {
@@ -144,10 +176,20 @@ async fn resume_works_across_processes() {
     let mut client = second.connect().await;
     subscribe(&mut client, 4, &query, Some(cursor)).await;
     match client.message().await {
-        ServerMessage::Delta { from, data: LiveData::Range { series, .. }, .. } => {
+        ServerMessage::Delta {
+            from,
+            data: LiveData::Range { series, .. },
+            ..
+        } => {
             assert_eq!(from, cursor);
-            let starts: Vec<i64> = series.iter().flat_map(|l| l.points.iter().map(|p| p.0)).collect();
-            assert_eq!(starts, (10..25).map(|i| base + i * 1000).collect::<Vec<_>>());
+            let starts: Vec<i64> = series
+                .iter()
+                .flat_map(|l| l.points.iter().map(|p| p.0))
+                .collect();
+            assert_eq!(
+                starts,
+                (10..25).map(|i| base + i * 1000).collect::<Vec<_>>()
+            );
         }
         other => panic!("expected the missed points as a delta, got {other:?}"),
     }
@@ -158,7 +200,8 @@ async fn resume_works_across_processes() {
 #[tokio::test]
 async fn lone_updates_go_out_at_once_and_bursts_are_coalesced() {
     let redis = RedisServer::start();
-    let app = TestApp::start_with(&redis.url(), "coalesce:", &[("LIVEDASH_LIVE_FRAME", "2s")]).await;
+    let app =
+        TestApp::start_with(&redis.url(), "coalesce:", &[("LIVEDASH_LIVE_FRAME", "2s")]).await;
     let mut client = app.live().await;
     assert!(client.values().await.is_empty());
 
@@ -173,11 +216,16 @@ async fn lone_updates_go_out_at_once_and_bursts_are_coalesced() {
 
     // Twenty writes within the frame that follows: one delta at its end, latest values only.
     for i in 0..20 {
-        app.ingest(&format!(r#"[{{"name":"burst","value":{i}}},{{"name":"other","value":{i}}}]"#))
-            .await;
+        app.ingest(&format!(
+            r#"[{{"name":"burst","value":{i}}},{{"name":"other","value":{i}}}]"#
+        ))
+        .await;
     }
     let values = client.values().await;
-    let by_name: HashMap<&str, f64> = values.iter().map(|v| (v.series.name.as_str(), v.value)).collect();
+    let by_name: HashMap<&str, f64> = values
+        .iter()
+        .map(|v| (v.series.name.as_str(), v.value))
+        .collect();
     assert_eq!(values.len(), 2, "{values:?}");
     assert_eq!(by_name["burst"], 19.0);
     assert_eq!(by_name["other"], 19.0);
@@ -195,14 +243,26 @@ async fn subscriptions_are_shared_validated_and_ended() {
     for _ in 0..5 {
         let mut viewer = app.connect().await;
         subscribe(&mut viewer, 9, &query, None).await;
-        assert!(matches!(viewer.message().await, ServerMessage::Snapshot { id: 9, .. }));
+        assert!(matches!(
+            viewer.message().await,
+            ServerMessage::Snapshot { id: 9, .. }
+        ));
         viewers.push(viewer);
     }
-    assert_eq!(app.state.hub.feeds(), 1, "five viewers of one query share one feed");
-    app.ingest(r#"{"name":"shared_gauge","labels":{"host":"a"},"value":5}"#).await;
+    assert_eq!(
+        app.state.hub.feeds(),
+        1,
+        "five viewers of one query share one feed"
+    );
+    app.ingest(r#"{"name":"shared_gauge","labels":{"host":"a"},"value":5}"#)
+        .await;
     for viewer in &mut viewers {
         match viewer.message().await {
-            ServerMessage::Delta { id: 9, data: LiveData::Range { series, .. }, .. } => {
+            ServerMessage::Delta {
+                id: 9,
+                data: LiveData::Range { series, .. },
+                ..
+            } => {
                 assert_eq!(series[0].points.len(), 1);
                 assert_eq!(series[0].points[0].1, 5.0);
             }
@@ -210,26 +270,40 @@ async fn subscriptions_are_shared_validated_and_ended() {
         }
     }
     // Another host does not concern this query.
-    app.ingest(r#"{"name":"shared_gauge","labels":{"host":"b"},"value":6}"#).await;
+    app.ingest(r#"{"name":"shared_gauge","labels":{"host":"b"},"value":6}"#)
+        .await;
     assert!(viewers[0].next(Duration::from_millis(300)).await.is_none());
 
     let viewer = &mut viewers[0];
     viewer.send(&ClientMessage::Unsubscribe { id: 9 }).await;
     viewer.send(&ClientMessage::Ping { nonce: 77 }).await;
     assert_eq!(viewer.message().await, ServerMessage::Pong { nonce: 77 });
-    app.ingest(r#"{"name":"shared_gauge","labels":{"host":"a"},"value":7}"#).await;
-    assert!(matches!(viewers[1].message().await, ServerMessage::Delta { .. }));
-    assert!(viewers[0].next(Duration::from_millis(300)).await.is_none(), "unsubscribed");
+    app.ingest(r#"{"name":"shared_gauge","labels":{"host":"a"},"value":7}"#)
+        .await;
+    assert!(matches!(
+        viewers[1].message().await,
+        ServerMessage::Delta { .. }
+    ));
+    assert!(
+        viewers[0].next(Duration::from_millis(300)).await.is_none(),
+        "unsubscribed"
+    );
 
     let viewer = &mut viewers[0];
     subscribe(viewer, 3, &range(r#"x{a=~"("}"#, 1000, 60_000), None).await;
     match viewer.message().await {
-        ServerMessage::Error { id: Some(3), message } => assert!(message.contains("regular expression"), "{message}"),
+        ServerMessage::Error {
+            id: Some(3),
+            message,
+        } => assert!(message.contains("regular expression"), "{message}"),
         other => panic!("expected an error, got {other:?}"),
     }
     subscribe(viewer, 4, &range("x", 0, 60_000), None).await;
     match viewer.message().await {
-        ServerMessage::Error { id: Some(4), message } => assert!(message.contains("step_ms"), "{message}"),
+        ServerMessage::Error {
+            id: Some(4),
+            message,
+        } => assert!(message.contains("step_ms"), "{message}"),
         other => panic!("expected an error, got {other:?}"),
     }
     let mut rate_of_gauge = range("shared_gauge", 10_000, 600_000);
@@ -238,12 +312,17 @@ async fn subscriptions_are_shared_validated_and_ended() {
     }
     subscribe(viewer, 5, &rate_of_gauge, None).await;
     match viewer.message().await {
-        ServerMessage::Error { id: Some(5), message } => assert!(message.contains("rate"), "{message}"),
+        ServerMessage::Error {
+            id: Some(5),
+            message,
+        } => assert!(message.contains("rate"), "{message}"),
         other => panic!("expected an error, got {other:?}"),
     }
     viewer.send_raw("{\"type\":\"subscribe\"").await;
     match viewer.message().await {
-        ServerMessage::Error { id: None, message } => assert!(message.contains("unreadable"), "{message}"),
+        ServerMessage::Error { id: None, message } => {
+            assert!(message.contains("unreadable"), "{message}")
+        }
         other => panic!("expected an error, got {other:?}"),
     }
     viewer.send(&ClientMessage::Ping { nonce: 1 }).await;
@@ -268,16 +347,20 @@ async fn a_client_that_stops_reading_does_not_delay_others() {
     let stuck_socket = tokio::net::TcpSocket::new_v4().unwrap();
     stuck_socket.set_recv_buffer_size(4096).unwrap();
     let stream = stuck_socket.connect(app.addr).await.unwrap();
-    let (mut stuck, _) = tokio_tungstenite::client_async(format!("ws://{}/api/v1/live", app.addr), stream)
-        .await
-        .unwrap();
+    let (mut stuck, _) =
+        tokio_tungstenite::client_async(format!("ws://{}/api/v1/live", app.addr), stream)
+            .await
+            .unwrap();
     let subscribe_all = serde_json::to_string(&ClientMessage::Subscribe {
         id: 0,
         query: LiveQuery::Latest { selector: None },
         after: None,
     })
     .unwrap();
-    stuck.send(Message::Text(subscribe_all.into())).await.unwrap();
+    stuck
+        .send(Message::Text(subscribe_all.into()))
+        .await
+        .unwrap();
     let mut normal = app.live().await;
     normal.values().await;
 
@@ -310,9 +393,13 @@ async fn a_client_that_stops_reading_does_not_delay_others() {
     // The stuck client, read at last, finds a close with the reason after what it had.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let closed = loop {
-        let frame = tokio::time::timeout_at(deadline, stuck.next()).await.expect("no close");
+        let frame = tokio::time::timeout_at(deadline, stuck.next())
+            .await
+            .expect("no close");
         match frame {
-            Some(Ok(Message::Close(Some(frame)))) => break (u16::from(frame.code), frame.reason.to_string()),
+            Some(Ok(Message::Close(Some(frame)))) => {
+                break (u16::from(frame.code), frame.reason.to_string());
+            }
             Some(Ok(_)) => {}
             other => panic!("expected a close frame, got {other:?}"),
         }
@@ -332,7 +419,10 @@ async fn redis_restart_degrades_then_fills_the_gap() {
     subscribe(&mut client, 2, &query, None).await;
     let mut view = View::default();
     let mut arrivals = BTreeMap::new();
-    follow(&mut client, &mut view, &mut arrivals, |v| v.cursor.is_some()).await;
+    follow(&mut client, &mut view, &mut arrivals, |v| {
+        v.cursor.is_some()
+    })
+    .await;
 
     redis.restart();
     // Write as soon as Redis takes writes again: some land before the hub has re-subscribed.
@@ -359,11 +449,15 @@ async fn redis_restart_degrades_then_fills_the_gap() {
     while points_of(&view) != written {
         let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
         match client.next(remaining).await {
-            Some(LiveEvent::Message(ServerMessage::Status { degraded, .. })) => statuses.push(degraded),
+            Some(LiveEvent::Message(ServerMessage::Status { degraded, .. })) => {
+                statuses.push(degraded)
+            }
             Some(LiveEvent::Message(ServerMessage::Delta { from, to, data, .. })) => {
                 assert_eq!(view.delta(from, to, data), Applied::Ok);
             }
-            Some(LiveEvent::Message(ServerMessage::Snapshot { at, data, .. })) => view.snapshot(at, data),
+            Some(LiveEvent::Message(ServerMessage::Snapshot { at, data, .. })) => {
+                view.snapshot(at, data)
+            }
             other => panic!("after the restart: {other:?}; have {:?}", points_of(&view)),
         }
     }

@@ -1,20 +1,27 @@
-//! The browser side of the live connection: connect, apply messages, reconnect with backoff.
+//! The browser side of the live connection: subscribe, apply snapshots and deltas, reconnect
+//! with backoff and resume from the last cursor, so charts keep their points across outages.
 
-use std::collections::BTreeMap;
-
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use gloo_net::websocket::{Message, WebSocketError, futures::WebSocket};
 use leptos::prelude::*;
 
 use super::ConnectionStatus;
-use crate::live::{LIVE_PATH, ServerMessage, reconnect_delay_ms};
-use crate::model::{CurrentValue, SeriesKey};
+use crate::live::{
+    Applied, ClientMessage, LIVE_PATH, LiveQuery, ServerMessage, SubscriptionId, View,
+    reconnect_delay_ms,
+};
 
-/// Keeps a live connection open for as long as the page lives, feeding `live` and `status`.
-pub fn connect(
-    live: RwSignal<BTreeMap<SeriesKey, CurrentValue>>,
-    status: RwSignal<ConnectionStatus>,
-) {
+/// One thing a page shows live.
+#[derive(Clone)]
+pub struct LiveSubscription {
+    pub id: SubscriptionId,
+    pub query: LiveQuery,
+    pub view: RwSignal<View>,
+}
+
+/// Keeps a live connection open for as long as the page lives, feeding every subscription's
+/// view and `status`.
+pub fn connect(subscriptions: Vec<LiveSubscription>, status: RwSignal<ConnectionStatus>) {
     leptos::task::spawn_local(async move {
         let mut failed_attempts = 0u32;
         // The last reason the server gave; a later bare connection failure keeps it, since
@@ -23,7 +30,7 @@ pub fn connect(
         loop {
             match live_url().map(|url| WebSocket::open(&url)) {
                 Ok(Ok(socket)) => {
-                    let (received, closed_because) = run(socket, live, status).await;
+                    let (received, closed_because) = run(socket, &subscriptions, status).await;
                     if received {
                         failed_attempts = 0;
                         reason = None;
@@ -44,53 +51,91 @@ pub fn connect(
     });
 }
 
-/// Reads one connection until it ends. Returns whether any message arrived, and the reason the
+/// The subscribe message for `subscription`, resuming from what its view holds.
+fn subscribe(subscription: &LiveSubscription) -> Option<Message> {
+    let message = ClientMessage::Subscribe {
+        id: subscription.id,
+        query: subscription.query.clone(),
+        after: subscription.view.with_untracked(|view| view.cursor),
+    };
+    serde_json::to_string(&message).ok().map(Message::Text)
+}
+
+/// Runs one connection until it ends. Returns whether any message arrived, and the reason the
 /// server gave for closing it, if it gave one.
 async fn run(
-    mut socket: WebSocket,
-    live: RwSignal<BTreeMap<SeriesKey, CurrentValue>>,
+    socket: WebSocket,
+    subscriptions: &[LiveSubscription],
     status: RwSignal<ConnectionStatus>,
 ) -> (bool, Option<String>) {
+    let (mut sink, mut stream) = socket.split();
+    for subscription in subscriptions {
+        if let Some(message) = subscribe(subscription)
+            && sink.send(message).await.is_err()
+        {
+            return (false, None);
+        }
+    }
     let mut received = false;
-    while let Some(frame) = socket.next().await {
-        match frame {
-            Ok(Message::Text(text)) => match serde_json::from_str::<ServerMessage>(&text) {
-                Ok(message) => {
-                    received = true;
-                    apply(message, live);
-                    status.set(ConnectionStatus::Live);
-                }
-                Err(error) => {
-                    leptos::logging::warn!("livedash: unreadable live message: {error}");
-                }
-            },
-            Ok(Message::Bytes(_)) => {}
+    while let Some(frame) = stream.next().await {
+        let text = match frame {
+            Ok(Message::Text(text)) => text,
+            Ok(Message::Bytes(_)) => continue,
             Err(WebSocketError::ConnectionClose(close)) => {
                 return (received, (!close.reason.is_empty()).then_some(close.reason));
             }
             Err(_) => return (received, None),
+        };
+        let message = match serde_json::from_str::<ServerMessage>(&text) {
+            Ok(message) => message,
+            Err(error) => {
+                leptos::logging::warn!("livedash: unreadable live message: {error}");
+                continue;
+            }
+        };
+        received = true;
+        match message {
+            ServerMessage::Snapshot { id, at, data } => {
+                if let Some(subscription) = subscriptions.iter().find(|s| s.id == id) {
+                    subscription.view.update(|view| view.snapshot(at, data));
+                }
+                status.set(ConnectionStatus::Live);
+            }
+            ServerMessage::Delta { id, from, to, data } => {
+                let Some(subscription) = subscriptions.iter().find(|s| s.id == id) else {
+                    continue;
+                };
+                let mut applied = Applied::Ok;
+                subscription
+                    .view
+                    .update(|view| applied = view.delta(from, to, data));
+                if applied == Applied::Gap
+                    && let Some(message) = subscribe(subscription)
+                    && sink.send(message).await.is_err()
+                {
+                    return (received, None);
+                }
+                status.set(ConnectionStatus::Live);
+            }
+            ServerMessage::Status { degraded, reason } => status.set(if degraded {
+                ConnectionStatus::Degraded {
+                    reason: reason.unwrap_or_else(|| "updates are delayed".into()),
+                }
+            } else {
+                ConnectionStatus::Live
+            }),
+            ServerMessage::Error { id, message } => {
+                leptos::logging::warn!("livedash: subscription {id:?} refused: {message}");
+                if let Some(subscription) = subscriptions.iter().find(|s| Some(s.id) == id) {
+                    subscription
+                        .view
+                        .update(|view| view.refused = Some(message));
+                }
+            }
+            ServerMessage::Pong { .. } => {}
         }
     }
     (received, None)
-}
-
-fn apply(message: ServerMessage, live: RwSignal<BTreeMap<SeriesKey, CurrentValue>>) {
-    match message {
-        // A snapshot is complete, but the page may hold newer values that arrived in between;
-        // `supersedes` keeps whichever is more recent.
-        ServerMessage::Snapshot { values, .. } | ServerMessage::Update { values } => {
-            live.update(|live| {
-                for value in values {
-                    match live.get(&value.series) {
-                        Some(known) if !value.supersedes(known) => {}
-                        _ => {
-                            live.insert(value.series.clone(), value);
-                        }
-                    }
-                }
-            });
-        }
-    }
 }
 
 /// `ws://host/api/v1/live`, or `wss://` when the page came over HTTPS.

@@ -4,20 +4,10 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
+use super::status::{ConnectionStatus, StatusPill};
 use crate::api::{ValueListing, current_values};
+use crate::live::View;
 use crate::model::{CurrentValue, SeriesKey, format_utc};
-
-/// The state of the page's live connection, shown in its status pill.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ConnectionStatus {
-    /// Before the first connection is open (and on the server, which never connects).
-    Connecting,
-    /// Open, and the snapshot has arrived.
-    Live,
-    /// Lost; the next attempt follows after `in_ms`. `reason` is what the server said when
-    /// it closed the connection, or what the browser saw.
-    Reconnecting { in_ms: u32, reason: String },
-}
 
 /// Lists every series with its current value, live.
 #[component]
@@ -25,11 +15,20 @@ pub fn LiveValuesPage() -> impl IntoView {
     let initial = Resource::new(|| (), |()| current_values());
     // Values received over the socket, newest per series. They override the first render's
     // values whenever they are at least as recent.
-    let live = RwSignal::new(BTreeMap::<SeriesKey, CurrentValue>::new());
+    let live = RwSignal::new(View::default());
     let status = RwSignal::new(ConnectionStatus::Connecting);
 
     #[cfg(feature = "hydrate")]
-    Effect::new(move |_| super::live_socket::connect(live, status));
+    Effect::new(move |_| {
+        super::live_socket::connect(
+            vec![super::live_socket::LiveSubscription {
+                id: 0,
+                query: crate::live::LiveQuery::Latest { selector: None },
+                view: live,
+            }],
+            status,
+        );
+    });
 
     view! {
         <section class="panel">
@@ -57,36 +56,7 @@ pub fn LiveValuesPage() -> impl IntoView {
 }
 
 #[component]
-fn StatusPill(status: RwSignal<ConnectionStatus>) -> impl IntoView {
-    let text = move || match status.get() {
-        ConnectionStatus::Connecting => "Connecting…".to_owned(),
-        ConnectionStatus::Live => "Live".to_owned(),
-        ConnectionStatus::Reconnecting { reason, .. } => format!("Reconnecting… ({reason})"),
-    };
-    let class = move || match status.get() {
-        ConnectionStatus::Live => "pill pill-live",
-        ConnectionStatus::Connecting => "pill pill-wait",
-        ConnectionStatus::Reconnecting { .. } => "pill pill-down",
-    };
-    let title = move || match status.get() {
-        ConnectionStatus::Reconnecting { in_ms, .. } => {
-            format!("Next attempt in {:.1} s", f64::from(in_ms) / 1000.0)
-        }
-        _ => String::new(),
-    };
-    view! {
-        <span class=class title=title role="status" aria-live="polite" data-testid="live-status">
-            <span class="pill-dot" aria-hidden="true"></span>
-            {text}
-        </span>
-    }
-}
-
-#[component]
-fn ValuesTable(
-    first: ValueListing,
-    live: RwSignal<BTreeMap<SeriesKey, CurrentValue>>,
-) -> impl IntoView {
+fn ValuesTable(first: ValueListing, live: RwSignal<View>) -> impl IntoView {
     let truncated = first.truncated;
     let rows = Memo::new(move |_| {
         let mut merged: BTreeMap<SeriesKey, CurrentValue> = first
@@ -95,7 +65,7 @@ fn ValuesTable(
             .map(|value| (value.series.clone(), value.clone()))
             .collect();
         live.with(|live| {
-            for (series, value) in live {
+            for (series, value) in &live.latest {
                 match merged.get(series) {
                     Some(known) if !value.supersedes(known) => {}
                     _ => {

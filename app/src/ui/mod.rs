@@ -1,15 +1,20 @@
 //! The shell, the router and the pages.
 
+mod chart;
+mod explore;
 #[cfg(feature = "hydrate")]
 mod live_socket;
 mod live_values;
+mod status;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::StaticSegment;
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{A, Route, Router, Routes};
 
-pub use live_values::{ConnectionStatus, LiveValuesPage};
+pub use explore::ExplorePage;
+pub use live_values::LiveValuesPage;
+pub use status::ConnectionStatus;
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -45,10 +50,15 @@ pub fn App() -> impl IntoView {
                     <span class="brand-mark" aria-hidden="true"></span>
                     "livedash"
                 </a>
+                <nav class="nav">
+                    <A href="/">"Values"</A>
+                    <A href="/explore">"Explore"</A>
+                </nav>
             </header>
             <main class="page">
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
                     <Route path=StaticSegment("") view=LiveValuesPage />
+                    <Route path=StaticSegment("explore") view=ExplorePage />
                 </Routes>
             </main>
         </Router>

@@ -110,7 +110,13 @@ pub struct FeedHandle {
 
 impl FeedHandle {
     /// Starts the task for `query`; it registers nothing itself (the hub does).
-    pub(super) fn spawn(id: u64, key: String, query: LiveQuery, matcher: Arc<Matcher>, shared: Arc<Shared>) -> Self {
+    pub(super) fn spawn(
+        id: u64,
+        key: String,
+        query: LiveQuery,
+        matcher: Arc<Matcher>,
+        shared: Arc<Shared>,
+    ) -> Self {
         let (commands, inbox) = mpsc::unbounded_channel();
         let feed = Feed {
             id,
@@ -373,7 +379,8 @@ impl Feed {
                 window_ms,
                 ..
             } => {
-                let (selector, aggregation, window_ms) = (selector.clone(), *aggregation, *window_ms);
+                let (selector, aggregation, window_ms) =
+                    (selector.clone(), *aggregation, *window_ms);
                 self.resolve(&selector, aggregation).await?;
                 let now = now_ms();
                 self.read_range(now - window_ms, now).await
@@ -593,7 +600,8 @@ impl Feed {
                 window_ms,
                 ..
             } => {
-                let (selector, aggregation, window_ms) = (selector.clone(), *aggregation, *window_ms);
+                let (selector, aggregation, window_ms) =
+                    (selector.clone(), *aggregation, *window_ms);
                 if pending.new_series {
                     self.resolve(&selector, aggregation).await?;
                 }
@@ -717,7 +725,10 @@ impl Feed {
             self.flush().await;
         }
         let missed = match after {
-            Some(after) => self.catch_up(after).await.map_err(|e| storage_message(&e))?,
+            Some(after) => self
+                .catch_up(after)
+                .await
+                .map_err(|e| storage_message(&e))?,
             None => None,
         };
         let message = match (after, missed) {

@@ -305,7 +305,9 @@ async fn subscribe_loop(client: redis::Client, channel: String, shared: Arc<Shar
                 }
             },
         }
-        shared.status.send_if_modified(|status| status.take().is_some());
+        shared
+            .status
+            .send_if_modified(|status| status.take().is_some());
         backoff = MIN_BACKOFF;
         let mut messages = pubsub.into_on_message();
         loop {

@@ -129,7 +129,9 @@ async fn serve(mut socket: WebSocket, state: AppState) {
     let mut status_open = true;
     let degraded = status.borrow_and_update().clone();
     if let Some(reason) = degraded
-        && send_message(&mut socket, &status_message(Some(reason))).await.is_err()
+        && send_message(&mut socket, &status_message(Some(reason)))
+            .await
+            .is_err()
     {
         return;
     }
@@ -230,7 +232,9 @@ async fn handle(
             if subscriptions.len() >= MAX_SUBSCRIPTIONS {
                 return Some(ServerMessage::Error {
                     id: Some(id),
-                    message: format!("a connection holds at most {MAX_SUBSCRIPTIONS} subscriptions"),
+                    message: format!(
+                        "a connection holds at most {MAX_SUBSCRIPTIONS} subscriptions"
+                    ),
                 });
             }
             let member = Member::new(socket_id, id, outbox.clone());
@@ -296,6 +300,9 @@ mod tests {
         let body: Arc<str> = Arc::from(r#"{"at":"5-0","data":{"kind":"latest","values":[]}}"#);
         let text = Outgoing::message(OutgoingKind::Snapshot, 7, body).into_text();
         let message: ServerMessage = serde_json::from_str(&text).unwrap();
-        assert!(matches!(message, ServerMessage::Snapshot { id: 7, .. }), "{text}");
+        assert!(
+            matches!(message, ServerMessage::Snapshot { id: 7, .. }),
+            "{text}"
+        );
     }
 }

@@ -77,9 +77,7 @@ pub struct LogRead {
 /// The text is not `<id> <notice JSON>`.
 pub fn parse_published(payload: &[u8]) -> Result<(Cursor, Notice), String> {
     let text = std::str::from_utf8(payload).map_err(|e| e.to_string())?;
-    let (id, json) = text
-        .split_once(' ')
-        .ok_or("expected <id> <notice>")?;
+    let (id, json) = text.split_once(' ').ok_or("expected <id> <notice>")?;
     let cursor = id.parse()?;
     let notice = serde_json::from_str(json).map_err(|e| e.to_string())?;
     Ok((cursor, notice))

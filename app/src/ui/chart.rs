@@ -1,0 +1,238 @@
+//! Live line charts: a view's buckets drawn with plotters into SVG, with a legend.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use plotters::prelude::*;
+
+use crate::live::View;
+
+/// Line colours, chosen to stay apart on light and dark backgrounds.
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(0x3b, 0x82, 0xf6),
+    RGBColor(0xf9, 0x73, 0x16),
+    RGBColor(0x10, 0xb9, 0x81),
+    RGBColor(0xe1, 0x1d, 0x48),
+    RGBColor(0x8b, 0x5c, 0xf6),
+    RGBColor(0xea, 0xb3, 0x08),
+    RGBColor(0x06, 0xb6, 0xd4),
+    RGBColor(0xdb, 0x27, 0x77),
+];
+/// Drawn for axes and labels, then replaced by `currentColor` so the chart follows the theme.
+const INK: RGBColor = RGBColor(0x01, 0x02, 0x03);
+const INK_HEX: &str = "#010203";
+
+/// The CSS colour of line `index`.
+#[must_use]
+pub fn line_color(index: usize) -> String {
+    let RGBColor(r, g, b) = PALETTE[index % PALETTE.len()];
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
+/// A line's name in the legend: its labels, or the metric when it has none.
+#[must_use]
+pub fn line_name(labels: &BTreeMap<String, String>, metric: &str) -> String {
+    if labels.is_empty() {
+        return metric.to_owned();
+    }
+    labels
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Draws `lines` over `[from, to]` ms as an SVG document of `width` × `height` pixels. A gap
+/// of more than one step between buckets breaks the line, so missing data shows as missing.
+#[must_use]
+pub fn render_svg(
+    lines: &[Vec<(i64, f64)>],
+    step_ms: i64,
+    (from, to): (i64, i64),
+    (width, height): (u32, u32),
+) -> String {
+    let mut svg = String::new();
+    let values = lines.iter().flatten().map(|(_, value)| *value);
+    let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    let (low, high) = match (low.is_finite(), high.is_finite()) {
+        (true, true) if high > low => {
+            let pad = (high - low) * 0.08;
+            (
+                if low >= 0.0 {
+                    (low - pad).max(0.0)
+                } else {
+                    low - pad
+                },
+                high + pad,
+            )
+        }
+        (true, true) => (low - 1.0, high + 1.0),
+        _ => (0.0, 1.0),
+    };
+    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        let mut chart = ChartBuilder::on(&root)
+            .margin(10)
+            .x_label_area_size(26)
+            .y_label_area_size(56)
+            .build_cartesian_2d(from..to.max(from + 1), low..high)?;
+        let format_time = |ms: &i64| time_of_day(*ms, to - from);
+        let format_value = |value: &f64| short_number(*value);
+        chart
+            .configure_mesh()
+            .x_labels(6)
+            .y_labels(5)
+            .x_label_formatter(&format_time)
+            .y_label_formatter(&format_value)
+            .axis_style(INK.mix(0.4))
+            .bold_line_style(INK.mix(0.12))
+            .light_line_style(INK.mix(0.0))
+            .label_style(("sans-serif", 12).into_font().color(&INK.mix(0.75)))
+            .draw()?;
+        let step = step_ms.max(1);
+        for (index, points) in lines.iter().enumerate() {
+            let style = PALETTE[index % PALETTE.len()].stroke_width(2);
+            let mut segment: Vec<(i64, f64)> = Vec::new();
+            for &(start, value) in points {
+                if segment.last().is_some_and(|(last, _)| start - last > step) {
+                    chart.draw_series(LineSeries::new(segment.drain(..), style))?;
+                }
+                segment.push((start, value));
+            }
+            if segment.len() == 1 {
+                chart.draw_series(std::iter::once(Circle::new(segment[0], 2, style.filled())))?;
+            } else {
+                chart.draw_series(LineSeries::new(segment, style))?;
+            }
+        }
+        root.present()?;
+        Ok(())
+    })();
+    if drawn.is_err() {
+        return String::new();
+    }
+    svg.replace(INK_HEX, "currentColor")
+}
+
+/// `HH:MM` (UTC), or `HH:MM:SS` when the span is under ten minutes.
+fn time_of_day(ms: i64, span_ms: i64) -> String {
+    let seconds = ms.div_euclid(1000).rem_euclid(86_400);
+    let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    if span_ms < 600_000 {
+        format!("{h:02}:{m:02}:{s:02}")
+    } else {
+        format!("{h:02}:{m:02}")
+    }
+}
+
+/// A compact axis number: 950, 1.2k, 3.4M, 0.25.
+fn short_number(value: f64) -> String {
+    let magnitude = value.abs();
+    let (scaled, suffix) = if magnitude >= 1e9 {
+        (value / 1e9, "G")
+    } else if magnitude >= 1e6 {
+        (value / 1e6, "M")
+    } else if magnitude >= 1e4 {
+        (value / 1e3, "k")
+    } else {
+        (value, "")
+    };
+    let text = if scaled.fract().abs() < 1e-9 || scaled.abs() >= 100.0 {
+        format!("{scaled:.0}")
+    } else if scaled.abs() >= 1.0 {
+        format!("{scaled:.1}")
+    } else {
+        format!("{scaled:.2}")
+    };
+    format!("{text}{suffix}")
+}
+
+/// A live chart of `view` over the `window_ms` up to `now`, with a legend.
+#[component]
+pub fn LiveChart(
+    view: RwSignal<View>,
+    metric: String,
+    window_ms: i64,
+    now: RwSignal<i64>,
+) -> impl IntoView {
+    let svg = Memo::new(move |_| {
+        let now = now.get();
+        view.with(|view| {
+            let lines: Vec<Vec<(i64, f64)>> = view
+                .lines
+                .values()
+                .map(|points| {
+                    points
+                        .range(now - window_ms..)
+                        .map(|(t, v)| (*t, *v))
+                        .collect()
+                })
+                .collect();
+            render_svg(&lines, view.step_ms, (now - window_ms, now), (880, 320))
+        })
+    });
+    let points = move || view.with(|view| view.lines.values().map(BTreeMap::len).sum::<usize>());
+    let line_count = move || view.with(|view| view.lines.len());
+    let legend = move || {
+        view.with(|view| {
+            view.lines
+                .keys()
+                .enumerate()
+                .map(|(index, labels)| (line_color(index), line_name(labels, &metric)))
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <figure class="chart" data-testid="chart" data-points=points data-lines=line_count>
+            <div class="chart-plot" inner_html=move || svg.get()></div>
+            <figcaption class="legend">
+                <For each=legend key=|(color, name)| (color.clone(), name.clone()) let:entry>
+                    <span class="legend-item">
+                        <span class="swatch" style=format!("background:{}", entry.0)></span>
+                        {entry.1}
+                    </span>
+                </For>
+            </figcaption>
+        </figure>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A chart with two lines draws both, with theme-following axes.
+    #[test]
+    fn renders_lines_as_svg() {
+        let lines = vec![
+            vec![(0, 1.0), (1000, 3.0), (2000, 2.0)],
+            vec![(0, 5.0), (1000, 4.0)],
+        ];
+        let svg = render_svg(&lines, 1000, (0, 3000), (400, 200));
+        assert!(svg.starts_with("<svg"), "{svg}");
+        assert_eq!(svg.matches("<polyline").count(), 2, "{svg}");
+        assert!(svg.contains("currentColor"));
+        assert!(!svg.contains(INK_HEX));
+    }
+
+    /// A missing bucket breaks the line; a lone bucket is a dot.
+    #[test]
+    fn gaps_break_lines() {
+        let lines = vec![vec![(0, 1.0), (1000, 2.0), (5000, 3.0)]];
+        let svg = render_svg(&lines, 1000, (0, 6000), (400, 200));
+        assert_eq!(svg.matches("<polyline").count(), 1, "{svg}");
+        assert_eq!(svg.matches("<circle").count(), 1, "{svg}");
+    }
+
+    #[test]
+    fn numbers_and_times_are_short() {
+        assert_eq!(short_number(950.0), "950");
+        assert_eq!(short_number(12_500.0), "12.5k");
+        assert_eq!(short_number(3_400_000.0), "3.4M");
+        assert_eq!(short_number(0.25), "0.25");
+        assert_eq!(time_of_day(3_723_000, 60_000), "01:02:03");
+        assert_eq!(time_of_day(3_723_000, 3_600_000), "01:02");
+    }
+}
