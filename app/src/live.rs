@@ -273,7 +273,7 @@ impl View {
             }
             LiveData::Range { step_ms, series } => {
                 self.step_ms = step_ms;
-                for line in series {
+                for line in series.into_iter().filter(|line| !line.points.is_empty()) {
                     self.lines
                         .entry(line.labels)
                         .or_default()

@@ -212,7 +212,8 @@ mod tests {
         ];
         let svg = render_svg(&lines, 1000, (0, 3000), (400, 200));
         assert!(svg.starts_with("<svg"), "{svg}");
-        assert_eq!(svg.matches("<polyline").count(), 2, "{svg}");
+        assert_eq!(svg.matches(r##"stroke="#3B82F6""##).count(), 1, "{svg}");
+        assert_eq!(svg.matches(r##"stroke="#F97316""##).count(), 1, "{svg}");
         assert!(svg.contains("currentColor"));
         assert!(!svg.contains(INK_HEX));
     }
@@ -222,7 +223,12 @@ mod tests {
     fn gaps_break_lines() {
         let lines = vec![vec![(0, 1.0), (1000, 2.0), (5000, 3.0)]];
         let svg = render_svg(&lines, 1000, (0, 6000), (400, 200));
-        assert_eq!(svg.matches("<polyline").count(), 1, "{svg}");
+        assert_eq!(
+            svg.matches(r##"<polyline fill="none" opacity="1" stroke="#3B82F6""##)
+                .count(),
+            1,
+            "{svg}"
+        );
         assert_eq!(svg.matches("<circle").count(), 1, "{svg}");
     }
 

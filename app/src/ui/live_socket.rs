@@ -2,7 +2,7 @@
 //! with backoff and resume from the last cursor, so charts keep their points across outages.
 
 use futures::{SinkExt, StreamExt};
-use gloo_net::websocket::{Message, WebSocketError, futures::WebSocket};
+use gloo_net::websocket::{Message, State, WebSocketError, futures::WebSocket};
 use leptos::prelude::*;
 
 use super::ConnectionStatus;
@@ -64,10 +64,20 @@ fn subscribe(subscription: &LiveSubscription) -> Option<Message> {
 /// Runs one connection until it ends. Returns whether any message arrived, and the reason the
 /// server gave for closing it, if it gave one.
 async fn run(
-    socket: WebSocket,
+    mut socket: WebSocket,
     subscriptions: &[LiveSubscription],
     status: RwSignal<ConnectionStatus>,
 ) -> (bool, Option<String>) {
+    // Wait for the handshake; a socket that failed to open yields why instead.
+    let _ = futures::future::poll_fn(|cx| socket.poll_ready_unpin(cx)).await;
+    if !matches!(socket.state(), State::Open) {
+        return match socket.next().await {
+            Some(Err(WebSocketError::ConnectionClose(close))) if !close.reason.is_empty() => {
+                (false, Some(close.reason))
+            }
+            _ => (false, None),
+        };
+    }
     let (mut sink, mut stream) = socket.split();
     for subscription in subscriptions {
         if let Some(message) = subscribe(subscription)
