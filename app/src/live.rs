@@ -5,7 +5,8 @@
 //! [`ServerMessage::Snapshot`], then only [`ServerMessage::Delta`]s: new points and the update
 //! of the still-open bucket, or the newest values of a "latest" display. Every message carries
 //! a [`Cursor`], a position in the server's change log: a client that reconnects sends the
-//! cursor it last saw and gets exactly what it missed, then the live stream.
+//! cursor it last saw and gets exactly what it missed, then the live stream. A text frame
+//! holds one message, or an array of the messages that were ready together ([`parse_frame`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -204,6 +205,19 @@ pub enum ServerMessage {
     },
     /// Answer to [`ClientMessage::Ping`].
     Pong { nonce: u64 },
+}
+
+/// Reads one text frame from the server: a single message, or a JSON array of messages that
+/// were ready at the same moment (the server batches them to save frames).
+///
+/// # Errors
+/// The text is neither.
+pub fn parse_frame(text: &str) -> Result<Vec<ServerMessage>, serde_json::Error> {
+    if text.trim_start().starts_with('[') {
+        serde_json::from_str(text)
+    } else {
+        serde_json::from_str(text).map(|message| vec![message])
+    }
 }
 
 /// What a client holds for one subscription, kept up to date by [`View::snapshot`] and

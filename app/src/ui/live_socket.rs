@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use super::ConnectionStatus;
 use crate::live::{
     Applied, ClientMessage, LIVE_PATH, LiveQuery, ServerMessage, SubscriptionId, View,
-    reconnect_delay_ms,
+    parse_frame, reconnect_delay_ms,
 };
 
 /// One thing a page shows live.
@@ -96,14 +96,31 @@ async fn run(
             }
             Err(_) => return (received, None),
         };
-        let message = match serde_json::from_str::<ServerMessage>(&text) {
-            Ok(message) => message,
+        let messages = match parse_frame(&text) {
+            Ok(messages) => messages,
             Err(error) => {
                 leptos::logging::warn!("livedash: unreadable live message: {error}");
                 continue;
             }
         };
         received = true;
+        for message in messages {
+            if !apply(message, subscriptions, status, &mut sink).await {
+                return (received, None);
+            }
+        }
+    }
+    (received, None)
+}
+
+/// Applies one message; false when the connection failed while answering it.
+async fn apply(
+    message: ServerMessage,
+    subscriptions: &[LiveSubscription],
+    status: RwSignal<ConnectionStatus>,
+    sink: &mut futures::stream::SplitSink<WebSocket, Message>,
+) -> bool {
+    {
         match message {
             ServerMessage::Snapshot { id, at, data } => {
                 if let Some(subscription) = subscriptions.iter().find(|s| s.id == id) {
@@ -113,7 +130,7 @@ async fn run(
             }
             ServerMessage::Delta { id, from, to, data } => {
                 let Some(subscription) = subscriptions.iter().find(|s| s.id == id) else {
-                    continue;
+                    return true;
                 };
                 let mut applied = Applied::Ok;
                 subscription
@@ -123,7 +140,7 @@ async fn run(
                     && let Some(message) = subscribe(subscription)
                     && sink.send(message).await.is_err()
                 {
-                    return (received, None);
+                    return false;
                 }
                 status.set(ConnectionStatus::Live);
             }
@@ -145,7 +162,7 @@ async fn run(
             ServerMessage::Pong { .. } => {}
         }
     }
-    (received, None)
+    true
 }
 
 /// `ws://host/api/v1/live`, or `wss://` when the page came over HTTPS.

@@ -169,7 +169,12 @@ async fn serve(mut socket: WebSocket, state: AppState) {
                 Some(Ok(_)) => {}
             },
             Some(message) = queued.recv() => {
-                if let Err(reason) = send(&mut socket, Message::Text(message.into_text().into())).await {
+                // Whatever else is queued goes in the same frame: one write, not one per widget.
+                let mut text = message.into_text();
+                if let Ok(next) = queued.try_recv() {
+                    text = batch(text, next, &mut queued);
+                }
+                if let Err(reason) = send(&mut socket, Message::Text(text.into())).await {
                     break Some((CLOSE_TRY_AGAIN_LATER, reason));
                 }
             }
@@ -205,6 +210,25 @@ async fn serve(mut socket: WebSocket, state: AppState) {
         };
         close(&mut socket, code, reason, patience).await;
     }
+}
+
+/// Most messages batched into one frame.
+const MAX_BATCH: usize = 64;
+
+/// `[first, next, …]`: `first`, `next` and up to [`MAX_BATCH`] more queued messages.
+fn batch(first: String, next: Outgoing, queued: &mut mpsc::Receiver<Outgoing>) -> String {
+    let mut text = String::with_capacity(first.len() * 4);
+    text.push('[');
+    text.push_str(&first);
+    text.push(',');
+    text.push_str(&next.into_text());
+    for _ in 2..MAX_BATCH {
+        let Ok(more) = queued.try_recv() else { break };
+        text.push(',');
+        text.push_str(&more.into_text());
+    }
+    text.push(']');
+    text
 }
 
 /// Acts on one client message; returns the direct reply, if any.

@@ -131,7 +131,10 @@ impl TestApp {
             tokio_tungstenite::connect_async(format!("ws://{}/api/v1/live", self.addr))
                 .await
                 .unwrap();
-        LiveClient { socket }
+        LiveClient {
+            socket,
+            pending: std::collections::VecDeque::new(),
+        }
     }
 
     /// Opens a live socket subscribed (as id 0) to the newest value of every series.
@@ -167,6 +170,8 @@ pub struct LiveClient {
     socket: tokio_tungstenite::WebSocketStream<
         tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
     >,
+    /// Messages of a batched frame not handed out yet.
+    pending: std::collections::VecDeque<ServerMessage>,
 }
 
 /// What a live socket yielded next.
@@ -179,6 +184,9 @@ pub enum LiveEvent {
 impl LiveClient {
     /// The next protocol message or close, waiting at most `within`.
     pub async fn next(&mut self, within: Duration) -> Option<LiveEvent> {
+        if let Some(message) = self.pending.pop_front() {
+            return Some(LiveEvent::Message(message));
+        }
         let deadline = tokio::time::Instant::now() + within;
         loop {
             let frame = tokio::time::timeout_at(deadline, self.socket.next())
@@ -186,7 +194,10 @@ impl LiveClient {
                 .ok()?;
             match frame {
                 Some(Ok(Message::Text(text))) => {
-                    return Some(LiveEvent::Message(serde_json::from_str(&text).unwrap()));
+                    self.pending.extend(app::live::parse_frame(&text).unwrap());
+                    if let Some(message) = self.pending.pop_front() {
+                        return Some(LiveEvent::Message(message));
+                    }
                 }
                 Some(Ok(Message::Close(frame))) => {
                     return Some(LiveEvent::Closed {
