@@ -18,7 +18,7 @@ NODE_MODULES := end2end/node_modules/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test build site server tools test-tools lint unit clients e2e bench-ingest bench-storage clean
+.PHONY: run test build site server tools test-tools lint unit clients e2e bench-live bench-ingest bench-storage clean
 
 ## run: install what is missing, build in release mode, serve on http://127.0.0.1:3000
 run: tools build
@@ -87,6 +87,10 @@ $(PYENV)/.installed: server/tests/clients/requirements.txt
 e2e:
 	cd end2end && LIVEDASH_BIN="$(CURDIR)/target/release/livedash" \
 		LIVEDASH_SITE_ROOT="$(CURDIR)/$(SITE)" npx playwright test
+
+## bench-live: live push latency (1 to 10 000 viewers) and memory per viewer
+bench-live: tools server
+	cargo run --release -p server --example bench_live -- $${SECONDS_PER_CASE:-8} $${VIEWERS:-1,100,1000,10000}
 
 ## bench-ingest / bench-storage: benchmarks on demand (each starts its own redis-server)
 bench-ingest: tools

@@ -22,6 +22,7 @@ pub mod state;
 pub mod storage;
 pub mod testing;
 
+use axum::serve::ListenerExt;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -181,6 +182,12 @@ impl Livedash {
     ) -> Result<(), StartError> {
         let app = routes::router(self.state.clone());
         let shutdown = self.state.shutdown.clone();
+        // Live messages are small and must not wait for Nagle's algorithm to fill a segment.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY");
+            }
+        });
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 signal.await;

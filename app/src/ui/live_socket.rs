@@ -7,8 +7,8 @@ use leptos::prelude::*;
 
 use super::ConnectionStatus;
 use crate::live::{
-    Applied, ClientMessage, LIVE_PATH, LiveQuery, ServerMessage, SubscriptionId, View,
-    parse_frame, reconnect_delay_ms,
+    Applied, ClientMessage, LIVE_PATH, LiveQuery, ServerMessage, SubscriptionId, View, parse_frame,
+    reconnect_delay_ms,
 };
 
 /// One thing a page shows live.

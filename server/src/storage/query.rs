@@ -611,6 +611,9 @@ impl Store {
         from: i64,
         to: i64,
     ) -> Result<Vec<(i64, f64)>, StorageError> {
+        // Trimming on write is approximate (whole stream nodes), so the retention is applied
+        // here too.
+        let from = from.max(crate::routes::now_ms() - self.retention().raw_ms);
         // Late points sit at the stream's tail with their true time in `t`, so read to the end.
         let entries: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
             .arg(self.keys.raw(id))

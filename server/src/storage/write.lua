@@ -3,7 +3,8 @@
 -- whole update runs on one node, atomically. The key suffixes are documented, and built for
 -- reading, in keys.rs.
 --
--- KEYS[1]  meta hash: kind, v (current value), ts (its time), total (counters), raw_ms
+-- KEYS[1]  meta hash: kind, v (current value), ts (its time), total (counters), raw_ms,
+--          raw_exp (when the raw stream expires)
 -- KEYS[2]  raw stream
 -- ARGV     base, kind, now_ms, raw_retention_ms, ln_gamma, chunk_buckets, tier_count,
 --          tier_count x (name, width_ms, retention_ms), then (ts_ms, value) pairs; a gauge
@@ -20,7 +21,8 @@ for t = 1, tonumber(ARGV[7]) do
   i = i + 3
 end
 
-local stored_kind = redis.call('HGET', meta, 'kind')
+local state = redis.call('HMGET', meta, 'kind', 'v', 'ts', 'total', 'raw_ms', 'raw_exp')
+local stored_kind = state[1]
 if stored_kind and stored_kind ~= kind then
   return redis.error_reply('KIND ' .. stored_kind)
 end
@@ -41,12 +43,13 @@ local function bin(x)
   return 'z'
 end
 
-local state = redis.call('HMGET', meta, 'v', 'ts', 'total', 'raw_ms')
-local cur_v, cur_ts = state[1], tonumber(state[2] or '-1')
+local cur_v, cur_ts = state[2], tonumber(state[3] or '-1')
 local before_v, before_ts = cur_v, cur_ts
-local total, last_raw = tonumber(state[3] or '0'), tonumber(state[4] or '-1')
+local total, last_raw = tonumber(state[4] or '0'), tonumber(state[5] or '-1')
+-- When the raw stream's expiry was last pushed back; renewed once half of it has passed.
+local raw_exp = tonumber(state[6] or '0')
 local raw_min = now - raw_keep
-local trimmed = false
+local trimmed, added = false, false
 -- What the batch does to each bucket, gathered first so that each touched key is read and
 -- written once, not once per point.
 local buckets, bucket_starts = {}, {}
@@ -66,17 +69,27 @@ for p = i, #ARGV, 2 do
   if kind == 'counter' then total = total + x end
 
   if kind ~= 'set' and ts >= raw_min then
+    -- The first append of a batch also trims what left the retention (whole stream nodes,
+    -- `~`: exact trimming would rewrite the head node on every write; queries filter by id).
+    local args = { raw }
     if not trimmed then
-      redis.call('XTRIM', raw, 'MINID', int(raw_min))
-      trimmed = true
+      args = { raw, 'MINID', '~', int(raw_min) }
+      trimmed, added = true, true
     end
     if ts >= last_raw then
       last_raw = ts
-      redis.call('XADD', raw, int(ts) .. '-*', 'v', value)
+      args[#args + 1] = int(ts) .. '-*'
+      args[#args + 1] = 'v'
+      args[#args + 1] = value
     else
       -- Late point: stream ids must grow, so it goes at the tail and keeps its time in `t`.
-      redis.call('XADD', raw, int(last_raw) .. '-*', 'v', value, 't', int(ts))
+      args[#args + 1] = int(last_raw) .. '-*'
+      args[#args + 1] = 'v'
+      args[#args + 1] = value
+      args[#args + 1] = 't'
+      args[#args + 1] = int(ts)
     end
+    redis.call('XADD', unpack(args))
   end
 
   if ts >= cur_ts then
@@ -173,8 +186,15 @@ end
 for key, at in pairs(expiries) do redis.call('PEXPIREAT', key, int(at)) end
 
 if kind == 'counter' then cur_v = fmt(total) end
-redis.call('HSET', meta, 'kind', kind, 'ts', int(cur_ts), 'total', fmt(total), 'raw_ms', int(last_raw))
-if cur_v then redis.call('HSET', meta, 'v', cur_v) end
-if trimmed then redis.call('PEXPIRE', raw, int(raw_keep)) end
+if added and now > raw_exp - raw_keep / 2 then
+  raw_exp = now + raw_keep
+  redis.call('PEXPIREAT', raw, int(raw_exp))
+end
+local fields = { 'kind', kind, 'ts', int(cur_ts), 'total', fmt(total), 'raw_ms', int(last_raw), 'raw_exp', int(raw_exp) }
+if cur_v then
+  fields[#fields + 1] = 'v'
+  fields[#fields + 1] = cur_v
+end
+redis.call('HSET', meta, unpack(fields))
 if not cur_v or (cur_v == before_v and cur_ts == before_ts) then return {} end
 return { cur_v, int(cur_ts) }

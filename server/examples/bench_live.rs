@@ -1,0 +1,460 @@
+//! Live push latency and memory on loopback, against the release `livedash` binary.
+//!
+//! While 10 000 points/s arrive over 1 000 series (JSON batches of 100 every 10 ms, each
+//! point's value the time it was sent), N viewers are connected and the time from the ingest
+//! request to the WebSocket message that shows it is measured, for two cases: every viewer on
+//! the same 10-widget dashboard, and every viewer on one series (viewer i on series i mod
+//! 1 000). A bare Redis pub/sub subscriber to the same change notices gives the floor. Then the
+//! server's memory per idle viewer (connected, subscribed to the dashboard, no traffic) is read
+//! from `/proc`.
+//!
+//! `cargo run --release -p server --example bench_live [seconds per case, default 8]
+//! [viewer counts, default 1,100,1000,10000]` (or `make bench-live`). It starts its own
+//! `redis-server` and livedash (`LIVEDASH_BIN`, default `target/release/livedash`); nothing else
+//! is touched. Prints Markdown tables.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use app::live::{ClientMessage, LiveQuery};
+use app::query::{Aggregation, Selector};
+use futures::{SinkExt, StreamExt};
+use serde::Deserialize;
+use server::testing::RedisServer;
+use tokio_tungstenite::tungstenite::Message;
+
+const SERIES: usize = 1_000;
+const GROUPS: usize = 10;
+/// 10 000 points/s as many services send them: 100 points (a tenth of the series, in turn)
+/// every 10 ms, several requests in flight.
+const BATCH_EVERY: Duration = Duration::from_millis(10);
+const BATCH_POINTS: usize = 100;
+const REQUESTS_IN_FLIGHT: usize = 8;
+const WARM_UP: Duration = Duration::from_secs(2);
+const CONNECTING_AT_ONCE: usize = 200;
+
+static EPOCH: OnceLock<Instant> = OnceLock::new();
+
+/// Milliseconds since the benchmark started: what points carry as their value.
+fn clock_ms() -> f64 {
+    EPOCH.get_or_init(Instant::now).elapsed().as_secs_f64() * 1000.0
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Case {
+    Dashboard,
+    PerSeries,
+}
+
+impl Case {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Dashboard => "same 10-widget dashboard",
+            Self::PerSeries => "one series each",
+        }
+    }
+
+    /// The subscriptions of viewer `index`.
+    fn queries(self, index: usize) -> Vec<LiveQuery> {
+        let range = |selector: String, group_by: Option<Vec<String>>| LiveQuery::Range {
+            selector: Selector::parse(&selector).unwrap(),
+            aggregation: Aggregation::Max,
+            step_ms: 1000,
+            window_ms: 60_000,
+            group_by,
+        };
+        match self {
+            Self::Dashboard => (0..GROUPS)
+                .map(|group| {
+                    range(
+                        format!(r#"bench_live{{group="{group}"}}"#),
+                        Some(Vec::new()),
+                    )
+                })
+                .collect(),
+            Self::PerSeries => vec![range(
+                format!(r#"bench_live{{series="{}"}}"#, index % SERIES),
+                None,
+            )],
+        }
+    }
+}
+
+/// Only what latency needs from a message: the bucket values.
+#[derive(Deserialize)]
+struct Light {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    data: Option<LightData>,
+}
+
+#[derive(Deserialize)]
+struct LightData {
+    #[serde(default)]
+    series: Vec<LightSeries>,
+}
+
+#[derive(Deserialize)]
+struct LightSeries {
+    points: Vec<(i64, f64)>,
+}
+
+/// The newest send time a frame shows, if it carries a delta.
+fn newest_sent(text: &str) -> Option<f64> {
+    let messages: Vec<Light> = if text.starts_with('[') {
+        serde_json::from_str(text).ok()?
+    } else {
+        vec![serde_json::from_str(text).ok()?]
+    };
+    messages
+        .iter()
+        .filter(|message| message.kind == "delta")
+        .filter_map(|message| message.data.as_ref())
+        .flat_map(|data| &data.series)
+        .flat_map(|series| &series.points)
+        .map(|(_, value)| *value)
+        .reduce(f64::max)
+}
+
+struct Livedash {
+    child: Child,
+    addr: String,
+}
+
+impl Livedash {
+    fn start(redis: &RedisServer) -> Self {
+        let binary =
+            std::env::var("LIVEDASH_BIN").unwrap_or_else(|_| "target/release/livedash".into());
+        let mut child = Command::new(&binary)
+            .env("REDIS_URL", redis.url())
+            .env("LIVEDASH_ADDR", "127.0.0.1:0")
+            .env("LIVEDASH_STATSD_ADDR", "off")
+            .env("RUST_LOG", "warn,livedash=info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|error| panic!("{binary}: {error}; build it with `make server`"));
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut lines = stdout.lines();
+        let addr = loop {
+            let line = lines.next().expect("livedash exited").unwrap();
+            if let Some(at) = line.find("serving on http://") {
+                break line[at + "serving on http://".len()..].trim().to_owned();
+            }
+        };
+        // Keep draining its output so it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
+        Self { child, addr }
+    }
+
+    /// Resident memory, bytes.
+    fn rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap_or(0)
+            * 1024
+    }
+}
+
+impl Drop for Livedash {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends 10 000 points/s over the 1 000 series while `paused` is false, until `stop`.
+async fn generate(base: String, paused: Arc<AtomicBool>, stop: Arc<AtomicBool>) {
+    let client = reqwest::Client::new();
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(REQUESTS_IN_FLIGHT));
+    let mut ticks = tokio::time::interval(BATCH_EVERY);
+    let mut next_series = 0;
+    while !stop.load(Ordering::Relaxed) {
+        ticks.tick().await;
+        if paused.load(Ordering::Relaxed) {
+            continue;
+        }
+        let sent = clock_ms();
+        let points: Vec<String> = (next_series..next_series + BATCH_POINTS)
+            .map(|i| {
+                format!(
+                    r#"{{"name":"bench_live","labels":{{"series":"{i}","group":"{}"}},"value":{sent}}}"#,
+                    i % GROUPS
+                )
+            })
+            .collect();
+        next_series = (next_series + BATCH_POINTS) % SERIES;
+        let body = format!("[{}]", points.join(","));
+        let permit = in_flight.clone().acquire_owned().await.unwrap();
+        let request = client
+            .post(format!("{base}/api/v1/ingest"))
+            .header("content-type", "application/json")
+            .body(body);
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let response = request.send().await;
+            // Requests cut off by the end of the run do not count.
+            if !stop.load(Ordering::Relaxed) {
+                assert!(
+                    response.is_ok_and(|r| r.status().is_success()),
+                    "ingest failed"
+                );
+            }
+            drop(permit);
+        });
+    }
+}
+
+/// Latency samples, ms, gathered while `measuring` holds.
+#[derive(Default)]
+struct Samples {
+    values: Mutex<Vec<f64>>,
+}
+
+impl Samples {
+    fn add(&self, local: &mut Vec<f64>) {
+        self.values.lock().unwrap().append(local);
+    }
+
+    fn summary(&self) -> (usize, f64, f64) {
+        let mut values = std::mem::take(&mut *self.values.lock().unwrap());
+        values.sort_by(f64::total_cmp);
+        let at = |q: f64| {
+            if values.is_empty() {
+                f64::NAN
+            } else {
+                values[((values.len() - 1) as f64 * q).round() as usize]
+            }
+        };
+        (values.len(), at(0.5), at(0.99))
+    }
+}
+
+/// A bare subscriber to livedash's change notices: the time from the ingest request to the
+/// notice reaching a Redis client.
+async fn floor_subscriber(redis_url: String, samples: Arc<Samples>, measuring: Arc<AtomicBool>) {
+    let client = redis::Client::open(redis_url).unwrap();
+    let mut pubsub = client.get_async_pubsub().await.unwrap();
+    pubsub.subscribe("ld:live").await.unwrap();
+    let mut messages = pubsub.into_on_message();
+    let mut local = Vec::new();
+    while let Some(message) = messages.next().await {
+        let received = clock_ms();
+        let payload: Vec<u8> = message.get_payload_bytes().to_vec();
+        let Ok((_, notice)) = server::storage::changes::parse_published(&payload) else {
+            continue;
+        };
+        if let Some(sent) = notice
+            .series
+            .iter()
+            .filter_map(|change| change.current.map(|(value, _)| value))
+            .reduce(f64::max)
+            && measuring.load(Ordering::Relaxed)
+        {
+            local.push(received - sent);
+            samples.add(&mut local);
+        }
+    }
+}
+
+/// Connects viewer `index`, subscribes, waits for its snapshots, then records latencies while
+/// `measuring` holds, until `stop`.
+async fn viewer(
+    addr: String,
+    queries: Vec<LiveQuery>,
+    ready: tokio::sync::mpsc::Sender<()>,
+    samples: Arc<Samples>,
+    measuring: Arc<AtomicBool>,
+    stop: Arc<tokio::sync::Notify>,
+) {
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/v1/live"))
+        .await
+        .expect("connect");
+    for (id, query) in queries.iter().enumerate() {
+        let message = ClientMessage::Subscribe {
+            id: id as u32,
+            query: query.clone(),
+            after: None,
+        };
+        let text = serde_json::to_string(&message).unwrap();
+        socket.send(Message::Text(text.into())).await.unwrap();
+    }
+    let mut snapshots = 0;
+    let mut local = Vec::new();
+    let stopped = stop.notified();
+    tokio::pin!(stopped);
+    loop {
+        let frame = tokio::select! {
+            () = &mut stopped => break,
+            frame = socket.next() => frame,
+        };
+        let Some(Ok(Message::Text(text))) = frame else {
+            if matches!(frame, None | Some(Err(_))) {
+                break;
+            }
+            continue;
+        };
+        let received = clock_ms();
+        if snapshots < queries.len() {
+            snapshots += text.matches(r#""type":"snapshot""#).count();
+            if snapshots >= queries.len() {
+                let _ = ready.send(()).await;
+            }
+        }
+        if measuring.load(Ordering::Relaxed)
+            && let Some(sent) = newest_sent(&text)
+        {
+            local.push(received - sent);
+            if local.len() >= 256 {
+                samples.add(&mut local);
+            }
+        }
+    }
+    samples.add(&mut local);
+    let _ = socket.close(None).await;
+}
+
+/// Connects `count` viewers of `case` and waits until each has its snapshots.
+async fn connect_viewers(
+    addr: &str,
+    case: Case,
+    count: usize,
+    samples: &Arc<Samples>,
+    measuring: &Arc<AtomicBool>,
+    stop: &Arc<tokio::sync::Notify>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let (ready_tx, mut ready) = tokio::sync::mpsc::channel(count.max(1));
+    let mut tasks = Vec::with_capacity(count);
+    let mut connected = 0;
+    for index in 0..count {
+        tasks.push(tokio::spawn(viewer(
+            addr.to_owned(),
+            case.queries(index),
+            ready_tx.clone(),
+            samples.clone(),
+            measuring.clone(),
+            stop.clone(),
+        )));
+        // A bounded number of handshakes in flight.
+        if index + 1 - connected >= CONNECTING_AT_ONCE {
+            ready.recv().await;
+            connected += 1;
+        }
+    }
+    while connected < count {
+        tokio::time::timeout(Duration::from_secs(120), ready.recv())
+            .await
+            .expect("viewers did not all get their snapshots");
+        connected += 1;
+    }
+    tasks
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let seconds: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(8);
+    let counts: Vec<usize> = args
+        .next()
+        .map(|list| list.split(',').filter_map(|n| n.parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 100, 1_000, 10_000]);
+    clock_ms();
+    let redis = RedisServer::start();
+    let livedash = Livedash::start(&redis);
+    let base = format!("http://{}", livedash.addr);
+    println!(
+        "livedash {} (pid {}), {seconds} s per case\n",
+        livedash.addr,
+        livedash.child.id()
+    );
+
+    let stop_generator = Arc::new(AtomicBool::new(false));
+    let paused = Arc::new(AtomicBool::new(false));
+    let generator = tokio::spawn(generate(
+        base.clone(),
+        paused.clone(),
+        stop_generator.clone(),
+    ));
+    let floor = Arc::new(Samples::default());
+    let floor_measuring = Arc::new(AtomicBool::new(false));
+    tokio::spawn(floor_subscriber(
+        redis.url(),
+        floor.clone(),
+        floor_measuring.clone(),
+    ));
+
+    // Memory per idle viewer first, before any traffic to viewers has grown the heap: the
+    // series exist, nothing arrives, viewers connect and subscribe to the dashboard.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    paused.store(true, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle = *counts.iter().max().unwrap_or(&1_000);
+    let before = livedash.rss();
+    let samples = Arc::new(Samples::default());
+    let measuring = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let tasks = connect_viewers(
+        &livedash.addr,
+        Case::Dashboard,
+        idle,
+        &samples,
+        &measuring,
+        &stop,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = livedash.rss();
+    println!(
+        "Server memory with {idle} idle viewers on the 10-widget dashboard: {:.1} MB before, \
+         {:.1} MB after: {:.1} KB per viewer.\n",
+        before as f64 / 1e6,
+        after as f64 / 1e6,
+        after.saturating_sub(before) as f64 / idle as f64 / 1024.0
+    );
+    stop.notify_waiters();
+    for task in tasks {
+        let _ = task.await;
+    }
+    paused.store(false, Ordering::Relaxed);
+
+    println!(
+        "| viewers | case | deltas measured | p50 ms | p99 ms | Redis pub/sub floor p50 / p99 ms |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for &count in &counts {
+        for case in [Case::Dashboard, Case::PerSeries] {
+            let samples = Arc::new(Samples::default());
+            let measuring = Arc::new(AtomicBool::new(false));
+            let stop = Arc::new(tokio::sync::Notify::new());
+            let tasks =
+                connect_viewers(&livedash.addr, case, count, &samples, &measuring, &stop).await;
+            tokio::time::sleep(WARM_UP).await;
+            measuring.store(true, Ordering::Relaxed);
+            floor_measuring.store(true, Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_secs(seconds)).await;
+            measuring.store(false, Ordering::Relaxed);
+            floor_measuring.store(false, Ordering::Relaxed);
+            stop.notify_waiters();
+            for task in tasks {
+                let _ = task.await;
+            }
+            let (n, p50, p99) = samples.summary();
+            let (_, floor50, floor99) = floor.summary();
+            println!(
+                "| {count} | {} | {n} | {p50:.1} | {p99:.1} | {floor50:.1} / {floor99:.1} |",
+                case.name()
+            );
+        }
+    }
+
+    stop_generator.store(true, Ordering::Relaxed);
+    let _ = generator.await;
+}
