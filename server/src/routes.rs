@@ -79,6 +79,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
                 "redis_latency_ms": latency.as_secs_f64() * 1000.0,
                 "live_listeners": state.hub.listeners(),
                 "live_queries": state.hub.feeds(),
+                "live_slow_clients_closed": state.hub.slow_clients_closed(),
             })),
         ),
         Err(error) => (

@@ -364,9 +364,13 @@ async fn a_client_that_stops_reading_does_not_delay_others() {
     let mut normal = app.live().await;
     normal.values().await;
 
-    // Wide batches (1 000 series each) fill the stuck client's buffers quickly.
+    // Wide batches (1 000 series each) fill the stuck client's buffers, until the server has
+    // given up on it.
     let mut worst = Duration::ZERO;
-    for round in 0..60 {
+    let mut round = 0;
+    while app.state.hub.slow_clients_closed() == 0 {
+        round += 1;
+        assert!(round < 1_000, "the stuck client was never closed");
         let batch: Vec<String> = (0..1000)
             .map(|i| format!(r#"{{"name":"wide","labels":{{"i":"{i}"}},"value":{round}}}"#))
             .collect();
@@ -386,6 +390,7 @@ async fn a_client_that_stops_reading_does_not_delay_others() {
         }
         worst = worst.max(written.elapsed());
     }
+    assert!(round > 1, "the stuck client fell behind at once");
     assert!(
         worst < Duration::from_secs(1),
         "the normal client waited {worst:?} for an update"
@@ -469,4 +474,38 @@ async fn redis_restart_degrades_then_fills_the_gap() {
         }
     }
     assert_eq!(statuses, [true, false]);
+}
+
+/// A query that stops fitting its series (a series of another kind appears) ends with an error
+/// that says why, rather than going quiet.
+#[tokio::test]
+async fn a_query_that_stops_fitting_ends_with_an_error() {
+    let redis = RedisServer::start();
+    let app = TestApp::start(&redis.url()).await;
+    let mut rate = range("not_yet", 10_000, 600_000);
+    if let LiveQuery::Range { aggregation, .. } = &mut rate {
+        *aggregation = Aggregation::Rate;
+    }
+    let mut client = app.connect().await;
+    subscribe(&mut client, 6, &rate, None).await;
+    assert!(matches!(
+        client.message().await,
+        ServerMessage::Snapshot { id: 6, .. }
+    ));
+    app.ingest(r#"{"name":"not_yet","value":3}"#).await;
+    match client.message().await {
+        ServerMessage::Error {
+            id: Some(6),
+            message,
+        } => {
+            assert!(message.contains("rate does not apply"), "{message}");
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+    // A new subscription to it is refused at once.
+    subscribe(&mut client, 7, &rate, None).await;
+    assert!(matches!(
+        client.message().await,
+        ServerMessage::Error { id: Some(7), .. }
+    ));
 }

@@ -133,6 +133,7 @@ impl FeedHandle {
             members: Vec::new(),
             pending: Pending::default(),
             last_flush: None,
+            failed: None,
         };
         tokio::spawn(feed.run(inbox));
         Self {
@@ -251,6 +252,8 @@ struct Feed {
     members: Vec<Member>,
     pending: Pending,
     last_flush: Option<TokioInstant>,
+    /// Why the query cannot go on, once it cannot.
+    failed: Option<String>,
 }
 
 /// The shared part of a snapshot or delta message: everything after the subscription id.
@@ -305,6 +308,11 @@ impl Feed {
                     }
                 }
                 () = self.shared.shutdown.cancelled() => return,
+            }
+            if let Some(reason) = self.failed.take() {
+                self.fail(&reason);
+                self.end(&mut inbox, &reason);
+                return;
             }
             idle_since = match (self.members.is_empty(), idle_since) {
                 (true, None) => Some(TokioInstant::now()),
@@ -545,7 +553,24 @@ impl Feed {
         }
     }
 
-    /// Applies the pending changes and sends one delta to every member that keeps up.
+    /// Ends every member's subscription with `reason`.
+    fn fail(&mut self, reason: &str) {
+        #[derive(Serialize)]
+        struct ErrorBody<'a> {
+            message: &'a str,
+        }
+        let body = serialize(&ErrorBody { message: reason });
+        for member in self.members.drain(..) {
+            let message = Outgoing::message(OutgoingKind::Error, member.subscription, body.clone());
+            if member.outbox.try_send(message).is_err() {
+                member.outbox.kick("the live query failed");
+            }
+        }
+    }
+
+    /// Applies the pending changes and sends one delta to every member that keeps up. When
+    /// the query cannot go on (its series no longer fit it: a kind that does not match, or too
+    /// many), notes why in `failed`; storage failures are retried instead.
     async fn flush(&mut self) {
         let pending = std::mem::take(&mut self.pending);
         self.last_flush = Some(TokioInstant::now());
@@ -563,6 +588,10 @@ impl Feed {
                         self.sent = self.position;
                         self.deliver(&body);
                     }
+                }
+                Err(error) if !matches!(error, QueryError::Storage(_)) => {
+                    self.failed = Some(error.to_string());
+                    return;
                 }
                 Err(error) => {
                     // Re-read everything once storage answers again, a moment from now.
@@ -712,6 +741,9 @@ impl Feed {
                 member
                     .outbox
                     .kick("client too slow: it fell behind the live stream");
+                self.shared
+                    .slow_clients_closed
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             } else {
                 self.members.push(member);
             }
@@ -723,6 +755,9 @@ impl Feed {
         // Changes still pending are applied first, so what the member gets next lines up.
         if !self.pending.is_empty() {
             self.flush().await;
+            if let Some(reason) = &self.failed {
+                return Err(reason.clone());
+            }
         }
         let missed = match after {
             Some(after) => self

@@ -43,6 +43,8 @@ pub struct Shared {
     status: watch::Sender<Option<String>>,
     next_feed: AtomicU64,
     sockets: AtomicUsize,
+    /// Sockets closed because they fell behind.
+    pub slow_clients_closed: AtomicU64,
 }
 
 /// Feeds by query, and which feeds each known series goes to.
@@ -105,6 +107,7 @@ impl Hub {
             status: watch::channel(None).0,
             next_feed: AtomicU64::new(1),
             sockets: AtomicUsize::new(0),
+            slow_clients_closed: AtomicU64::new(0),
         });
         let task = tokio::spawn(subscribe_loop(client, channel, shared.clone()));
         (Self { shared }, task)
@@ -126,6 +129,12 @@ impl Hub {
     #[must_use]
     pub fn listeners(&self) -> usize {
         self.shared.sockets.load(Ordering::Relaxed)
+    }
+
+    /// How many sockets were closed because they fell behind, since start.
+    #[must_use]
+    pub fn slow_clients_closed(&self) -> u64 {
+        self.shared.slow_clients_closed.load(Ordering::Relaxed)
     }
 
     /// How many distinct live queries are being computed.

@@ -38,6 +38,8 @@ static NEXT_SOCKET: AtomicU64 = AtomicU64::new(1);
 pub enum OutgoingKind {
     Snapshot,
     Delta,
+    /// The subscription was ended by the server; the body is `{"message":…}`.
+    Error,
 }
 
 /// A message queued for a socket: a subscription's snapshot or delta, whose body (everything
@@ -63,6 +65,7 @@ impl Outgoing {
         let kind = match self.kind {
             OutgoingKind::Snapshot => "snapshot",
             OutgoingKind::Delta => "delta",
+            OutgoingKind::Error => "error",
         };
         let mut text = String::with_capacity(self.body.len() + 40);
         let _ = write!(text, r#"{{"type":"{kind}","id":{},"#, self.subscription);
