@@ -1,5 +1,5 @@
-import { expect, Page, test } from "@playwright/test";
-import { Livedash } from "./support/livedash";
+import { expect, test } from "@playwright/test";
+import { Livedash, watchErrors } from "./support/livedash";
 
 let app: Livedash;
 
@@ -10,18 +10,6 @@ test.beforeEach(async () => {
 test.afterEach(async () => {
   await app.dispose();
 });
-
-/** Collects uncaught exceptions and console errors other than failed reconnect attempts. */
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("console", (message) => {
-    if (message.type() === "error" && !/WebSocket connection .* failed/.test(message.text())) {
-      errors.push(message.text());
-    }
-  });
-  page.on("pageerror", (error) => errors.push(error.message));
-  return errors;
-}
 
 test("a live chart keeps its points across a server restart and goes on", async ({ page }) => {
   const errors = watchErrors(page);

@@ -1,5 +1,5 @@
 import { expect, Page, test } from "@playwright/test";
-import { Livedash } from "./support/livedash";
+import { Livedash, watchErrors } from "./support/livedash";
 
 let app: Livedash;
 
@@ -10,18 +10,6 @@ test.beforeEach(async () => {
 test.afterEach(async () => {
   await app.dispose();
 });
-
-/** Collects console errors and uncaught exceptions, so a broken hydration fails the test. */
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("console", (message) => {
-    if (message.type() === "error" && !/WebSocket connection .* failed/.test(message.text())) {
-      errors.push(message.text());
-    }
-  });
-  page.on("pageerror", (error) => errors.push(error.message));
-  return errors;
-}
 
 function row(page: Page, series: string) {
   return page.locator(`tr[data-series='${series}']`);

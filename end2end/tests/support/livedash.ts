@@ -1,5 +1,6 @@
 // Starts and stops a real livedash process for a test. With no REDIS_URL, livedash launches
 // its own redis-server on a temporary data directory, so every spec gets a throwaway Redis.
+import type { Page } from "@playwright/test";
 import { ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -84,4 +85,17 @@ export class Livedash {
     });
     return { status: response.status, body: await response.json() };
   }
+}
+
+/** Collects uncaught exceptions and console errors, so a broken hydration fails the test. Failed
+ * WebSocket connection attempts while the server restarts are expected and left out. */
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error" && !/WebSocket connection .* failed/.test(message.text())) {
+      errors.push(message.text());
+    }
+  });
+  page.on("pageerror", (error) => errors.push(error.message));
+  return errors;
 }

@@ -381,27 +381,26 @@ impl Feed {
                     truncated: listing.truncated,
                 })
             }
-            LiveQuery::Range {
-                selector,
-                aggregation,
-                window_ms,
-                ..
-            } => {
-                let (selector, aggregation, window_ms) =
-                    (selector.clone(), *aggregation, *window_ms);
-                self.resolve(&selector, aggregation).await?;
+            LiveQuery::Range { window_ms, .. } => {
+                let window_ms = *window_ms;
+                self.resolve().await?;
                 let now = now_ms();
                 self.read_range(now - window_ms, now).await
             }
         }
     }
 
-    async fn resolve(
-        &mut self,
-        selector: &app::query::Selector,
-        aggregation: app::query::Aggregation,
-    ) -> Result<(), QueryError> {
-        let resolved = self.store.resolve(selector, aggregation).await?;
+    /// Finds the series of a range query again (a new one may have appeared).
+    async fn resolve(&mut self) -> Result<(), QueryError> {
+        let LiveQuery::Range {
+            selector,
+            aggregation,
+            ..
+        } = &self.query
+        else {
+            return Ok(());
+        };
+        let resolved = self.store.resolve(selector, *aggregation).await?;
         self.state.resolved_ids = resolved.series.iter().map(|(id, _)| id.clone()).collect();
         self.state.resolved = resolved;
         Ok(())
@@ -623,16 +622,10 @@ impl Feed {
                 },
                 version,
             )),
-            LiveQuery::Range {
-                selector,
-                aggregation,
-                window_ms,
-                ..
-            } => {
-                let (selector, aggregation, window_ms) =
-                    (selector.clone(), *aggregation, *window_ms);
+            LiveQuery::Range { window_ms, .. } => {
+                let window_ms = *window_ms;
                 if pending.new_series {
-                    self.resolve(&selector, aggregation).await?;
+                    self.resolve().await?;
                 }
                 let Some((from, to)) = pending.span else {
                     return Ok(None);
