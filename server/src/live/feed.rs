@@ -275,7 +275,7 @@ impl Feed {
         let frame = Duration::from_millis(self.config.frame_ms.unsigned_abs());
         if let Err(error) = self.load().await {
             tracing::warn!(%error, query = %self.key, "live query could not start");
-            self.end(&mut inbox, &error.to_string());
+            self.end(&mut inbox, Some(&error.to_string()));
             return;
         }
         let mut idle_since = Some(TokioInstant::now());
@@ -303,7 +303,8 @@ impl Feed {
                 }
                 () = sleep_until(linger_until), if linger_until.is_some() => {
                     if self.shared.remove_feed(&self.key, self.id) {
-                        self.end(&mut inbox, "the live query ended; subscribe again");
+                        // Whoever was joining just now starts a new feed.
+                        self.end(&mut inbox, None);
                         return;
                     }
                 }
@@ -311,7 +312,7 @@ impl Feed {
             }
             if let Some(reason) = self.failed.take() {
                 self.fail(&reason);
-                self.end(&mut inbox, &reason);
+                self.end(&mut inbox, Some(&reason));
                 return;
             }
             idle_since = match (self.members.is_empty(), idle_since) {
@@ -322,13 +323,14 @@ impl Feed {
         }
     }
 
-    /// Stops taking commands and turns away whoever was waiting to join.
-    fn end(&self, inbox: &mut mpsc::UnboundedReceiver<Command>, reason: &str) {
+    /// Stops taking commands. Whoever was waiting to join is told `failure`, or, without
+    /// one, left to try again (a dropped answer makes the hub start a new feed).
+    fn end(&self, inbox: &mut mpsc::UnboundedReceiver<Command>, failure: Option<&str>) {
         self.shared.remove_feed(&self.key, self.id);
         inbox.close();
         while let Ok(command) = inbox.try_recv() {
-            if let Command::Join { joined, .. } = command {
-                let _ = joined.send(Err(reason.to_owned()));
+            if let (Command::Join { joined, .. }, Some(failure)) = (command, failure) {
+                let _ = joined.send(Err(failure.to_owned()));
             }
         }
     }

@@ -162,7 +162,6 @@ impl Hub {
         after: Option<Cursor>,
     ) -> Result<FeedHandle, String> {
         let key = serde_json::to_string(query).map_err(|e| e.to_string())?;
-        let mut last_error = String::from("the live query could not start");
         for _ in 0..JOIN_ATTEMPTS {
             let feed = self.feed_for(&key, query)?;
             let (joined, answer) = oneshot::channel();
@@ -174,16 +173,13 @@ impl Hub {
                 continue;
             }
             match answer.await {
-                Ok(Ok(())) => return Ok(feed),
-                // It could not load, or ended as we joined: a new one may do better.
-                Ok(Err(error)) => last_error = error,
-                Err(_) => {}
-            }
-            if self.shared.shutdown.is_cancelled() {
-                break;
+                Ok(answer) => return answer.map(|()| feed),
+                // It ended as we joined: a new one takes over.
+                Err(_) if !self.shared.shutdown.is_cancelled() => {}
+                Err(_) => break,
             }
         }
-        Err(last_error)
+        Err("the live query could not start; try again".to_owned())
     }
 
     fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
