@@ -299,11 +299,21 @@ impl View {
 
     /// Drops buckets that started before `oldest`, so a chart keeps only its window.
     pub fn trim(&mut self, oldest: i64) {
-        for points in self.lines.values_mut() {
-            *points = points.split_off(&oldest);
-        }
-        self.lines.retain(|_, points| !points.is_empty());
+        drop_buckets_before(&mut self.lines, oldest);
     }
+}
+
+/// Drops the buckets that start before `oldest` from every line, and lines left empty. Only
+/// the dropped buckets are touched, so trimming a long window every frame stays cheap.
+pub fn drop_buckets_before<L: Ord, V>(lines: &mut BTreeMap<L, BTreeMap<i64, V>>, oldest: i64) {
+    for points in lines.values_mut() {
+        while let Some(first) = points.first_entry()
+            && *first.key() < oldest
+        {
+            first.remove();
+        }
+    }
+    lines.retain(|_, points| !points.is_empty());
 }
 
 /// Delay before reconnect attempt number `attempt` (1-based), in milliseconds.

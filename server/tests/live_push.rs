@@ -14,9 +14,13 @@ use support::{LiveClient, LiveEvent, RedisServer, TestApp, now_ms};
 use tokio_tungstenite::tungstenite::Message;
 
 fn range(selector: &str, step_ms: i64, window_ms: i64) -> LiveQuery {
+    range_of(Aggregation::Sum, selector, step_ms, window_ms)
+}
+
+fn range_of(aggregation: Aggregation, selector: &str, step_ms: i64, window_ms: i64) -> LiveQuery {
     LiveQuery::Range {
         selector: Selector::parse(selector).unwrap(),
-        aggregation: Aggregation::Sum,
+        aggregation,
         step_ms,
         window_ms,
         group_by: None,
@@ -306,10 +310,7 @@ async fn subscriptions_are_shared_validated_and_ended() {
         } => assert!(message.contains("step_ms"), "{message}"),
         other => panic!("expected an error, got {other:?}"),
     }
-    let mut rate_of_gauge = range("shared_gauge", 10_000, 600_000);
-    if let LiveQuery::Range { aggregation, .. } = &mut rate_of_gauge {
-        *aggregation = Aggregation::Rate;
-    }
+    let rate_of_gauge = range_of(Aggregation::Rate, "shared_gauge", 10_000, 600_000);
     subscribe(viewer, 5, &rate_of_gauge, None).await;
     match viewer.message().await {
         ServerMessage::Error {
@@ -482,10 +483,7 @@ async fn redis_restart_degrades_then_fills_the_gap() {
 async fn a_query_that_stops_fitting_ends_with_an_error() {
     let redis = RedisServer::start();
     let app = TestApp::start(&redis.url()).await;
-    let mut rate = range("not_yet", 10_000, 600_000);
-    if let LiveQuery::Range { aggregation, .. } = &mut rate {
-        *aggregation = Aggregation::Rate;
-    }
+    let rate = range_of(Aggregation::Rate, "not_yet", 10_000, 600_000);
     let mut client = app.connect().await;
     subscribe(&mut client, 6, &rate, None).await;
     assert!(matches!(

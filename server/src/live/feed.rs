@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use app::api::ApiError;
 use app::live::{Cursor, LiveData, LiveQuery, SubscriptionId};
 use app::model::{CurrentValue, SeriesKey};
 use app::query::ResultSeries;
@@ -83,11 +84,6 @@ impl Matcher {
             name: selector.map(|selector| selector.name.clone()),
             selector: selector.map(CompiledSelector::new).transpose()?,
         })
-    }
-
-    /// The metric name it is limited to (`None`: every series).
-    pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
     }
 
     /// Whether `key` is one of its series.
@@ -275,7 +271,7 @@ impl Feed {
         let frame = Duration::from_millis(self.config.frame_ms.unsigned_abs());
         if let Err(error) = self.load().await {
             tracing::warn!(%error, query = %self.key, "live query could not start");
-            self.end(&mut inbox, Some(&error.to_string()));
+            self.end(&mut inbox, Some(&ApiError::from(error).to_string()));
             return;
         }
         let mut idle_since = Some(TokioInstant::now());
@@ -510,10 +506,7 @@ impl Feed {
         let step = self.state.step_ms.max(1);
         let oldest = now_ms() - window_ms;
         let first_kept = oldest - oldest.rem_euclid(step);
-        for points in self.state.lines.values_mut() {
-            *points = points.split_off(&first_kept);
-        }
-        self.state.lines.retain(|_, points| !points.is_empty());
+        app::live::drop_buckets_before(&mut self.state.lines, first_kept);
     }
 
     /// Records routed changes for the next frame.
@@ -591,7 +584,7 @@ impl Feed {
                     }
                 }
                 Err(error) if !matches!(error, QueryError::Storage(_)) => {
-                    self.failed = Some(error.to_string());
+                    self.failed = Some(ApiError::from(error).to_string());
                     return;
                 }
                 Err(error) => {
@@ -755,10 +748,10 @@ impl Feed {
             }
         }
         let missed = match after {
-            Some(after) => self
-                .catch_up(after)
-                .await
-                .map_err(|e| storage_message(&e))?,
+            Some(after) => self.catch_up(after).await.map_err(|error| {
+                tracing::warn!(%error, query = %self.key, "catching a member up failed");
+                ApiError::from(error).to_string()
+            })?,
             None => None,
         };
         let message = match (after, missed) {
@@ -857,15 +850,6 @@ async fn sleep_until(deadline: Option<TokioInstant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
-    }
-}
-
-/// A storage error as a subscriber should read it.
-pub fn storage_message(error: &StorageError) -> String {
-    if error.is_unavailable() {
-        "storage is unavailable, try again shortly".into()
-    } else {
-        error.to_string()
     }
 }
 

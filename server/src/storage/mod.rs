@@ -72,8 +72,6 @@ pub struct WriteOutcome {
     /// Observations refused by storage (a kind that differs from the series' kind), by their
     /// index in the input, with the reason.
     pub refused: Vec<(usize, String)>,
-    /// The new current value of each series that has one and changed.
-    pub changed: Vec<CurrentValue>,
 }
 
 /// The Redis repository: one multiplexed, self-reconnecting connection shared by all requests.
@@ -254,11 +252,6 @@ impl Store {
                         && let Ok(value) = value.parse::<f64>()
                     {
                         changed.current = Some((value, ts));
-                        outcome.changed.push(CurrentValue {
-                            series: (*series).clone(),
-                            value,
-                            ts,
-                        });
                     }
                     notice.series.push(changed);
                 }
@@ -484,13 +477,31 @@ fn needs_script_load(replies: &[redis::Value]) -> bool {
     )
 }
 
+/// How a storage failure reads to a browser: retry later (the caller logs the details).
+impl From<StorageError> for ApiError {
+    fn from(_: StorageError) -> Self {
+        ApiError::Unavailable
+    }
+}
+
+/// A query failure as a browser reads it: storage trouble is worth retrying, anything else
+/// says what is wrong with the query.
+impl From<query::QueryError> for ApiError {
+    fn from(error: query::QueryError) -> Self {
+        match error {
+            query::QueryError::Storage(error) => error.into(),
+            invalid => ApiError::Invalid(invalid.to_string()),
+        }
+    }
+}
+
 impl Backend for Store {
     fn current_values(&self) -> BoxFuture<'_, Result<ValueListing, ApiError>> {
         Box::pin(async move {
-            Store::current_values(self).await.map_err(|error| {
-                tracing::warn!(%error, "listing current values failed");
-                ApiError::Unavailable
-            })
+            Store::current_values(self)
+                .await
+                .inspect_err(|error| tracing::warn!(%error, "listing current values failed"))
+                .map_err(ApiError::from)
         })
     }
 
@@ -501,13 +512,12 @@ impl Backend for Store {
         Box::pin(async move {
             Store::query(self, &query, crate::routes::now_ms())
                 .await
-                .map_err(|error| match error {
-                    query::QueryError::Storage(error) => {
+                .inspect_err(|error| {
+                    if let query::QueryError::Storage(error) = error {
                         tracing::warn!(%error, "query failed");
-                        ApiError::Unavailable
                     }
-                    invalid => ApiError::Invalid(invalid.to_string()),
                 })
+                .map_err(ApiError::from)
         })
     }
 }

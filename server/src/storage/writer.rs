@@ -130,8 +130,6 @@ async fn answer(store: &Store, combined: &[Observation], shares: Vec<Share>) {
                 let share = WriteOutcome {
                     stored: length - refused.len(),
                     refused,
-                    // The combined write published every change once.
-                    changed: Vec::new(),
                 };
                 let _ = reply.send(Ok(share));
             }
