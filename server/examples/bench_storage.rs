@@ -11,7 +11,7 @@ use app::query::{Aggregation, Query, Selector, TimeRange};
 use server::Livedash;
 use server::config::TIERS;
 use server::storage::SeriesId;
-use server::storage::keys::CHUNK_BUCKETS;
+use server::storage::keys::{CHUNK_BUCKETS, RAW_CHUNK_MS, RAW_RECORD, open_bucket_field};
 use server::storage::query::chunk_bucket_count;
 use server::testing::RedisServer;
 
@@ -62,16 +62,22 @@ async fn main() {
             .unwrap()
             .unwrap_or(0)
     };
+    let mut meta_bytes = 0;
     let mut raw_bytes = 0;
     let mut raw_points = 0;
     let mut rollup = vec![(0u64, 0u64); TIERS.len()];
     for key in &series {
         let id = SeriesId::of(key);
-        raw_bytes += memory(&keys.raw(&id), &mut connection);
-        raw_points += redis::cmd("XLEN")
-            .arg(keys.raw(&id))
-            .query::<u64>(&mut connection)
-            .unwrap();
+        meta_bytes += memory(&keys.meta(&id), &mut connection);
+        for chunk in start.div_euclid(RAW_CHUNK_MS)..=now.div_euclid(RAW_CHUNK_MS) {
+            let key = keys.raw_chunk(&id, chunk);
+            raw_bytes += memory(&key, &mut connection);
+            let length: u64 = redis::cmd("STRLEN")
+                .arg(&key)
+                .query(&mut connection)
+                .unwrap();
+            raw_points += length / RAW_RECORD as u64;
+        }
         for (tier, (name, width)) in TIERS.iter().enumerate() {
             let first = start.div_euclid(*width).div_euclid(CHUNK_BUCKETS);
             let last = now.div_euclid(*width).div_euclid(CHUNK_BUCKETS);
@@ -82,21 +88,32 @@ async fn main() {
                     redis::cmd("GET").arg(&key).query(&mut connection).unwrap();
                 rollup[tier].1 += chunk.map_or(0, |bytes| chunk_bucket_count(&bytes)) as u64;
             }
+            // The tier's open bucket, kept in the meta hash (counted in its row).
+            let open: bool = redis::cmd("HEXISTS")
+                .arg(keys.meta(&id))
+                .arg(open_bucket_field(name))
+                .query(&mut connection)
+                .unwrap();
+            rollup[tier].1 += u64::from(open);
         }
     }
     println!("## Redis memory ({series_count} series × {points_each} points, 1 s apart)\n");
     println!("| what | bytes | items | bytes per item |");
     println!("| --- | --- | --- | --- |");
     println!(
-        "| raw points (streams) | {raw_bytes} | {raw_points} | {:.1} |",
+        "| raw points (chunk strings) | {raw_bytes} | {raw_points} | {:.1} |",
         raw_bytes as f64 / raw_points as f64
     );
     for ((name, _), (bytes, buckets)) in TIERS.iter().zip(&rollup) {
         println!(
-            "| {name} rollup buckets (chunk strings) | {bytes} | {buckets} | {:.1} |",
+            "| {name} rollup buckets (chunk strings; the open one in the meta hash) | {bytes} | {buckets} | {:.1} |",
             *bytes as f64 / (*buckets).max(1) as f64
         );
     }
+    println!(
+        "| meta hashes (kind, current value, the four open buckets) | {meta_bytes} | {series_count} | {:.1} |",
+        meta_bytes as f64 / series_count as f64
+    );
 
     // Query latency: 100 series, 24 h at one point per 30 s, then avg at a 1-minute step.
     let hosts: Vec<SeriesKey> = (0..100)

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use app::model::{MetricKind, Observation, Observed, SeriesKey};
 use app::query::{Aggregation, Query, QueryResult, Selector, TimeRange};
+use server::storage::keys::RAW_CHUNK_MS;
 use support::{RedisServer, Rng, TestApp, now_ms};
 
 const SECOND: i64 = 1000;
@@ -123,7 +124,18 @@ async fn rollups_equal_brute_force() {
         ));
         written.entry(host).or_default().push((ts, value));
     }
-    write_all(&app, &observations).await;
+    // Half in time order, in batches of 1 to 60 points (a bucket stays open over several
+    // writes, then moves to its chunk when a newer one opens); the other half in random order
+    // (late points for buckets already moved).
+    let (in_order, random) = observations.split_at_mut(3_000);
+    in_order.sort_by_key(|observation| observation.ts);
+    let mut rest = &in_order[..];
+    while !rest.is_empty() {
+        let (batch, after) = rest.split_at((1 + rng.below(60) as usize).min(rest.len()));
+        write_all(&app, batch).await;
+        rest = after;
+    }
+    write_all(&app, random).await;
 
     let aggregations = [
         Aggregation::Avg,
@@ -294,16 +306,22 @@ async fn retention_drops_what_is_older() {
     .await;
     let values: Vec<f64> = raw.series[0].points.iter().map(|p| p.1).collect();
     assert_eq!(values, [4.0]);
-    let length: usize = redis::cmd("XLEN")
-        .arg(
-            app.state
-                .store
-                .keys()
-                .raw(&server::storage::SeriesId::of(&series)),
-        )
-        .query(&mut redis.connection())
+    // In Redis: a point already past the retention is not stored raw at all, and a raw chunk
+    // expires exactly when its newest possible point leaves the retention.
+    let keys = app.state.store.keys();
+    let id = server::storage::SeriesId::of(&series);
+    let chunk_of = |ts: i64| ts.div_euclid(RAW_CHUNK_MS);
+    let mut connection = redis.connection();
+    let exists: bool = redis::cmd("EXISTS")
+        .arg(keys.raw_chunk(&id, chunk_of(now - 3 * HOUR)))
+        .query(&mut connection)
         .unwrap();
-    assert_eq!(length, 1, "the stream itself was trimmed");
+    assert!(!exists, "a point older than the raw retention was stored");
+    let expires: i64 = redis::cmd("PEXPIRETIME")
+        .arg(keys.raw_chunk(&id, chunk_of(later)))
+        .query(&mut connection)
+        .unwrap();
+    assert_eq!(expires, (chunk_of(later) + 1) * RAW_CHUNK_MS + 2_000);
 }
 
 /// A counter's running total is kept in Redis, so it continues across a livedash restart;

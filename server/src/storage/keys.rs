@@ -3,9 +3,13 @@
 //! Layout (prefix `ld:` by default; `{id}` is a series id, which is also the Redis Cluster hash
 //! tag, so every key of one series lives in one slot):
 //! - `ld:{id}:m`: hash `kind`, `v` (current value), `ts` (its time), `total` (a counter's running
-//!   total), `raw_ms` (time of the newest raw point).
-//! - `ld:{id}:raw`: stream of raw points, id `<ts>-<seq>`, field `v` (and `t`, the true time, for
-//!   a point that arrived after a newer one).
+//!   total), and per tier `o<tier>` (e.g. `o1m`): the tier's open (newest) bucket, a 56-byte
+//!   record (start, then the chunk record below), which moves to its chunk once a newer bucket
+//!   replaces it.
+//! - `ld:{id}:p:<chunk>`: the raw points of [`RAW_CHUNK_MS`] (chunk `c` holds
+//!   `[c * RAW_CHUNK_MS, (c + 1) * RAW_CHUNK_MS)`), in arrival order, as 12-byte records (ms since
+//!   the chunk's start as a little-endian u32, value as a little-endian double). Expires when its
+//!   newest possible point leaves the raw retention.
 //! - `ld:{id}:r:<tier>:<chunk>`: [`CHUNK_BUCKETS`] rollup buckets in one string of fixed 48-byte
 //!   records (min, max, sum, count, last, last_ts as little-endian doubles) at
 //!   `(bucket start / width) mod CHUNK_BUCKETS`; a zero count is an empty slot. Chunk `c` holds
@@ -37,11 +41,7 @@ impl SeriesId {
     #[must_use]
     pub fn of(series: &SeriesKey) -> Self {
         let digest = blake3::hash(series.to_string().as_bytes());
-        let hex: String = digest.as_bytes()[..16]
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
-        Self(hex)
+        Self(hex(&digest.as_bytes()[..16]))
     }
 
     /// An id read back from the catalog, where livedash stored it.
@@ -60,16 +60,38 @@ impl SeriesId {
 /// A metric name's hash, as used in index keys (64 bits of BLAKE3, hex).
 #[must_use]
 pub fn name_hash(name: &str) -> String {
-    blake3::hash(name.as_bytes()).as_bytes()[..8]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex(&blake3::hash(name.as_bytes()).as_bytes()[..8])
+}
+
+/// Lowercase hex digits of `bytes` (ids are made for every series of every write, so without a
+/// formatter per byte).
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        text.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    text
 }
 
 /// Rollup buckets per chunk key (5 760 bytes when full).
 pub const CHUNK_BUCKETS: i64 = 120;
 /// Bytes of one rollup bucket record in a chunk.
 pub const BUCKET_RECORD: usize = 48;
+/// Bytes of a tier's open bucket in the meta hash: its start, then a chunk record.
+pub const OPEN_BUCKET_RECORD: usize = 56;
+/// Time span of one raw chunk key. Short enough that a live chart's re-read of the newest
+/// points stays small, long enough that the key's own overhead is a byte or two per point.
+pub const RAW_CHUNK_MS: i64 = 600_000;
+/// Bytes of one raw point record.
+pub const RAW_RECORD: usize = 12;
+
+/// The meta hash field holding `tier`'s open bucket.
+#[must_use]
+pub fn open_bucket_field(tier: &str) -> String {
+    format!("o{tier}")
+}
 
 /// Builds key and channel names under one prefix.
 #[derive(Clone, Debug)]
@@ -98,10 +120,10 @@ impl Keys {
         format!("{}m", self.series_base(id))
     }
 
-    /// A series' raw stream.
+    /// One chunk of a series' raw points.
     #[must_use]
-    pub fn raw(&self, id: &SeriesId) -> String {
-        format!("{}raw", self.series_base(id))
+    pub fn raw_chunk(&self, id: &SeriesId, chunk: i64) -> String {
+        format!("{}p:{chunk}", self.series_base(id))
     }
 
     /// One chunk of a series' rollup buckets in `tier`.
@@ -189,6 +211,11 @@ mod tests {
             keys.rollup_chunk(&id, "1m", 7),
             format!("ld:{{{}}}:r:1m:7", id.as_str())
         );
+        assert_eq!(
+            keys.raw_chunk(&id, 42),
+            format!("ld:{{{}}}:p:42", id.as_str())
+        );
+        assert_eq!(hex(&[0x00, 0x9f, 0xa0, 0xff]), "009fa0ff");
         assert_eq!(keys.catalog(), "ld:catalog");
         assert_eq!(keys.live_channel(), "ld:live");
     }

@@ -19,7 +19,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use crate::config::{Retention, TIERS};
 pub use keys::{Keys, SeriesId};
 
-/// The write script; see the file for its contract.
+/// The write script's body; see the file for its contract, and [`write_script`].
 const WRITE_LUA: &str = include_str!("write.lua");
 
 /// How many catalog entries one `HSCAN` step asks for.
@@ -118,7 +118,7 @@ impl Store {
             connection,
             keys: Arc::new(keys),
             retention,
-            write_script: Arc::new(redis::Script::new(WRITE_LUA)),
+            write_script: Arc::new(redis::Script::new(&write_script(retention))),
             registered: Arc::new(Mutex::new(HashSet::new())),
         })
     }
@@ -289,19 +289,11 @@ impl Store {
         let command = pipe
             .cmd("EVALSHA")
             .arg(self.write_script.get_hash())
-            .arg(2)
+            .arg(1)
             .arg(self.keys.meta(id))
-            .arg(self.keys.raw(id))
             .arg(self.keys.series_base(id))
             .arg(kind.as_str())
-            .arg(now)
-            .arg(self.retention.raw_ms)
-            .arg(sketch::LN_GAMMA.to_string())
-            .arg(keys::CHUNK_BUCKETS)
-            .arg(TIERS.len());
-        for ((name, width), keep) in TIERS.iter().zip(self.retention.tiers_ms) {
-            command.arg(*name).arg(*width).arg(keep);
-        }
+            .arg(now);
         for point in points {
             command.arg(point.ts);
             match &point.value {
@@ -469,6 +461,33 @@ impl Store {
         }
         Ok(ValueListing { values, truncated })
     }
+}
+
+/// The write script with the configuration written in as constants, so that a call passes
+/// only the series and its points (processes with the same configuration share the script).
+fn write_script(retention: Retention) -> String {
+    use std::fmt::Write as _;
+    let mut script = format!(
+        "local RAW_KEEP, RAW_CHUNK, LN_GAMMA, CHUNK_BUCKETS = {}, {}, {}, {}\nlocal TIERS = {{\n",
+        retention.raw_ms,
+        keys::RAW_CHUNK_MS,
+        sketch::LN_GAMMA,
+        keys::CHUNK_BUCKETS,
+    );
+    for ((name, width), keep) in TIERS.iter().zip(retention.tiers_ms) {
+        let field = keys::open_bucket_field(name);
+        let _ = writeln!(
+            script,
+            "  {{ name = '{name}', width = {width}, keep = {keep}, field = '{field}' }},"
+        );
+    }
+    script.push_str("}\nlocal STATE_FIELDS = { 'kind', 'v', 'ts', 'total'");
+    for (name, _) in TIERS {
+        let _ = write!(script, ", '{}'", keys::open_bucket_field(name));
+    }
+    script.push_str(" }\n");
+    script.push_str(WRITE_LUA);
+    script
 }
 
 fn needs_script_load(replies: &[redis::Value]) -> bool {

@@ -13,7 +13,9 @@ use app::model::{MetricKind, SeriesKey};
 use app::query::{Aggregation, MatchOp, Query, QueryResult, ResultSeries, Selector};
 use regex::Regex;
 
-use super::keys::{BUCKET_RECORD, CHUNK_BUCKETS};
+use super::keys::{
+    BUCKET_RECORD, CHUNK_BUCKETS, OPEN_BUCKET_RECORD, RAW_CHUNK_MS, RAW_RECORD, open_bucket_field,
+};
 use super::sketch::Sketch;
 use super::{SeriesId, StorageError, Store};
 use crate::config::TIERS;
@@ -441,7 +443,7 @@ impl Store {
         let per_series = futures::future::try_join_all(
             series
                 .iter()
-                .map(|(id, _)| self.read_series(id, &plan, aggregation)),
+                .map(|(id, _)| self.read_series(id, &plan, aggregation, now_ms)),
         )
         .await?;
 
@@ -529,10 +531,11 @@ impl Store {
         id: &SeriesId,
         plan: &Plan,
         aggregation: Aggregation,
+        now_ms: i64,
     ) -> Result<Steps, StorageError> {
         let mut steps = Steps::new(plan);
         let Some(tier_index) = plan.tier else {
-            for (ts, value) in self.read_raw(id, plan.from, plan.to).await? {
+            for (ts, value) in self.read_raw(id, plan.from, plan.to, now_ms).await? {
                 let accumulator = steps.at(ts);
                 accumulator.add_bucket(&Bucket::point(ts, value));
                 if matches!(aggregation, Aggregation::Quantile { .. }) {
@@ -561,7 +564,11 @@ impl Store {
         for chunk in chunks.clone() {
             pipe.cmd("GET").arg(self.keys.rollup_chunk(id, tier, chunk));
         }
-        let strings: Vec<Option<Vec<u8>>> = pipe.query_async(&mut self.connection()).await?;
+        pipe.cmd("HGET")
+            .arg(self.keys.meta(id))
+            .arg(open_bucket_field(tier));
+        let mut strings: Vec<Option<Vec<u8>>> = pipe.query_async(&mut self.connection()).await?;
+        let open = strings.pop().flatten();
         let mut buckets: Vec<(i64, Bucket)> = Vec::new();
         for (chunk, bytes) in chunks.zip(strings) {
             let Some(bytes) = bytes else { continue };
@@ -572,6 +579,24 @@ impl Store {
                 }
                 if let Some(bucket) = Bucket::decode(record) {
                     buckets.push((index * width, bucket));
+                }
+            }
+        }
+        // The open bucket lives in the meta hash until a newer one replaces it; chunks expire
+        // with the tier's retention, so it is checked against the retention here.
+        if let Some(record) = open.filter(|record| record.len() == OPEN_BUCKET_RECORD) {
+            let start = f64::from_le_bytes(record[..8].try_into().unwrap_or_default()) as i64;
+            let kept = start + width + self.retention().tiers_ms[tier_index] > now_ms;
+            let index = start.div_euclid(width);
+            if kept
+                && (first..=last).contains(&index)
+                && let Some(bucket) = Bucket::decode(&record[8..])
+            {
+                match buckets.iter_mut().find(|(at, _)| *at == start) {
+                    Some((_, stored)) => {
+                        stored.merge(&bucket);
+                    }
+                    None => buckets.push((start, bucket)),
                 }
             }
         }
@@ -604,47 +629,47 @@ impl Store {
         Ok(steps)
     }
 
-    /// Raw points with `from <= ts < to`, in time order.
+    /// Raw points with `from <= ts < to`, in time order (points of the same time in arrival
+    /// order).
     async fn read_raw(
         &self,
         id: &SeriesId,
         from: i64,
         to: i64,
+        now_ms: i64,
     ) -> Result<Vec<(i64, f64)>, StorageError> {
-        // Trimming on write is approximate (whole stream nodes), so the retention is applied
-        // here too.
-        let from = from.max(crate::routes::now_ms() - self.retention().raw_ms);
-        // Late points sit at the stream's tail with their true time in `t`, so read to the end.
-        let entries: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
-            .arg(self.keys.raw(id))
-            .arg(from.max(0))
-            .arg("+")
-            .query_async(&mut self.connection())
-            .await?;
-        let mut points = Vec::with_capacity(entries.len());
-        for (entry_id, fields) in entries {
-            let mut ts = entry_id
-                .split('-')
-                .next()
-                .and_then(|ms| ms.parse::<i64>().ok());
-            let mut value = None;
-            for pair in fields.chunks(2) {
-                match pair {
-                    [name, v] if name == "v" => value = v.parse::<f64>().ok(),
-                    [name, t] if name == "t" => ts = t.parse().ok(),
-                    _ => {}
+        // Chunks expire whole, after their newest point's retention, so the retention is
+        // applied to each point here.
+        let from = from.max(now_ms - self.retention().raw_ms);
+        if to <= from {
+            return Ok(Vec::new());
+        }
+        let chunks = from.div_euclid(RAW_CHUNK_MS)..=(to - 1).div_euclid(RAW_CHUNK_MS);
+        let mut pipe = redis::pipe();
+        for chunk in chunks.clone() {
+            pipe.cmd("GET").arg(self.keys.raw_chunk(id, chunk));
+        }
+        let strings: Vec<Option<Vec<u8>>> = pipe.query_async(&mut self.connection()).await?;
+        let mut points = Vec::new();
+        for (chunk, bytes) in chunks.zip(strings) {
+            let Some(bytes) = bytes else { continue };
+            if bytes.len() % RAW_RECORD != 0 {
+                return Err(StorageError::Corrupt {
+                    key: self.keys.raw_chunk(id, chunk),
+                    reason: format!("{} bytes is not a whole number of points", bytes.len()),
+                });
+            }
+            let chunk_start = chunk * RAW_CHUNK_MS;
+            for record in bytes.chunks_exact(RAW_RECORD) {
+                let (offset, value) = record.split_at(4);
+                let offset = u32::from_le_bytes(offset.try_into().unwrap_or_default());
+                let ts = chunk_start + i64::from(offset);
+                if (from..to).contains(&ts) {
+                    points.push((ts, f64::from_le_bytes(value.try_into().unwrap_or_default())));
                 }
             }
-            let (Some(ts), Some(value)) = (ts, value) else {
-                return Err(StorageError::Corrupt {
-                    key: self.keys.raw(id),
-                    reason: format!("entry {entry_id}"),
-                });
-            };
-            if (from..to).contains(&ts) {
-                points.push((ts, value));
-            }
         }
+        // Stable: points of the same time keep their arrival order.
         points.sort_by_key(|(ts, _)| *ts);
         Ok(points)
     }

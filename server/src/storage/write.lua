@@ -3,25 +3,25 @@
 -- whole update runs on one node, atomically. The key suffixes are documented, and built for
 -- reading, in keys.rs.
 --
--- KEYS[1]  meta hash: kind, v (current value), ts (its time), total (counters), raw_ms,
---          raw_exp (when the raw stream expires)
--- KEYS[2]  raw stream
--- ARGV     base, kind, now_ms, raw_retention_ms, ln_gamma, chunk_buckets, tier_count,
---          tier_count x (name, width_ms, retention_ms), then (ts_ms, value) pairs; a gauge
---          value `d<number>` is a change to the current value rather than a value
+-- The configuration comes first, as constants written by `storage::write_script` (so a call
+-- does not pass and parse it): RAW_KEEP and RAW_CHUNK (ms), LN_GAMMA, CHUNK_BUCKETS, TIERS
+-- ({name, width, keep, field}) and STATE_FIELDS (the meta fields read below).
+--
+-- KEYS[1]  meta hash: kind, v (current value), ts (its time), total (counters), and per tier
+--          `o<tier>`, the tier's open bucket (see below)
+-- ARGV     base, kind, now_ms, then (ts_ms, value) pairs; a gauge value `d<number>` is a
+--          change to the current value rather than a value
 -- Returns  {current value, its ts} when the current value changed, {} when it did not (a late
 --          point, or a set); or an error "KIND <stored kind>".
-local meta, raw = KEYS[1], KEYS[2]
-local base, kind = ARGV[1], ARGV[2]
-local now, raw_keep = tonumber(ARGV[3]), tonumber(ARGV[4])
-local ln_gamma, chunk_buckets = tonumber(ARGV[5]), tonumber(ARGV[6])
-local tiers, i = {}, 8
-for t = 1, tonumber(ARGV[7]) do
-  tiers[t] = { name = ARGV[i], width = tonumber(ARGV[i + 1]), keep = tonumber(ARGV[i + 2]) }
-  i = i + 3
-end
+--
+-- Rollups: each tier keeps its newest bucket (the open one) as a record in the meta hash, so a
+-- write reads and writes all four tiers with the one HMGET and HSET it needs anyway. A bucket
+-- moves to its chunk string once, when a newer bucket replaces it; a late point for an older
+-- bucket goes to the chunk directly. Queries merge the open record with the chunks.
+local meta = KEYS[1]
+local base, kind, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 
-local state = redis.call('HMGET', meta, 'kind', 'v', 'ts', 'total', 'raw_ms', 'raw_exp')
+local state = redis.call('HMGET', meta, unpack(STATE_FIELDS))
 local stored_kind = state[1]
 if stored_kind and stored_kind ~= kind then
   return redis.error_reply('KIND ' .. stored_kind)
@@ -38,27 +38,25 @@ local function int(x) return string.format('%d', x) end
 
 -- Log-bucketed sketch bin (DDSketch): relative error (gamma - 1) / (gamma + 1).
 local function bin(x)
-  if x > 0 then return 'p' .. int(math.ceil(math.log(x) / ln_gamma)) end
-  if x < 0 then return 'n' .. int(math.ceil(math.log(-x) / ln_gamma)) end
+  if x > 0 then return 'p' .. int(math.ceil(math.log(x) / LN_GAMMA)) end
+  if x < 0 then return 'n' .. int(math.ceil(math.log(-x) / LN_GAMMA)) end
   return 'z'
 end
 
 local cur_v, cur_ts = state[2], tonumber(state[3] or '-1')
 local before_v, before_ts = cur_v, cur_ts
-local total, last_raw = tonumber(state[4] or '0'), tonumber(state[5] or '-1')
--- When the raw stream's expiry was last pushed back; renewed once half of it has passed.
-local raw_exp = tonumber(state[6] or '0')
-local raw_min = now - raw_keep
-local trimmed, added = false, false
--- What the batch does to each bucket, gathered first so that each touched key is read and
--- written once, not once per point.
+local total = tonumber(state[4] or '0')
+local raw_min = now - RAW_KEEP
+-- What the batch does to each raw chunk and bucket, gathered first so that each touched key
+-- is written once, not once per point.
+local raw_parts, raw_chunks = {}, {}
 local buckets, bucket_starts = {}, {}
-for t = 1, #tiers do buckets[t], bucket_starts[t] = {}, {} end
+for t = 1, #TIERS do buckets[t], bucket_starts[t] = {}, {} end
 local bins, bin_keys = {}, {}
 local sets, set_keys = {}, {}
 local expiries = {}
 
-for p = i, #ARGV, 2 do
+for p = 4, #ARGV, 2 do
   local ts, value = tonumber(ARGV[p]), ARGV[p + 1]
   if kind == 'gauge' and string.sub(value, 1, 1) == 'd' then
     -- A gauge change (`d<number>`): relative to the current value, in arrival order.
@@ -69,27 +67,16 @@ for p = i, #ARGV, 2 do
   if kind == 'counter' then total = total + x end
 
   if kind ~= 'set' and ts >= raw_min then
-    -- The first append of a batch also trims what left the retention (whole stream nodes,
-    -- `~`: exact trimming would rewrite the head node on every write; queries filter by id).
-    local args = { raw }
-    if not trimmed then
-      args = { raw, 'MINID', '~', int(raw_min) }
-      trimmed, added = true, true
+    -- A raw point is a 12-byte record (ms since its chunk's start, value), appended in arrival
+    -- order; a late point simply goes to the chunk of its own time.
+    local chunk = math.floor(ts / RAW_CHUNK)
+    local parts = raw_parts[chunk]
+    if not parts then
+      parts = {}
+      raw_parts[chunk] = parts
+      raw_chunks[#raw_chunks + 1] = chunk
     end
-    if ts >= last_raw then
-      last_raw = ts
-      args[#args + 1] = int(ts) .. '-*'
-      args[#args + 1] = 'v'
-      args[#args + 1] = value
-    else
-      -- Late point: stream ids must grow, so it goes at the tail and keeps its time in `t`.
-      args[#args + 1] = int(last_raw) .. '-*'
-      args[#args + 1] = 'v'
-      args[#args + 1] = value
-      args[#args + 1] = 't'
-      args[#args + 1] = int(ts)
-    end
-    redis.call('XADD', unpack(args))
+    parts[#parts + 1] = struct.pack('<I4d', ts - chunk * RAW_CHUNK, x)
   end
 
   if ts >= cur_ts then
@@ -97,8 +84,8 @@ for p = i, #ARGV, 2 do
     if kind ~= 'counter' and kind ~= 'set' then cur_v = value end
   end
 
-  for t = 1, #tiers do
-    local tier = tiers[t]
+  for t = 1, #TIERS do
+    local tier = TIERS[t]
     local start = ts - (ts % tier.width)
     local expires = start + tier.width + tier.keep
     if expires > now then
@@ -113,13 +100,12 @@ for p = i, #ARGV, 2 do
         members[#members + 1] = value
         expiries[key] = expires
       else
-        -- Buckets are keyed by number here; key names are built once per bucket, below.
         local last = x
         if kind == 'counter' then last = total end
         local per_tier = buckets[t]
         local b = per_tier[start]
         if not b then
-          per_tier[start] = { mn = x, mx = x, sum = x, count = 1, last = last, last_ts = ts }
+          per_tier[start] = { start = start, mn = x, mx = x, sum = x, count = 1, last = last, last_ts = ts }
           bucket_starts[t][#bucket_starts[t] + 1] = start
         else
           if x < b.mn then b.mn = x end
@@ -144,36 +130,77 @@ for p = i, #ARGV, 2 do
   end
 end
 
--- One read-modify-write per bucket the batch touched, however many points fell in it. A chunk
--- is a string of fixed 48-byte records (min, max, sum, count, last, last_ts as little-endian
--- doubles), one per bucket; a zero count is an empty slot.
-for t = 1, #tiers do
-  local tier = tiers[t]
-  for _, start in ipairs(bucket_starts[t]) do
-    local b = buckets[t][start]
-    local index = start / tier.width
-    local chunk = math.floor(index / chunk_buckets)
-    local key = base .. 'r:' .. tier.name .. ':' .. int(chunk)
-    local offset = (index % chunk_buckets) * 48
-    local old = redis.call('GETRANGE', key, offset, offset + 47)
-    local stored = false
-    if #old == 48 then
-      local mn, mx, sum, count, last, last_ts = struct.unpack('<dddddd', old)
-      if count > 0 then
-        stored = true
-        b.mn, b.mx = math.min(mn, b.mn), math.max(mx, b.mx)
-        b.sum, b.count = sum + b.sum, count + b.count
-        if last_ts > b.last_ts then b.last, b.last_ts = last, last_ts end
-      end
-    end
-    if not stored then
-      -- A new bucket; the chunk's expiry is fixed (its last bucket's end plus the retention),
-      -- so setting it when a bucket first appears is enough.
-      expiries[key] = (chunk + 1) * chunk_buckets * tier.width + tier.keep
-    end
-    redis.call('SETRANGE', key, offset, struct.pack('<dddddd', b.mn, b.mx, b.sum, b.count, b.last, b.last_ts))
+for _, chunk in ipairs(raw_chunks) do
+  local key = base .. 'p:' .. int(chunk)
+  local payload = table.concat(raw_parts[chunk])
+  if redis.call('APPEND', key, payload) == #payload then
+    -- A new chunk: it expires when its newest possible point leaves the retention.
+    expiries[key] = (chunk + 1) * RAW_CHUNK + RAW_KEEP
   end
 end
+
+-- Folds `b` into `into` (the later last value wins; `b` on a tie, being newer).
+local function merge(into, b)
+  into.mn, into.mx = math.min(into.mn, b.mn), math.max(into.mx, b.mx)
+  into.sum, into.count = into.sum + b.sum, into.count + b.count
+  if b.last_ts >= into.last_ts then into.last, into.last_ts = b.last, b.last_ts end
+end
+
+-- Adds a bucket to its slot in a chunk string: 48-byte records (min, max, sum, count, last,
+-- last_ts as little-endian doubles), one per bucket; a zero count is an empty slot.
+local function to_chunk(tier, b)
+  if b.start + tier.width + tier.keep <= now then return end
+  local index = b.start / tier.width
+  local chunk = math.floor(index / CHUNK_BUCKETS)
+  local key = base .. 'r:' .. tier.name .. ':' .. int(chunk)
+  local offset = (index % CHUNK_BUCKETS) * 48
+  local old = redis.call('GETRANGE', key, offset, offset + 47)
+  local stored = false
+  if #old == 48 then
+    local mn, mx, sum, count, last, last_ts = struct.unpack('<dddddd', old)
+    if count > 0 then
+      stored = true
+      b.mn, b.mx = math.min(mn, b.mn), math.max(mx, b.mx)
+      b.sum, b.count = sum + b.sum, count + b.count
+      -- The stored value stays the last one only if it is strictly later: `b` is newer.
+      if last_ts > b.last_ts then b.last, b.last_ts = last, last_ts end
+    end
+  end
+  if not stored then
+    -- The chunk's expiry is fixed (its last bucket's end plus the retention), so setting it
+    -- when a bucket first appears is enough.
+    expiries[key] = (chunk + 1) * CHUNK_BUCKETS * tier.width + tier.keep
+  end
+  redis.call('SETRANGE', key, offset, struct.pack('<dddddd', b.mn, b.mx, b.sum, b.count, b.last, b.last_ts))
+end
+
+local fields = {}
+for t = 1, #TIERS do
+  local tier, starts = TIERS[t], bucket_starts[t]
+  if #starts > 0 then
+    table.sort(starts)
+    local open
+    local record = state[4 + t]
+    if record and #record == 56 then
+      local start, mn, mx, sum, count, last, last_ts = struct.unpack('<ddddddd', record)
+      open = { start = start, mn = mn, mx = mx, sum = sum, count = count, last = last, last_ts = last_ts }
+    end
+    for _, start in ipairs(starts) do
+      local b = buckets[t][start]
+      if open and start == open.start then
+        merge(open, b)
+      elseif not open or start > open.start then
+        if open then to_chunk(tier, open) end
+        open = b
+      else
+        to_chunk(tier, b)
+      end
+    end
+    fields[#fields + 1] = tier.field
+    fields[#fields + 1] = struct.pack('<ddddddd', open.start, open.mn, open.mx, open.sum, open.count, open.last, open.last_ts)
+  end
+end
+
 for _, hkey in ipairs(bin_keys) do
   for name, count in pairs(bins[hkey]) do redis.call('HINCRBY', hkey, name, count) end
 end
@@ -186,11 +213,12 @@ end
 for key, at in pairs(expiries) do redis.call('PEXPIREAT', key, int(at)) end
 
 if kind == 'counter' then cur_v = fmt(total) end
-if added and now > raw_exp - raw_keep / 2 then
-  raw_exp = now + raw_keep
-  redis.call('PEXPIREAT', raw, int(raw_exp))
-end
-local fields = { 'kind', kind, 'ts', int(cur_ts), 'total', fmt(total), 'raw_ms', int(last_raw), 'raw_exp', int(raw_exp) }
+fields[#fields + 1] = 'kind'
+fields[#fields + 1] = kind
+fields[#fields + 1] = 'ts'
+fields[#fields + 1] = int(cur_ts)
+fields[#fields + 1] = 'total'
+fields[#fields + 1] = fmt(total)
 if cur_v then
   fields[#fields + 1] = 'v'
   fields[#fields + 1] = cur_v
