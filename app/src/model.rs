@@ -86,14 +86,18 @@ impl fmt::Display for SeriesKey {
                 f.write_str(",")?;
             }
             write!(f, "{name}=\"")?;
-            for c in value.chars() {
-                match c {
-                    '\\' => f.write_str("\\\\")?,
-                    '"' => f.write_str("\\\"")?,
-                    '\n' => f.write_str("\\n")?,
-                    c => write!(f, "{c}")?,
-                }
+            // Runs without escapes are written whole (series ids hash this text on every write).
+            let mut rest = value.as_str();
+            while let Some(at) = rest.find(['\\', '"', '\n']) {
+                f.write_str(&rest[..at])?;
+                f.write_str(match rest.as_bytes()[at] {
+                    b'\\' => "\\\\",
+                    b'"' => "\\\"",
+                    _ => "\\n",
+                })?;
+                rest = &rest[at + 1..];
             }
+            f.write_str(rest)?;
             f.write_str("\"")?;
         }
         f.write_str("}")

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use app::model::SeriesKey;
 
-use super::{label_name_from, metric_name_from};
+use super::{label_name_from, metric_name_from_parts};
 
 /// Timestamp precision of a write (`precision` query parameter).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -204,12 +204,23 @@ fn parse_line(line: &str, precision: Precision) -> Result<LineSamples, String> {
 
     let mut samples = Vec::with_capacity(fields.len());
     let mut skipped = 0;
+    let numbers = fields
+        .iter()
+        .filter(|(_, value)| matches!(value, FieldValue::Number(_)))
+        .count();
+    let mut labels = Some(labels);
     for (key, value) in fields {
         match value {
             FieldValue::Number(number) => {
+                // The last numeric field takes the labels; the others get copies.
+                let labels = if samples.len() + 1 == numbers {
+                    labels.take().unwrap_or_default()
+                } else {
+                    labels.clone().unwrap_or_default()
+                };
                 let series = SeriesKey {
-                    name: metric_name_from(&format!("{measurement}_{key}")),
-                    labels: labels.clone(),
+                    name: metric_name_from_parts(&[&measurement, "_", &key]),
+                    labels,
                 };
                 samples.push((series, number, ts));
             }

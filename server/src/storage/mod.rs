@@ -3,12 +3,13 @@
 
 pub mod catalog;
 pub mod changes;
+mod fold;
 pub mod keys;
 pub mod query;
 pub mod sketch;
 pub mod writer;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -174,16 +175,20 @@ impl Store {
         if observations.is_empty() {
             return Ok(WriteOutcome::default());
         }
-        // Group by series and kind, keeping each group's points in arrival order.
-        let mut groups: BTreeMap<(&SeriesKey, MetricKind), Vec<usize>> = BTreeMap::new();
+        // Group by series and kind, keeping each group's points in arrival order. Hashing, not
+        // ordering: a group commit holds tens of thousands of observations.
+        let mut group_of: HashMap<(&SeriesKey, MetricKind), usize> = HashMap::new();
+        let mut grouped: Vec<((&SeriesKey, MetricKind), Vec<usize>)> = Vec::new();
         for (index, observation) in observations.iter().enumerate() {
-            groups
-                .entry((&observation.series, observation.kind))
-                .or_default()
-                .push(index);
+            let key = (&observation.series, observation.kind);
+            let group = *group_of.entry(key).or_insert_with(|| {
+                grouped.push((key, Vec::new()));
+                grouped.len() - 1
+            });
+            grouped[group].1.push(index);
         }
         let now = crate::routes::now_ms();
-        let groups: Vec<((&SeriesKey, MetricKind), SeriesId, Vec<usize>)> = groups
+        let groups: Vec<((&SeriesKey, MetricKind), SeriesId, Vec<usize>)> = grouped
             .into_iter()
             .map(|(group, indices)| (group, SeriesId::of(group.0), indices))
             .collect();
@@ -284,7 +289,7 @@ impl Store {
         id: &SeriesId,
         kind: MetricKind,
         now: i64,
-        points: impl Iterator<Item = &'a Observation>,
+        points: impl Iterator<Item = &'a Observation> + Clone,
     ) {
         let command = pipe
             .cmd("EVALSHA")
@@ -294,6 +299,37 @@ impl Store {
             .arg(self.keys.series_base(id))
             .arg(kind.as_str())
             .arg(now);
+        let plain: Option<Vec<(i64, f64)>> =
+            matches!(kind, MetricKind::Gauge | MetricKind::Counter)
+                .then(|| {
+                    points
+                        .clone()
+                        .map(|point| match point.value {
+                            Observed::Number(value) => Some((point.ts, value)),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .flatten();
+        if let Some(plain) = plain {
+            let folded = fold::fold(kind, &plain, now, self.retention);
+            command
+                .arg("f")
+                .arg(folded.newest_ts)
+                .arg(folded.value.to_string())
+                .arg(folded.raw.len());
+            for (chunk, records) in &folded.raw {
+                command
+                    .arg(self.keys.raw_chunk(id, *chunk))
+                    .arg((chunk + 1) * keys::RAW_CHUNK_MS + self.retention.raw_ms)
+                    .arg(records.as_slice());
+            }
+            for records in &folded.tiers {
+                command.arg(records.as_slice());
+            }
+            return;
+        }
+        command.arg("p");
         for point in points {
             command.arg(point.ts);
             match &point.value {
