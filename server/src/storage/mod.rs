@@ -23,6 +23,14 @@ pub use keys::{Keys, SeriesId};
 /// The write script's body; see the file for its contract, and [`write_script`].
 const WRITE_LUA: &str = include_str!("write.lua");
 
+/// Series written by one script call. A call costs Redis a few microseconds before any work,
+/// so several series share one (docs/benchmarks.md); each call still runs atomically and
+/// briefly. (In Redis Cluster a call may only hold series of one slot.)
+const SERIES_PER_CALL: usize = 50;
+
+/// One series' observations in a write: (series, kind), its id, their indices.
+type SeriesGroup<'a> = ((&'a SeriesKey, MetricKind), SeriesId, Vec<usize>);
+
 /// How many catalog entries one `HSCAN` step asks for.
 const CATALOG_SCAN_COUNT: usize = 1000;
 
@@ -176,8 +184,10 @@ impl Store {
             return Ok(WriteOutcome::default());
         }
         // Group by series and kind, keeping each group's points in arrival order. Hashing, not
-        // ordering: a group commit holds tens of thousands of observations.
-        let mut group_of: HashMap<(&SeriesKey, MetricKind), usize> = HashMap::new();
+        // ordering: a group commit holds tens of thousands of observations (foldhash: fast, and
+        // seeded per process, so crafted series names cannot make it degenerate).
+        let mut group_of: HashMap<(&SeriesKey, MetricKind), usize, foldhash::fast::RandomState> =
+            HashMap::default();
         let mut grouped: Vec<((&SeriesKey, MetricKind), Vec<usize>)> = Vec::new();
         for (index, observation) in observations.iter().enumerate() {
             let key = (&observation.series, observation.kind);
@@ -188,21 +198,16 @@ impl Store {
             grouped[group].1.push(index);
         }
         let now = crate::routes::now_ms();
-        let groups: Vec<((&SeriesKey, MetricKind), SeriesId, Vec<usize>)> = grouped
+        let groups: Vec<SeriesGroup<'_>> = grouped
             .into_iter()
             .map(|(group, indices)| (group, SeriesId::of(group.0), indices))
             .collect();
 
         let mut pipe = redis::pipe();
         pipe.ignore_errors();
-        for ((_, kind), id, indices) in &groups {
-            self.push_write(
-                &mut pipe,
-                id,
-                *kind,
-                now,
-                indices.iter().map(|&i| &observations[i]),
-            );
+        let calls: Vec<_> = groups.chunks(SERIES_PER_CALL).collect();
+        for call in &calls {
+            self.push_write(&mut pipe, now, call, observations);
         }
         let unregistered = self.unregistered(groups.iter().map(|(g, id, _)| (g.0, id)));
         self.push_registration(&mut pipe, &unregistered);
@@ -221,11 +226,31 @@ impl Store {
 
         let mut outcome = WriteOutcome::default();
         let mut notice = changes::Notice::default();
-        for (((series, kind), id, indices), reply) in groups.iter().zip(&replies) {
-            match reply {
+        for (call, reply) in calls.iter().zip(&replies) {
+            let per_series = match reply {
                 redis::Value::ServerError(error) => {
-                    if error.code() == "KIND" {
-                        let stored_kind = error.details().unwrap_or("different kind");
+                    return Err(StorageError::Redis(error.clone().into()));
+                }
+                redis::Value::Array(per_series) if per_series.len() == call.len() => per_series,
+                other => {
+                    return Err(StorageError::Corrupt {
+                        key: self.keys.meta(&call[0].1),
+                        reason: format!("write script answered {other:?}"),
+                    });
+                }
+            };
+            for (((series, kind), id, indices), reply) in call.iter().zip(per_series) {
+                let parts = match reply {
+                    redis::Value::Array(parts) => parts.as_slice(),
+                    _ => &[],
+                };
+                let status = parts
+                    .first()
+                    .and_then(|status| redis::from_redis_value_ref::<i64>(status).ok());
+                match (status, parts) {
+                    (Some(2), [_, stored_kind]) => {
+                        let stored_kind = redis::from_redis_value_ref::<String>(stored_kind)
+                            .unwrap_or_else(|_| "different kind".to_owned());
                         let reason = format!(
                             "series {series} is a {stored_kind}; this sample is a {}",
                             kind.as_str()
@@ -233,43 +258,42 @@ impl Store {
                         outcome
                             .refused
                             .extend(indices.iter().map(|&i| (i, reason.clone())));
-                    } else {
-                        return Err(StorageError::Redis(error.clone().into()));
                     }
-                }
-                redis::Value::Array(parts) => {
-                    outcome.stored += indices.len();
-                    let (from, to) = indices.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &i| {
-                        let ts = observations[i].ts;
-                        (lo.min(ts), hi.max(ts))
-                    });
-                    let mut changed = changes::Changed {
-                        id: id.as_str().to_owned(),
-                        from,
-                        to,
-                        current: None,
-                    };
-                    if let [value, ts] = parts.as_slice()
-                        && let (Ok(value), Ok(ts)) = (
-                            redis::from_redis_value_ref::<String>(value),
-                            redis::from_redis_value_ref::<i64>(ts),
-                        )
-                        && let Ok(value) = value.parse::<f64>()
-                    {
-                        changed.current = Some((value, ts));
+                    (Some(0 | 1), _) => {
+                        outcome.stored += indices.len();
+                        let (from, to) =
+                            indices.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &i| {
+                                let ts = observations[i].ts;
+                                (lo.min(ts), hi.max(ts))
+                            });
+                        let mut changed = changes::Changed {
+                            id: id.as_str().to_owned(),
+                            from,
+                            to,
+                            current: None,
+                        };
+                        if let [_, value, ts] = parts
+                            && let (Ok(value), Ok(ts)) = (
+                                redis::from_redis_value_ref::<String>(value),
+                                redis::from_redis_value_ref::<i64>(ts),
+                            )
+                            && let Ok(value) = value.parse::<f64>()
+                        {
+                            changed.current = Some((value, ts));
+                        }
+                        notice.series.push(changed);
                     }
-                    notice.series.push(changed);
-                }
-                other => {
-                    return Err(StorageError::Corrupt {
-                        key: self.keys.meta(&SeriesId::of(series)),
-                        reason: format!("write script answered {other:?}"),
-                    });
+                    _ => {
+                        return Err(StorageError::Corrupt {
+                            key: self.keys.meta(id),
+                            reason: format!("write script answered {reply:?}"),
+                        });
+                    }
                 }
             }
         }
         // Registration replies come after the scripts; any error among them fails the batch.
-        for reply in &replies[groups.len()..] {
+        for reply in &replies[calls.len()..] {
             if let redis::Value::ServerError(error) = reply {
                 return Err(StorageError::Redis(error.clone().into()));
             }
@@ -283,61 +307,65 @@ impl Store {
         Ok(outcome)
     }
 
-    fn push_write<'a>(
+    /// Adds one write script call for `series` (groups of observations, by index).
+    fn push_write(
         &self,
         pipe: &mut redis::Pipeline,
-        id: &SeriesId,
-        kind: MetricKind,
         now: i64,
-        points: impl Iterator<Item = &'a Observation> + Clone,
+        series: &[SeriesGroup<'_>],
+        observations: &[Observation],
     ) {
         let command = pipe
             .cmd("EVALSHA")
             .arg(self.write_script.get_hash())
-            .arg(1)
-            .arg(self.keys.meta(id))
-            .arg(self.keys.series_base(id))
-            .arg(kind.as_str())
-            .arg(now);
-        let plain: Option<Vec<(i64, f64)>> =
-            matches!(kind, MetricKind::Gauge | MetricKind::Counter)
-                .then(|| {
-                    points
-                        .clone()
-                        .map(|point| match point.value {
-                            Observed::Number(value) => Some((point.ts, value)),
-                            _ => None,
-                        })
-                        .collect()
-                })
-                .flatten();
-        if let Some(plain) = plain {
-            let folded = fold::fold(kind, &plain, now, self.retention);
-            command
-                .arg("f")
-                .arg(folded.newest_ts)
-                .arg(folded.value.to_string())
-                .arg(folded.raw.len());
-            for (chunk, records) in &folded.raw {
-                command
-                    .arg(self.keys.raw_chunk(id, *chunk))
-                    .arg((chunk + 1) * keys::RAW_CHUNK_MS + self.retention.raw_ms)
-                    .arg(records.as_slice());
-            }
-            for records in &folded.tiers {
-                command.arg(records.as_slice());
-            }
-            return;
+            .arg(series.len());
+        for (_, id, _) in series {
+            command.arg(self.keys.meta(id));
         }
-        command.arg("p");
-        for point in points {
-            command.arg(point.ts);
-            match &point.value {
-                Observed::Number(value) => command.arg(value.to_string()),
-                // The script applies a change to the current value, in arrival order.
-                Observed::Change(change) => command.arg(format!("d{change}")),
-                Observed::Member(member) => command.arg(member.as_str()),
-            };
+        command.arg(now);
+        for ((_, kind), id, indices) in series {
+            command.arg(self.keys.series_base(id)).arg(kind.as_str());
+            let points = || indices.iter().map(|&i| &observations[i]);
+            let plain: Option<Vec<(i64, f64)>> =
+                matches!(kind, MetricKind::Gauge | MetricKind::Counter)
+                    .then(|| {
+                        points()
+                            .map(|point| match point.value {
+                                Observed::Number(value) => Some((point.ts, value)),
+                                _ => None,
+                            })
+                            .collect()
+                    })
+                    .flatten();
+            if let Some(plain) = plain {
+                let folded = fold::fold(*kind, &plain, now, self.retention);
+                command
+                    .arg("f")
+                    .arg(3 + 3 * folded.raw.len() + folded.tiers.len())
+                    .arg(folded.newest_ts)
+                    .arg(folded.value.to_string())
+                    .arg(folded.raw.len());
+                for (chunk, records) in &folded.raw {
+                    command
+                        .arg(self.keys.raw_chunk(id, *chunk))
+                        .arg((chunk + 1) * keys::RAW_CHUNK_MS + self.retention.raw_ms)
+                        .arg(records.as_slice());
+                }
+                for records in &folded.tiers {
+                    command.arg(records.as_slice());
+                }
+                continue;
+            }
+            command.arg("p").arg(2 * indices.len());
+            for point in points() {
+                command.arg(point.ts);
+                match &point.value {
+                    Observed::Number(value) => command.arg(value.to_string()),
+                    // The script applies a change to the current value, in arrival order.
+                    Observed::Change(change) => command.arg(format!("d{change}")),
+                    Observed::Member(member) => command.arg(member.as_str()),
+                };
+            }
         }
     }
 
