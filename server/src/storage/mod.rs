@@ -341,13 +341,14 @@ impl Store {
                 let folded = fold::fold(*kind, &plain, now, self.retention);
                 command
                     .arg("f")
-                    .arg(3 + 3 * folded.raw.len() + folded.tiers.len())
+                    .arg(3 + 4 * folded.raw.len() + folded.tiers.len())
                     .arg(folded.newest_ts)
                     .arg(folded.value.to_string())
                     .arg(folded.raw.len());
                 for (chunk, records) in &folded.raw {
                     command
                         .arg(self.keys.raw_chunk(id, *chunk))
+                        .arg(self.keys.raw_chunk(id, chunk - 1))
                         .arg((chunk + 1) * keys::RAW_CHUNK_MS + self.retention.raw_ms)
                         .arg(records.as_slice());
                 }

@@ -16,8 +16,8 @@
 --          to the current value rather than a value. Sets, histograms, gauge changes.
 --          `f`, folded by livedash (`storage::fold`, plain gauge values and counter
 --          increments): the newest time, the value at it (a counter: the sum of the
---          increments), the number of raw chunks c, c x (chunk key, its expiry, its new
---          records), then per tier a string of 56-byte bucket records in time order (start,
+--          increments), the number of raw chunks c, c x (chunk key, the key of the chunk
+--          before it, its expiry, its new records), then per tier a string of 56-byte bucket records in time order (start,
 --          min, max, sum, count, last, last_ts as little-endian doubles; a counter's last is
 --          its running sum within the batch).
 -- Returns  per series: {1, current value, its ts} when the current value changed, {0} when it
@@ -56,6 +56,13 @@ local function merge(into, b)
   if b.last_ts >= into.last_ts then into.last, into.last_ts = b.last, b.last_ts end
 end
 
+-- Rewrites a string that is done growing at its exact size: Redis grows a string by doubling,
+-- so an appended chunk can hold up to twice what it stores.
+local function compact(key)
+  local data = redis.call('GET', key)
+  if data then redis.call('SET', key, data, 'KEEPTTL') end
+end
+
 -- Adds a bucket to its slot in a chunk string: 48-byte records (min, max, sum, count, last,
 -- last_ts as little-endian doubles), one per bucket; a zero count is an empty slot.
 local function to_chunk(tier, b)
@@ -82,6 +89,7 @@ local function to_chunk(tier, b)
     expiries[key] = (chunk + 1) * CHUNK_BUCKETS * tier.width + tier.keep
   end
   redis.call('SETRANGE', key, offset, struct.pack('<dddddd', b.mn, b.mx, b.sum, b.count, b.last, b.last_ts))
+  if index % CHUNK_BUCKETS == CHUNK_BUCKETS - 1 then compact(key) end
 end
 
 -- Each tier's open bucket (`open`): read from the meta hash when first needed; false when
@@ -125,12 +133,14 @@ local function write_series(meta, kind, form, first, last)
     local newest_text, value = ARGV[first], ARGV[first + 1]
     local a = first + 3
     for _ = 1, tonumber(ARGV[first + 2]) do
-      local key, expires, records = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+      local key, previous, expires, records = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
       if redis.call('APPEND', key, records) == #records then
-        -- A new chunk: it expires when its newest possible point leaves the retention.
+        -- A new chunk: it expires when its newest possible point leaves the retention, and the
+        -- chunk before it is done.
         redis.call('PEXPIREAT', key, expires)
+        compact(previous)
       end
-      a = a + 3
+      a = a + 4
     end
     for t = 1, #TIERS do
       local records = ARGV[a]
@@ -236,6 +246,7 @@ local function write_series(meta, kind, form, first, last)
       local records = table.concat(raw_parts[chunk])
       if redis.call('APPEND', key, records) == #records then
         expiries[key] = (chunk + 1) * RAW_CHUNK + RAW_KEEP
+        compact(base .. 'p:' .. int(chunk - 1))
       end
     end
     for t = 1, #TIERS do
