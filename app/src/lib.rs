@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`model`]: series identity, samples and current values, with the validation rules that
 //!   ingest enforces.
+//! - [`dashboard`]: dashboards, widgets and the grid rules of the editor.
 //! - [`live`]: the WebSocket protocol between the server's live hub and the browser.
 //! - [`query`]: selectors, ranges, aggregations, and query results.
 //! - [`api`]: server functions and the error type they return; under `ssr`, the
@@ -11,6 +12,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod dashboard;
 pub mod live;
 pub mod model;
 pub mod query;
