@@ -6,6 +6,7 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
+use crate::dashboard::{Dashboard, DashboardSummary, SaveOutcome, VersionInfo};
 use crate::model::CurrentValue;
 use crate::query::{Query, QueryResult};
 
@@ -30,6 +31,9 @@ pub enum ApiError {
     /// The request cannot be answered as asked; the message says why.
     #[error("{0}")]
     Invalid(String),
+    /// What the request names does not exist (any more); the message says what.
+    #[error("{0}")]
+    NotFound(String),
     /// The server-function machinery itself failed (network, encoding).
     #[error("{0}")]
     Transport(String),
@@ -43,20 +47,118 @@ impl FromServerFnError for ApiError {
     }
 }
 
+/// The storage backend the server provided.
+#[cfg(feature = "ssr")]
+fn storage() -> Result<backend::SharedBackend, ApiError> {
+    use_context::<backend::SharedBackend>()
+        .ok_or_else(|| ApiError::Transport("no storage backend in context".into()))
+}
+
+/// Gives a failed answer the HTTP status that says what kind of failure it is.
+#[cfg(feature = "ssr")]
+fn with_status<T>(result: Result<T, ApiError>) -> Result<T, ApiError> {
+    use leptos_axum::ResponseOptions;
+    if let Err(error) = &result
+        && let Some(response) = use_context::<ResponseOptions>()
+    {
+        response.set_status(match error {
+            ApiError::Unavailable => {
+                leptos::server_fn::http_export::StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::Invalid(_) => leptos::server_fn::http_export::StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => leptos::server_fn::http_export::StatusCode::NOT_FOUND,
+            ApiError::Transport(_) => {
+                leptos::server_fn::http_export::StatusCode::INTERNAL_SERVER_ERROR
+            }
+        });
+    }
+    result
+}
+
 /// Lists the current value of every series.
 #[server(prefix = "/api/fn", endpoint = "current_values")]
 pub async fn current_values() -> Result<ValueListing, ApiError> {
-    let backend = use_context::<backend::SharedBackend>()
-        .ok_or_else(|| ApiError::Transport("no storage backend in context".into()))?;
-    backend.current_values().await
+    with_status(async { storage()?.current_values().await }.await)
 }
 
 /// Runs a query; the same types and rules as `GET /api/v1/query`.
 #[server(prefix = "/api/fn", endpoint = "query", input = leptos::server_fn::codec::Json)]
 pub async fn run_query(query: Query) -> Result<QueryResult, ApiError> {
-    let backend = use_context::<backend::SharedBackend>()
-        .ok_or_else(|| ApiError::Transport("no storage backend in context".into()))?;
-    backend.query(query).await
+    with_status(async { storage()?.query(query).await }.await)
+}
+
+/// Every dashboard, sorted by title.
+#[server(prefix = "/api/fn", endpoint = "dashboards", input = leptos::server_fn::codec::Json)]
+pub async fn list_dashboards() -> Result<Vec<DashboardSummary>, ApiError> {
+    with_status(async { storage()?.list_dashboards().await }.await)
+}
+
+/// A dashboard: its current version, or `version` (to preview it).
+#[server(prefix = "/api/fn", endpoint = "dashboard", input = leptos::server_fn::codec::Json)]
+pub async fn get_dashboard(id: String, version: Option<u64>) -> Result<Dashboard, ApiError> {
+    with_status(async { storage()?.dashboard(id, version).await }.await)
+}
+
+/// A dashboard's versions, newest first.
+#[server(
+    prefix = "/api/fn",
+    endpoint = "dashboard_history",
+    input = leptos::server_fn::codec::Json
+)]
+pub async fn dashboard_history(id: String) -> Result<Vec<VersionInfo>, ApiError> {
+    with_status(async { storage()?.dashboard_history(id).await }.await)
+}
+
+/// Stores `dashboard` as a new dashboard (create, duplicate, import); returns it with its id
+/// and version 1.
+#[server(
+    prefix = "/api/fn",
+    endpoint = "create_dashboard",
+    input = leptos::server_fn::codec::Json
+)]
+pub async fn create_dashboard(
+    dashboard: Dashboard,
+    summary: String,
+) -> Result<Dashboard, ApiError> {
+    with_status(async { storage()?.create_dashboard(dashboard, summary).await }.await)
+}
+
+/// Saves `dashboard` as its next version, unless a newer version was saved since
+/// `dashboard.version` (then nothing is stored and the outcome says which is current).
+#[server(
+    prefix = "/api/fn",
+    endpoint = "save_dashboard",
+    input = leptos::server_fn::codec::Json
+)]
+pub async fn save_dashboard(
+    dashboard: Dashboard,
+    summary: String,
+) -> Result<SaveOutcome, ApiError> {
+    with_status(async { storage()?.save_dashboard(dashboard, summary).await }.await)
+}
+
+/// Saves the content of `version` as the next version after `base`.
+#[server(
+    prefix = "/api/fn",
+    endpoint = "restore_dashboard",
+    input = leptos::server_fn::codec::Json
+)]
+pub async fn restore_dashboard(
+    id: String,
+    version: u64,
+    base: u64,
+) -> Result<SaveOutcome, ApiError> {
+    with_status(async { storage()?.restore_dashboard(id, version, base).await }.await)
+}
+
+/// Deletes a dashboard and its history.
+#[server(
+    prefix = "/api/fn",
+    endpoint = "delete_dashboard",
+    input = leptos::server_fn::codec::Json
+)]
+pub async fn delete_dashboard(id: String) -> Result<(), ApiError> {
+    with_status(async { storage()?.delete_dashboard(id).await }.await)
 }
 
 /// The storage seam: `server/` implements it and provides it as Leptos context.
@@ -66,7 +168,10 @@ pub mod backend {
     use std::pin::Pin;
     use std::sync::Arc;
 
-    use super::{ApiError, Query, QueryResult, ValueListing};
+    use super::{
+        ApiError, Dashboard, DashboardSummary, Query, QueryResult, SaveOutcome, ValueListing,
+        VersionInfo,
+    };
 
     /// A boxed future, so the trait stays object-safe.
     pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -78,6 +183,47 @@ pub mod backend {
 
         /// Runs a query at the current time.
         fn query(&self, query: Query) -> BoxFuture<'_, Result<QueryResult, ApiError>>;
+
+        /// Every dashboard, sorted by title.
+        fn list_dashboards(&self) -> BoxFuture<'_, Result<Vec<DashboardSummary>, ApiError>>;
+
+        /// A dashboard's current version, or `version`.
+        fn dashboard(
+            &self,
+            id: String,
+            version: Option<u64>,
+        ) -> BoxFuture<'_, Result<Dashboard, ApiError>>;
+
+        /// A dashboard's versions, newest first.
+        fn dashboard_history(
+            &self,
+            id: String,
+        ) -> BoxFuture<'_, Result<Vec<VersionInfo>, ApiError>>;
+
+        /// Stores a new dashboard.
+        fn create_dashboard(
+            &self,
+            dashboard: Dashboard,
+            summary: String,
+        ) -> BoxFuture<'_, Result<Dashboard, ApiError>>;
+
+        /// Saves the next version of a dashboard, over the version it started from.
+        fn save_dashboard(
+            &self,
+            dashboard: Dashboard,
+            summary: String,
+        ) -> BoxFuture<'_, Result<SaveOutcome, ApiError>>;
+
+        /// Saves an earlier version's content as the next version after `base`.
+        fn restore_dashboard(
+            &self,
+            id: String,
+            version: u64,
+            base: u64,
+        ) -> BoxFuture<'_, Result<SaveOutcome, ApiError>>;
+
+        /// Deletes a dashboard and its history.
+        fn delete_dashboard(&self, id: String) -> BoxFuture<'_, Result<(), ApiError>>;
     }
 
     /// How the backend travels through Leptos context.

@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod changes;
+pub mod dashboards;
 mod fold;
 pub mod keys;
 pub mod query;
@@ -18,6 +19,9 @@ use app::model::{CurrentValue, MetricKind, Observation, Observed, SeriesKey};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::config::{Retention, TIERS};
+use crate::routes;
+use app::dashboard::{Dashboard, DashboardSummary, SaveOutcome, VersionInfo};
+use dashboards::{DashboardError, LOCAL_AUTHOR};
 pub use keys::{Keys, SeriesId};
 
 /// The write script's body; see the file for its contract, and [`write_script`].
@@ -604,4 +608,80 @@ impl Backend for Store {
                 .map_err(ApiError::from)
         })
     }
+
+    fn list_dashboards(&self) -> BoxFuture<'_, Result<Vec<DashboardSummary>, ApiError>> {
+        Box::pin(async move { dashboard_answer(Store::list_dashboards(self).await) })
+    }
+
+    fn dashboard(
+        &self,
+        id: String,
+        version: Option<u64>,
+    ) -> BoxFuture<'_, Result<Dashboard, ApiError>> {
+        Box::pin(async move {
+            dashboard_answer(match version {
+                Some(version) => self.dashboard_version(&id, version).await,
+                None => Store::dashboard(self, &id).await,
+            })
+        })
+    }
+
+    fn dashboard_history(&self, id: String) -> BoxFuture<'_, Result<Vec<VersionInfo>, ApiError>> {
+        Box::pin(async move { dashboard_answer(Store::dashboard_history(self, &id).await) })
+    }
+
+    fn create_dashboard(
+        &self,
+        dashboard: Dashboard,
+        summary: String,
+    ) -> BoxFuture<'_, Result<Dashboard, ApiError>> {
+        Box::pin(async move {
+            dashboard_answer(
+                Store::create_dashboard(self, dashboard, &summary, LOCAL_AUTHOR, routes::now_ms())
+                    .await,
+            )
+        })
+    }
+
+    fn save_dashboard(
+        &self,
+        dashboard: Dashboard,
+        summary: String,
+    ) -> BoxFuture<'_, Result<SaveOutcome, ApiError>> {
+        Box::pin(async move {
+            dashboard_answer(
+                Store::save_dashboard(self, dashboard, &summary, LOCAL_AUTHOR, routes::now_ms())
+                    .await,
+            )
+        })
+    }
+
+    fn restore_dashboard(
+        &self,
+        id: String,
+        version: u64,
+        base: u64,
+    ) -> BoxFuture<'_, Result<SaveOutcome, ApiError>> {
+        Box::pin(async move {
+            dashboard_answer(
+                Store::restore_dashboard(self, &id, version, base, LOCAL_AUTHOR, routes::now_ms())
+                    .await,
+            )
+        })
+    }
+
+    fn delete_dashboard(&self, id: String) -> BoxFuture<'_, Result<(), ApiError>> {
+        Box::pin(async move { dashboard_answer(Store::delete_dashboard(self, &id).await) })
+    }
+}
+
+/// A dashboard answer as a browser reads it; storage trouble is logged here, once.
+fn dashboard_answer<T>(result: Result<T, DashboardError>) -> Result<T, ApiError> {
+    result
+        .inspect_err(|error| {
+            if let DashboardError::Storage(error) = error {
+                tracing::warn!(%error, "dashboard storage failed");
+            }
+        })
+        .map_err(ApiError::from)
 }

@@ -1,0 +1,343 @@
+//! Dashboards in Redis: every save is a new version, stored only over the version the edit
+//! started from, so a save made elsewhere in the meantime is detected instead of overwritten.
+
+use app::api::ApiError;
+use app::dashboard::{
+    Dashboard, DashboardSummary, InvalidDashboard, MAX_SUMMARY_CHARS, SaveOutcome, VersionInfo,
+};
+
+use super::{StorageError, Store};
+
+/// Saves a version if the dashboard is still at the version the edit started from.
+/// KEYS: versions hash, log list. ARGV: base version, dashboard JSON, version info JSON.
+/// Returns {1, ''} when saved, {0, current version info JSON or ''} when the base is not current.
+/// (The list entry is another key, in another cluster slot, so it is written after.)
+const SAVE_LUA: &str = r"
+local current = redis.call('LLEN', KEYS[2])
+if current ~= tonumber(ARGV[1]) then
+  return {0, redis.call('LINDEX', KEYS[2], -1) or ''}
+end
+redis.call('HSET', KEYS[1], current + 1, ARGV[2])
+redis.call('RPUSH', KEYS[2], ARGV[3])
+return {1, ''}
+";
+
+/// The current version's content, or nil. KEYS: versions hash, log list.
+const CURRENT_LUA: &str = r"
+local current = redis.call('LLEN', KEYS[2])
+if current == 0 then return false end
+return redis.call('HGET', KEYS[1], current)
+";
+
+/// Who saves, until there are accounts (the access-control work adds them).
+pub const LOCAL_AUTHOR: &str = "local user";
+
+/// What dashboard storage can fail with.
+#[derive(thiserror::Error, Debug)]
+pub enum DashboardError {
+    #[error("there is no dashboard {0:?}")]
+    NotFound(String),
+    #[error("dashboard {id:?} has no version {version}")]
+    NoSuchVersion { id: String, version: u64 },
+    #[error(transparent)]
+    Invalid(#[from] InvalidDashboard),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<redis::RedisError> for DashboardError {
+    fn from(error: redis::RedisError) -> Self {
+        Self::Storage(error.into())
+    }
+}
+
+impl From<DashboardError> for ApiError {
+    fn from(error: DashboardError) -> Self {
+        match error {
+            DashboardError::Storage(error) => error.into(),
+            missing @ (DashboardError::NotFound(_) | DashboardError::NoSuchVersion { .. }) => {
+                ApiError::NotFound(missing.to_string())
+            }
+            DashboardError::Invalid(invalid) => ApiError::Invalid(invalid.to_string()),
+        }
+    }
+}
+
+/// Whether `id` is one livedash made: 16 lowercase hex digits (so it can sit in a key name).
+fn is_dashboard_id(id: &str) -> bool {
+    id.len() == 16
+        && id
+            .bytes()
+            .all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn new_id() -> Result<String, DashboardError> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|error| {
+        DashboardError::Storage(StorageError::Corrupt {
+            key: "dashboard id".into(),
+            reason: format!("no randomness: {error}"),
+        })
+    })?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
+/// The stored form. These types hold no maps with non-text keys, so encoding cannot fail.
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("dashboards encode as JSON")
+}
+
+fn corrupt(key: String, error: &serde_json::Error) -> DashboardError {
+    DashboardError::Storage(StorageError::Corrupt {
+        key,
+        reason: error.to_string(),
+    })
+}
+
+impl Store {
+    /// Every dashboard, sorted by title.
+    ///
+    /// # Errors
+    /// Redis failed or holds an entry livedash did not write.
+    pub async fn list_dashboards(&self) -> Result<Vec<DashboardSummary>, DashboardError> {
+        let key = self.keys.dashboards();
+        let entries: Vec<(String, String)> = redis::cmd("HGETALL")
+            .arg(&key)
+            .query_async(&mut self.connection())
+            .await?;
+        let mut summaries = entries
+            .iter()
+            .map(|(id, json)| {
+                serde_json::from_str(json).map_err(|error| corrupt(format!("{key} {id}"), &error))
+            })
+            .collect::<Result<Vec<DashboardSummary>, _>>()?;
+        summaries
+            .sort_by(|a, b| (a.title.to_lowercase(), &a.id).cmp(&(b.title.to_lowercase(), &b.id)));
+        Ok(summaries)
+    }
+
+    /// The current version of dashboard `id`.
+    ///
+    /// # Errors
+    /// There is no such dashboard, or Redis failed.
+    pub async fn dashboard(&self, id: &str) -> Result<Dashboard, DashboardError> {
+        if !is_dashboard_id(id) {
+            return Err(DashboardError::NotFound(id.to_owned()));
+        }
+        let versions = self.keys.dashboard_versions(id);
+        let json: Option<String> = redis::Script::new(CURRENT_LUA)
+            .key(&versions)
+            .key(self.keys.dashboard_log(id))
+            .invoke_async(&mut self.connection())
+            .await?;
+        let json = json.ok_or_else(|| DashboardError::NotFound(id.to_owned()))?;
+        serde_json::from_str(&json).map_err(|error| corrupt(versions, &error))
+    }
+
+    /// Version `version` of dashboard `id`.
+    ///
+    /// # Errors
+    /// There is no such dashboard or version, or Redis failed.
+    pub async fn dashboard_version(
+        &self,
+        id: &str,
+        version: u64,
+    ) -> Result<Dashboard, DashboardError> {
+        if !is_dashboard_id(id) {
+            return Err(DashboardError::NotFound(id.to_owned()));
+        }
+        let versions = self.keys.dashboard_versions(id);
+        let json: Option<String> = redis::cmd("HGET")
+            .arg(&versions)
+            .arg(version)
+            .query_async(&mut self.connection())
+            .await?;
+        let json = json.ok_or_else(|| DashboardError::NoSuchVersion {
+            id: id.to_owned(),
+            version,
+        })?;
+        serde_json::from_str(&json).map_err(|error| corrupt(versions, &error))
+    }
+
+    /// Every version of dashboard `id`, newest first.
+    ///
+    /// # Errors
+    /// There is no such dashboard, or Redis failed.
+    pub async fn dashboard_history(&self, id: &str) -> Result<Vec<VersionInfo>, DashboardError> {
+        if !is_dashboard_id(id) {
+            return Err(DashboardError::NotFound(id.to_owned()));
+        }
+        let log = self.keys.dashboard_log(id);
+        let entries: Vec<String> = redis::cmd("LRANGE")
+            .arg(&log)
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut self.connection())
+            .await?;
+        if entries.is_empty() {
+            return Err(DashboardError::NotFound(id.to_owned()));
+        }
+        let mut history = entries
+            .iter()
+            .map(|json| serde_json::from_str(json).map_err(|error| corrupt(log.clone(), &error)))
+            .collect::<Result<Vec<VersionInfo>, _>>()?;
+        history.reverse();
+        Ok(history)
+    }
+
+    /// Stores `dashboard` as a new dashboard (a new id, version 1): creating, duplicating and
+    /// importing all come here.
+    ///
+    /// # Errors
+    /// The dashboard breaks a rule, or Redis failed.
+    pub async fn create_dashboard(
+        &self,
+        mut dashboard: Dashboard,
+        summary: &str,
+        author: &str,
+        now_ms: i64,
+    ) -> Result<Dashboard, DashboardError> {
+        dashboard.id = new_id()?;
+        dashboard.version = 0;
+        match self
+            .save_version(dashboard.clone(), summary, author, now_ms)
+            .await?
+        {
+            SaveOutcome::Saved { version } => {
+                dashboard.version = version.version;
+                Ok(dashboard)
+            }
+            // A fresh random id is never taken; if it were, nothing was overwritten.
+            SaveOutcome::Conflict { .. } => Err(DashboardError::Storage(StorageError::Corrupt {
+                key: self.keys.dashboard_log(&dashboard.id),
+                reason: "a new dashboard id was already in use".into(),
+            })),
+        }
+    }
+
+    /// Saves `dashboard` as the next version of itself, if its `version` is still the current
+    /// one; otherwise stores nothing and says which version is current.
+    ///
+    /// # Errors
+    /// There is no such dashboard, it breaks a rule, or Redis failed.
+    pub async fn save_dashboard(
+        &self,
+        dashboard: Dashboard,
+        summary: &str,
+        author: &str,
+        now_ms: i64,
+    ) -> Result<SaveOutcome, DashboardError> {
+        if !is_dashboard_id(&dashboard.id) || dashboard.version == 0 {
+            return Err(DashboardError::NotFound(dashboard.id));
+        }
+        self.save_version(dashboard, summary, author, now_ms).await
+    }
+
+    /// Saves the content of an earlier version as a new version, over `base`.
+    ///
+    /// # Errors
+    /// There is no such dashboard or version, or Redis failed.
+    pub async fn restore_dashboard(
+        &self,
+        id: &str,
+        version: u64,
+        base: u64,
+        author: &str,
+        now_ms: i64,
+    ) -> Result<SaveOutcome, DashboardError> {
+        let mut dashboard = self.dashboard_version(id, version).await?;
+        dashboard.version = base;
+        self.save_dashboard(
+            dashboard,
+            &format!("Restored version {version}"),
+            author,
+            now_ms,
+        )
+        .await
+    }
+
+    /// Deletes dashboard `id` with its history.
+    ///
+    /// # Errors
+    /// There is no such dashboard, or Redis failed.
+    pub async fn delete_dashboard(&self, id: &str) -> Result<(), DashboardError> {
+        if !is_dashboard_id(id) {
+            return Err(DashboardError::NotFound(id.to_owned()));
+        }
+        let mut connection = self.connection();
+        let deleted: usize = redis::cmd("DEL")
+            .arg(self.keys.dashboard_versions(id))
+            .arg(self.keys.dashboard_log(id))
+            .query_async(&mut connection)
+            .await?;
+        let listed: usize = redis::cmd("HDEL")
+            .arg(self.keys.dashboards())
+            .arg(id)
+            .query_async(&mut connection)
+            .await?;
+        if deleted == 0 && listed == 0 {
+            return Err(DashboardError::NotFound(id.to_owned()));
+        }
+        Ok(())
+    }
+
+    async fn save_version(
+        &self,
+        mut dashboard: Dashboard,
+        summary: &str,
+        author: &str,
+        now_ms: i64,
+    ) -> Result<SaveOutcome, DashboardError> {
+        dashboard.validate()?;
+        let summary = summary.trim();
+        if summary.chars().count() > MAX_SUMMARY_CHARS {
+            return Err(InvalidDashboard {
+                field: "summary".into(),
+                problem: format!("at most {MAX_SUMMARY_CHARS} characters"),
+            }
+            .into());
+        }
+        let base = dashboard.version;
+        dashboard.version = base + 1;
+        let info = VersionInfo {
+            version: base + 1,
+            saved_at: now_ms,
+            saved_by: author.to_owned(),
+            summary: if summary.is_empty() {
+                "Saved".to_owned()
+            } else {
+                summary.to_owned()
+            },
+        };
+        let log = self.keys.dashboard_log(&dashboard.id);
+        let (saved, current): (i64, Option<String>) = redis::Script::new(SAVE_LUA)
+            .key(self.keys.dashboard_versions(&dashboard.id))
+            .key(&log)
+            .arg(base)
+            .arg(to_json(&dashboard))
+            .arg(to_json(&info))
+            .invoke_async(&mut self.connection())
+            .await?;
+        if saved == 0 {
+            let current = current
+                .filter(|json| !json.is_empty())
+                .ok_or_else(|| DashboardError::NotFound(dashboard.id.clone()))?;
+            let current = serde_json::from_str(&current).map_err(|error| corrupt(log, &error))?;
+            return Ok(SaveOutcome::Conflict { current });
+        }
+        let listed = DashboardSummary {
+            id: dashboard.id.clone(),
+            title: dashboard.title.clone(),
+            version: info.version,
+            saved_at: info.saved_at,
+            widgets: dashboard.widgets.len(),
+        };
+        let _: () = redis::cmd("HSET")
+            .arg(self.keys.dashboards())
+            .arg(&dashboard.id)
+            .arg(to_json(&listed))
+            .query_async(&mut self.connection())
+            .await?;
+        Ok(SaveOutcome::Saved { version: info })
+    }
+}
