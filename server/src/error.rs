@@ -9,6 +9,7 @@ use crate::ingest::json::{MalformedBatch, RejectedItem};
 use crate::ingest::line_protocol::LineError;
 use crate::query_params::BadParameter;
 use crate::storage::StorageError;
+use crate::storage::dashboards::DashboardError;
 use crate::storage::query::QueryError;
 
 /// Seconds a client should wait before retrying while Redis is unavailable.
@@ -48,6 +49,9 @@ pub enum AppError {
     /// A query could not run.
     #[error(transparent)]
     Query(#[from] QueryError),
+    /// A dashboard request failed.
+    #[error(transparent)]
+    Dashboard(#[from] DashboardError),
     /// Some items were refused; the others were stored.
     #[error("{} of {} items rejected", rejected.len(), rejected.len() + accepted)]
     PartlyRejected {
@@ -81,6 +85,17 @@ impl IntoResponse for AppError {
                     .into_response()
             }
             Self::Query(QueryError::Storage(error)) => Self::Storage(error).into_response(),
+            Self::Dashboard(DashboardError::Storage(error)) => Self::Storage(error).into_response(),
+            Self::Dashboard(error @ DashboardError::Invalid(_)) => (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": error.to_string() })),
+            )
+                .into_response(),
+            Self::Dashboard(missing) => (
+                StatusCode::NOT_FOUND,
+                Json(json!({ "error": missing.to_string() })),
+            )
+                .into_response(),
             Self::BadParameter(error) => (
                 StatusCode::BAD_REQUEST,
                 Json(json!({ "error": error.to_string() })),

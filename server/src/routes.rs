@@ -7,9 +7,9 @@ use app::live::LIVE_PATH;
 use app::query::{QueryResult, Selector};
 use app::{App, shell};
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Query, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use leptos::prelude::provide_context;
@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/series", get(series))
         .route("/api/v1/series/names", get(metric_names))
         .route("/api/v1/series/labels", get(labels))
+        .route("/api/v1/dashboards/{id}/export", get(export_dashboard))
         .merge(influx_routes())
         .route(LIVE_PATH, get(socket::upgrade))
         .leptos_routes_with_context(
@@ -86,6 +87,46 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({ "status": "unavailable", "redis": error.to_string() })),
         ),
+    }
+}
+
+/// `GET /api/v1/dashboards/{id}/export`: the dashboard's current version as a JSON file, the
+/// form the list page imports.
+async fn export_dashboard(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let dashboard = state.store.dashboard(&id).await?;
+    let body = serde_json::to_string_pretty(&dashboard).unwrap_or_default();
+    let disposition = format!(
+        "attachment; filename=\"{}.json\"",
+        file_name(&dashboard.title)
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// A file name from a title: letters, digits and dashes only, never empty.
+fn file_name(title: &str) -> String {
+    let mut name = String::new();
+    for c in title.chars() {
+        if c.is_ascii_alphanumeric() {
+            name.push(c.to_ascii_lowercase());
+        } else if !name.ends_with('-') {
+            name.push('-');
+        }
+    }
+    let name = name.trim_matches('-');
+    if name.is_empty() {
+        "dashboard".to_owned()
+    } else {
+        name.chars().take(80).collect()
     }
 }
 

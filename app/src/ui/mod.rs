@@ -1,6 +1,7 @@
 //! The shell, the router and the pages.
 
 mod chart;
+mod dashboards;
 mod explore;
 #[cfg(feature = "hydrate")]
 mod live_socket;
@@ -12,6 +13,7 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::StaticSegment;
 use leptos_router::components::{A, Route, Router, Routes};
 
+pub use dashboards::DashboardsPage;
 pub use explore::ExplorePage;
 pub use live_values::LiveValuesPage;
 pub use status::ConnectionStatus;
@@ -52,12 +54,14 @@ pub fn App() -> impl IntoView {
                 </a>
                 <nav class="nav">
                     <A href="/">"Values"</A>
+                    <A href="/dashboards">"Dashboards"</A>
                     <A href="/explore">"Explore"</A>
                 </nav>
             </header>
             <main class="page">
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
                     <Route path=StaticSegment("") view=LiveValuesPage />
+                    <Route path=StaticSegment("dashboards") view=DashboardsPage />
                     <Route path=StaticSegment("explore") view=ExplorePage />
                 </Routes>
             </main>
