@@ -133,6 +133,7 @@ impl Livedash {
             .env("REDIS_URL", redis.url())
             .env("LIVEDASH_ADDR", "127.0.0.1:0")
             .env("LIVEDASH_STATSD_ADDR", "off")
+            .env("LIVEDASH_SELF_METRICS", "off")
             .env("RUST_LOG", "warn,livedash=info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())

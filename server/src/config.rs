@@ -19,6 +19,7 @@
 //! | `LIVEDASH_LIVE_CLIENT_BUFFER` | `64` | messages queued per live client; a client with a full queue gets coalesced data, then is closed |
 //! | `LIVEDASH_LIVE_SLOW_CLIENT` | `10s` | how long a live client may stay behind before it is closed |
 //! | `LIVEDASH_STATSD_ADDR` | `127.0.0.1:8125` | UDP address of the StatsD listener, or `off`; StatsD has no authentication, so keep it on loopback or a trusted network |
+//! | `LIVEDASH_SELF_METRICS` | `10s` | how often livedash records its own metrics (shown on the Overview dashboard), or `off` |
 //! | `RUST_LOG` | `info` | log filter (`tracing_subscriber::EnvFilter` syntax) |
 //!
 //! A value that does not parse stops start-up with an error naming the variable.
@@ -36,6 +37,8 @@ pub const DEFAULT_REDIS_SERVER: &str = "redis-server";
 pub const DEFAULT_KEY_PREFIX: &str = "ld:";
 /// Default StatsD listen address: loopback, because StatsD has no authentication.
 pub const DEFAULT_STATSD_ADDR: &str = "127.0.0.1:8125";
+/// How often livedash records its own metrics unless configured otherwise.
+pub const DEFAULT_SELF_METRICS_MS: i64 = 10_000;
 /// Default site root, where the build puts `pkg/`.
 pub const DEFAULT_SITE_ROOT: &str = "target/site";
 /// Default request body limit: 16 MiB is ample for a batch of 100 000 JSON points.
@@ -115,6 +118,8 @@ pub struct Config {
     pub statsd_addr: Option<SocketAddr>,
     /// Live push settings.
     pub live: LiveConfig,
+    /// How often livedash records its own metrics; `None` when off.
+    pub self_metrics_ms: Option<i64>,
 }
 
 /// How the live push behaves.
@@ -263,6 +268,25 @@ impl Config {
             },
             slow_client_ms: duration("LIVEDASH_LIVE_SLOW_CLIENT", defaults.slow_client_ms)?,
         };
+        let self_metrics_ms = match get("LIVEDASH_SELF_METRICS") {
+            Some(value) if value.trim() == "off" => None,
+            Some(value) => Some(
+                parse_duration_ms(&value)
+                    .and_then(|ms| {
+                        if ms >= 1000 {
+                            Ok(ms)
+                        } else {
+                            Err("at least 1s".into())
+                        }
+                    })
+                    .map_err(|reason| ConfigError {
+                        variable: "LIVEDASH_SELF_METRICS",
+                        value,
+                        reason,
+                    })?,
+            ),
+            None => Some(DEFAULT_SELF_METRICS_MS),
+        };
         Ok(Self {
             addr,
             redis,
@@ -272,6 +296,7 @@ impl Config {
             retention,
             statsd_addr,
             live,
+            self_metrics_ms,
         })
     }
 }
@@ -343,6 +368,7 @@ mod tests {
                 slow_client_ms: 10_000
             }
         );
+        assert_eq!(config.self_metrics_ms, Some(DEFAULT_SELF_METRICS_MS));
     }
 
     /// Durations take the usual units and refuse anything else.
@@ -394,6 +420,8 @@ mod tests {
         assert_eq!(config.key_prefix, "prod:");
         assert_eq!(config.max_body_bytes, 1024);
         assert_eq!(config.statsd_addr, None);
+        let off = self::config(&[("LIVEDASH_SELF_METRICS", "off")]).unwrap();
+        assert_eq!(off.self_metrics_ms, None);
     }
 
     /// A bad value names its variable.
@@ -411,6 +439,8 @@ mod tests {
             ("LIVEDASH_LIVE_CLIENT_BUFFER", "0"),
             ("LIVEDASH_LIVE_SLOW_CLIENT", "-1s"),
             ("LIVEDASH_STATSD_ADDR", "8125"),
+            ("LIVEDASH_SELF_METRICS", "10ms"),
+            ("LIVEDASH_SELF_METRICS", "sometimes"),
         ] {
             let error = config(&[(variable, value)]).unwrap_err();
             assert_eq!(error.variable, variable);

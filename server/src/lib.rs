@@ -18,6 +18,7 @@ pub mod live;
 pub mod managed_redis;
 pub mod query_params;
 pub mod routes;
+pub mod self_metrics;
 pub mod state;
 pub mod storage;
 pub mod testing;
@@ -133,6 +134,17 @@ impl Livedash {
             }
             None => None,
         };
+        if let Some(interval_ms) = config.self_metrics_ms {
+            tasks.push(tokio::spawn(make_overview(store.clone(), shutdown.clone())));
+            tasks.push(tokio::spawn(self_metrics::record(
+                store.clone(),
+                writer.clone(),
+                hub.clone(),
+                config.addr.to_string(),
+                std::time::Duration::from_millis(interval_ms.unsigned_abs()),
+                shutdown.clone(),
+            )));
+        }
         let leptos_options = LeptosOptions::builder()
             .output_name(OUTPUT_NAME)
             .site_root(config.site_root.clone())
@@ -205,5 +217,19 @@ impl Livedash {
             managed.stop().await;
         }
         served.map_err(StartError::from)
+    }
+}
+
+/// Makes the Overview dashboard once Redis answers (at once, normally).
+async fn make_overview(store: Store, shutdown: CancellationToken) {
+    loop {
+        match self_metrics::ensure_overview(&store).await {
+            Ok(()) => return,
+            Err(error) => tracing::debug!(%error, "the Overview dashboard waits for Redis"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
+        }
     }
 }

@@ -7,7 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Configuration read from `vars` alone, not the environment (a later entry overrides an earlier
-/// one), as tests and benchmarks set it.
+/// one), as tests and benchmarks set it; livedash's own metrics are off unless `vars` turn them
+/// on.
 ///
 /// # Panics
 /// A variable is unusable.
@@ -18,6 +19,8 @@ pub fn config(vars: &[(&str, String)]) -> crate::config::Config {
             .rev()
             .find(|(key, _)| *key == name)
             .map(|(_, value)| value.clone())
+            // Tests see only the series they write, unless they ask for livedash's own.
+            .or_else(|| (name == "LIVEDASH_SELF_METRICS").then(|| "off".to_owned()))
     })
     .expect("a valid test configuration")
 }

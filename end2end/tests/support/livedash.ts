@@ -32,7 +32,9 @@ export class Livedash {
   /** (Re)launches the process on the same port (after the first launch) and data directory. */
   async launch(): Promise<void> {
     const env = { ...process.env, LIVEDASH_ADDR: `127.0.0.1:${this.port}`, LIVEDASH_DATA_DIR: this.dataDir,
-      LIVEDASH_SITE_ROOT: siteRoot, LIVEDASH_STATSD_ADDR: "off", RUST_LOG: process.env.RUST_LOG ?? "info", NO_COLOR: "1" };
+      LIVEDASH_SITE_ROOT: siteRoot, LIVEDASH_STATSD_ADDR: "off", RUST_LOG: process.env.RUST_LOG ?? "info", NO_COLOR: "1",
+      // Each test sees only what it writes: no series or Overview dashboard of livedash's own.
+      LIVEDASH_SELF_METRICS: "off" };
     delete env.REDIS_URL;
     const child = spawn(binary, [], { env, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout?.on("data", (chunk) => (this.log += chunk));

@@ -281,6 +281,31 @@ impl Store {
         Ok(())
     }
 
+    /// The Overview dashboard's id, once one was made.
+    ///
+    /// # Errors
+    /// Redis failed.
+    pub async fn overview_id(&self) -> Result<Option<String>, DashboardError> {
+        Ok(redis::cmd("GET")
+            .arg(self.keys.overview())
+            .query_async(&mut self.connection())
+            .await?)
+    }
+
+    /// Records `id` as the Overview dashboard unless one is recorded already; whether it was.
+    ///
+    /// # Errors
+    /// Redis failed.
+    pub async fn claim_overview(&self, id: &str) -> Result<bool, DashboardError> {
+        let set: Option<String> = redis::cmd("SET")
+            .arg(self.keys.overview())
+            .arg(id)
+            .arg("NX")
+            .query_async(&mut self.connection())
+            .await?;
+        Ok(set.is_some())
+    }
+
     async fn save_version(
         &self,
         mut dashboard: Dashboard,

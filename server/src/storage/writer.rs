@@ -9,6 +9,7 @@
 
 use app::model::Observation;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -34,6 +35,8 @@ struct Request {
 #[derive(Clone)]
 pub struct Writer {
     requests: mpsc::Sender<Request>,
+    /// Observations stored since start (for livedash's own metrics).
+    stored: Arc<AtomicU64>,
 }
 
 impl Writer {
@@ -42,7 +45,19 @@ impl Writer {
     #[must_use]
     pub fn start(store: Store, shutdown: CancellationToken) -> (Self, JoinHandle<()>) {
         let (requests, queue) = mpsc::channel(QUEUE);
-        (Self { requests }, tokio::spawn(run(store, queue, shutdown)))
+        (
+            Self {
+                requests,
+                stored: Arc::new(AtomicU64::new(0)),
+            },
+            tokio::spawn(run(store, queue, shutdown)),
+        )
+    }
+
+    /// Observations stored through this writer since start.
+    #[must_use]
+    pub fn stored_total(&self) -> u64 {
+        self.stored.load(Ordering::Relaxed)
     }
 
     /// Stores `observations` (see [`Store::write_now`]), combined with whatever else is waiting.
@@ -64,7 +79,10 @@ impl Writer {
             })
             .await
             .map_err(|_| StorageError::WriterStopped)?;
-        answer.await.map_err(|_| StorageError::WriterStopped)?
+        let outcome = answer.await.map_err(|_| StorageError::WriterStopped)??;
+        self.stored
+            .fetch_add(outcome.stored as u64, Ordering::Relaxed);
+        Ok(outcome)
     }
 }
 
