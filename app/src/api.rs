@@ -57,19 +57,16 @@ fn storage() -> Result<backend::SharedBackend, ApiError> {
 /// Gives a failed answer the HTTP status that says what kind of failure it is.
 #[cfg(feature = "ssr")]
 fn with_status<T>(result: Result<T, ApiError>) -> Result<T, ApiError> {
+    use leptos::server_fn::http_export::StatusCode;
     use leptos_axum::ResponseOptions;
     if let Err(error) = &result
         && let Some(response) = use_context::<ResponseOptions>()
     {
         response.set_status(match error {
-            ApiError::Unavailable => {
-                leptos::server_fn::http_export::StatusCode::SERVICE_UNAVAILABLE
-            }
-            ApiError::Invalid(_) => leptos::server_fn::http_export::StatusCode::BAD_REQUEST,
-            ApiError::NotFound(_) => leptos::server_fn::http_export::StatusCode::NOT_FOUND,
-            ApiError::Transport(_) => {
-                leptos::server_fn::http_export::StatusCode::INTERNAL_SERVER_ERROR
-            }
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
         });
     }
     result
