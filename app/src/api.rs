@@ -6,7 +6,9 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
-use crate::dashboard::{Dashboard, DashboardSummary, SaveOutcome, VersionInfo};
+use crate::dashboard::{
+    CreatedShareLink, Dashboard, DashboardSummary, SaveOutcome, ShareLink, VersionInfo,
+};
 use crate::model::CurrentValue;
 use crate::query::{Query, QueryResult};
 
@@ -148,6 +150,37 @@ pub async fn restore_dashboard(
     with_status(async { storage()?.restore_dashboard(id, version, base).await }.await)
 }
 
+/// Creates a read-only, live link to a dashboard, expiring after `expires_in_ms` if given. The
+/// token is in this answer only.
+#[server(
+    prefix = "/api/fn",
+    endpoint = "create_share_link",
+    input = leptos::server_fn::codec::Json
+)]
+pub async fn create_share_link(
+    id: String,
+    label: String,
+    expires_in_ms: Option<i64>,
+) -> Result<CreatedShareLink, ApiError> {
+    with_status(async { storage()?.create_share_link(id, label, expires_in_ms).await }.await)
+}
+
+/// A dashboard's share links, newest first.
+#[server(prefix = "/api/fn", endpoint = "share_links", input = leptos::server_fn::codec::Json)]
+pub async fn share_links(id: String) -> Result<Vec<ShareLink>, ApiError> {
+    with_status(async { storage()?.share_links(id).await }.await)
+}
+
+/// Revokes a share link: it stops working at once, and its open viewers are told.
+#[server(
+    prefix = "/api/fn",
+    endpoint = "revoke_share_link",
+    input = leptos::server_fn::codec::Json
+)]
+pub async fn revoke_share_link(id: String, link: String) -> Result<(), ApiError> {
+    with_status(async { storage()?.revoke_share_link(id, link).await }.await)
+}
+
 /// Deletes a dashboard and its history.
 #[server(
     prefix = "/api/fn",
@@ -166,8 +199,8 @@ pub mod backend {
     use std::sync::Arc;
 
     use super::{
-        ApiError, Dashboard, DashboardSummary, Query, QueryResult, SaveOutcome, ValueListing,
-        VersionInfo,
+        ApiError, CreatedShareLink, Dashboard, DashboardSummary, Query, QueryResult, SaveOutcome,
+        ShareLink, ValueListing, VersionInfo,
     };
 
     /// A boxed future, so the trait stays object-safe.
@@ -221,6 +254,24 @@ pub mod backend {
 
         /// Deletes a dashboard and its history.
         fn delete_dashboard(&self, id: String) -> BoxFuture<'_, Result<(), ApiError>>;
+
+        /// Creates a share link to a dashboard.
+        fn create_share_link(
+            &self,
+            id: String,
+            label: String,
+            expires_in_ms: Option<i64>,
+        ) -> BoxFuture<'_, Result<CreatedShareLink, ApiError>>;
+
+        /// A dashboard's share links.
+        fn share_links(&self, id: String) -> BoxFuture<'_, Result<Vec<ShareLink>, ApiError>>;
+
+        /// Revokes a dashboard's share link.
+        fn revoke_share_link(
+            &self,
+            id: String,
+            link: String,
+        ) -> BoxFuture<'_, Result<(), ApiError>>;
     }
 
     /// How the backend travels through Leptos context.

@@ -245,6 +245,29 @@ pub struct VersionInfo {
     pub summary: String,
 }
 
+/// A read-only, live link to one dashboard.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ShareLink {
+    /// Identifies the link for listing and revoking (not the token).
+    pub id: String,
+    /// The dashboard it shows.
+    pub dashboard: String,
+    #[serde(default)]
+    pub label: String,
+    /// ms since the epoch.
+    pub created_at: i64,
+    /// When it stops working, ms since the epoch; never when absent.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+}
+
+/// A link just made, with its token: shown once, then only its hash is kept.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct CreatedShareLink {
+    pub token: String,
+    pub link: ShareLink,
+}
+
 /// What a save did.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "snake_case", tag = "outcome")]

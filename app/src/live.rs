@@ -27,6 +27,10 @@ pub const CLOSE_PROTOCOL_ERROR: u16 = 1008;
 /// WebSocket close code sent when a client cannot keep up or the server hit an error.
 pub const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 
+/// WebSocket close code sent when the access a socket was opened with ended (its share link
+/// was revoked or expired): reconnecting will not help.
+pub const CLOSE_ACCESS_ENDED: u16 = 4003;
+
 /// Most subscriptions one connection may hold.
 pub const MAX_SUBSCRIPTIONS: usize = 256;
 /// Longest window a range subscription may keep.

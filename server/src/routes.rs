@@ -25,6 +25,7 @@ use crate::live::socket;
 use crate::query_params::{BadParameter, QueryParams};
 use crate::state::AppState;
 use crate::storage::catalog::{LabelListing, NamePage, SeriesPage};
+use crate::storage::dashboards::DashboardError;
 
 /// Builds the whole HTTP surface on `state`.
 pub fn router(state: AppState) -> Router {
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/series/names", get(metric_names))
         .route("/api/v1/series/labels", get(labels))
         .route("/api/v1/dashboards/{id}/export", get(export_dashboard))
+        .route("/api/v1/share/{token}", get(shared_dashboard))
         .merge(influx_routes())
         .route(LIVE_PATH, get(socket::upgrade))
         .leptos_routes_with_context(
@@ -110,6 +112,22 @@ async fn export_dashboard(
         body,
     )
         .into_response())
+}
+
+/// `GET /api/v1/share/{token}`: the dashboard a share link shows (its current version), for
+/// anyone who has the link; 404 once it is revoked or expired.
+async fn shared_dashboard(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Json<app::dashboard::Dashboard>, AppError> {
+    let link = state
+        .store
+        .resolve_share_token(&token, now_ms())
+        .await?
+        .ok_or_else(|| {
+            DashboardError::NotFound("this share link was revoked or has expired".into())
+        })?;
+    Ok(Json(state.store.dashboard(&link.dashboard).await?))
 }
 
 /// A file name from a title: letters, digits and dashes only, never empty.

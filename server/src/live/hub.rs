@@ -1,7 +1,8 @@
 //! The live hub: the process's single Redis subscription, routed to the feeds that need it.
 //!
-//! Exactly one task per process subscribes to the live channel, whatever the number of
-//! browsers. Each published change notice goes to the feeds whose query matches one of its
+//! Exactly one task per process subscribes to the live channel (and, on the same connection,
+//! to the channel announcing revoked share links, whose sockets it closes), whatever the number
+//! of browsers. Each published change notice goes to the feeds whose query matches one of its
 //! series (found through a per-series route table, kept up to date as feeds come and go), so
 //! the work grows with distinct queries, not viewers. When the subscription drops, every socket
 //! is told the stream is degraded; once it is back, the notices missed meanwhile are read from
@@ -21,6 +22,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::feed::{Command, FeedHandle, Matcher, Member, Routed};
+use super::socket::Outbox;
 use crate::config::LiveConfig;
 use crate::storage::changes::{Notice, parse_published};
 use crate::storage::{SeriesId, StorageError, Store};
@@ -45,6 +47,9 @@ pub struct Shared {
     sockets: AtomicUsize,
     /// Sockets closed because they fell behind.
     pub slow_clients_closed: AtomicU64,
+    /// Sockets opened with a share link, by link id, to close when it is revoked.
+    shares: Mutex<HashMap<String, Vec<(u64, Outbox)>>>,
+    next_watch: AtomicU64,
 }
 
 /// Feeds by query, and which feeds each known series goes to.
@@ -80,6 +85,38 @@ pub struct Hub {
     shared: Arc<Shared>,
 }
 
+/// Keeps a share link's socket known to the hub while it lives.
+pub struct ShareWatch {
+    shared: Arc<Shared>,
+    link: String,
+    id: u64,
+}
+
+impl Drop for ShareWatch {
+    fn drop(&mut self) {
+        let mut shares = self.shared.shares.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(watching) = shares.get_mut(&self.link) {
+            watching.retain(|(id, _)| *id != self.id);
+            if watching.is_empty() {
+                shares.remove(&self.link);
+            }
+        }
+    }
+}
+
+/// Closes the sockets opened with share link `link`.
+fn revoke(shared: &Shared, link: &str) {
+    let watching = shared
+        .shares
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(link)
+        .unwrap_or_default();
+    for (_, outbox) in watching {
+        outbox.end_access("this share link was revoked");
+    }
+}
+
 /// Counts a live socket while it lives.
 pub struct SocketGuard(Arc<Shared>);
 
@@ -108,6 +145,8 @@ impl Hub {
             next_feed: AtomicU64::new(1),
             sockets: AtomicUsize::new(0),
             slow_clients_closed: AtomicU64::new(0),
+            shares: Mutex::new(HashMap::new()),
+            next_watch: AtomicU64::new(1),
         });
         let task = tokio::spawn(subscribe_loop(client, channel, shared.clone()));
         (Self { shared }, task)
@@ -148,6 +187,24 @@ impl Hub {
     pub fn socket_opened(&self) -> SocketGuard {
         self.shared.sockets.fetch_add(1, Ordering::Relaxed);
         SocketGuard(self.shared.clone())
+    }
+
+    /// Closes `outbox`'s socket when share link `link` is revoked, until the guard is dropped.
+    #[must_use]
+    pub fn watch_share(&self, link: &str, outbox: Outbox) -> ShareWatch {
+        let id = self.shared.next_watch.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .shares
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(link.to_owned())
+            .or_default()
+            .push((id, outbox));
+        ShareWatch {
+            shared: self.shared.clone(),
+            link: link.to_owned(),
+            id,
+        }
     }
 
     /// Joins `member` to the feed of `query` (started if none runs): it gets a snapshot, or
@@ -264,13 +321,14 @@ async fn route(shared: &Shared, cursor: Cursor, notice: Notice) -> Result<(), St
 }
 
 async fn subscribe_loop(client: redis::Client, channel: String, shared: Arc<Shared>) {
+    let revocations = shared.store.keys().revocations();
     let mut backoff = MIN_BACKOFF;
     // The last notice routed; `None` until the first subscription.
     let mut routed: Option<Cursor> = None;
     loop {
         let subscribed = tokio::select! {
             () = shared.shutdown.cancelled() => return,
-            subscribed = subscribe(&client, &channel) => subscribed,
+            subscribed = subscribe(&client, [&channel, &revocations]) => subscribed,
         };
         let pubsub = match subscribed {
             Ok(pubsub) => pubsub,
@@ -321,6 +379,12 @@ async fn subscribe_loop(client: redis::Client, channel: String, shared: Arc<Shar
                 message = messages.next() => message,
             };
             let Some(message) = message else { break };
+            if message.get_channel_name() == revocations {
+                if let Ok(link) = std::str::from_utf8(message.get_payload_bytes()) {
+                    revoke(&shared, link);
+                }
+                continue;
+            }
             let (cursor, notice) = match parse_published(message.get_payload_bytes()) {
                 Ok(parsed) => parsed,
                 Err(error) => {
@@ -353,12 +417,13 @@ async fn pause(shared: &Shared, backoff: &mut Duration) -> bool {
     }
 }
 
+/// One connection, subscribed to the change channel and the share-link revocation channel.
 async fn subscribe(
     client: &redis::Client,
-    channel: &str,
+    channels: [&str; 2],
 ) -> redis::RedisResult<redis::aio::PubSub> {
     let mut pubsub = client.get_async_pubsub().await?;
-    pubsub.subscribe(channel).await?;
+    pubsub.subscribe(&channels[..]).await?;
     Ok(pubsub)
 }
 

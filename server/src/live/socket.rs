@@ -12,11 +12,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::live::{
-    CLOSE_GOING_AWAY, CLOSE_PROTOCOL_ERROR, CLOSE_TRY_AGAIN_LATER, ClientMessage,
-    MAX_SUBSCRIPTIONS, ServerMessage, SubscriptionId,
+    CLOSE_ACCESS_ENDED, CLOSE_GOING_AWAY, CLOSE_PROTOCOL_ERROR, CLOSE_TRY_AGAIN_LATER,
+    ClientMessage, LiveQuery, MAX_SUBSCRIPTIONS, ServerMessage, SubscriptionId,
 };
-use axum::extract::State;
+use app::query::Selector;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -84,7 +85,8 @@ pub struct Outbox {
 #[derive(Default)]
 struct Kick {
     token: CancellationToken,
-    reason: Mutex<Option<&'static str>>,
+    /// The close code and reason.
+    reason: Mutex<Option<(u16, &'static str)>>,
 }
 
 impl Outbox {
@@ -101,24 +103,129 @@ impl Outbox {
         self.queue.capacity()
     }
 
-    /// Closes the socket with `reason`.
+    /// Closes the socket with `reason` (code 1013: the client may come back).
     pub fn kick(&self, reason: &'static str) {
-        *self.kick.reason.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason);
+        self.close(CLOSE_TRY_AGAIN_LATER, reason);
+    }
+
+    /// Closes the socket because the access it was opened with ended (code 4003: coming back
+    /// will not help).
+    pub fn end_access(&self, reason: &'static str) {
+        self.close(CLOSE_ACCESS_ENDED, reason);
+    }
+
+    fn close(&self, code: u16, reason: &'static str) {
+        *self.kick.reason.lock().unwrap_or_else(|e| e.into_inner()) = Some((code, reason));
         self.kick.token.cancel();
     }
 }
 
+/// What a share link's socket may show: its dashboard's widget selectors.
+struct ShareScope {
+    token: String,
+    link: String,
+    selectors: Vec<Selector>,
+}
+
+/// Why a share link's socket is closed.
+const SHARE_ENDED: &str = "this share link was revoked or has expired";
+/// How often a share link's socket checks that its link still stands (revocations normally
+/// arrive at once, over the revocation channel; this covers a missed one and expiry).
+const SHARE_RECHECK: Duration = Duration::from_secs(10);
+
+/// Query parameters of the live endpoint.
+#[derive(serde::Deserialize)]
+pub struct LiveParams {
+    /// A share link's token: the socket may then show that dashboard only.
+    share: Option<String>,
+}
+
 /// `GET /api/v1/live`: upgrades to the live protocol.
-pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    Query(params): Query<LiveParams>,
+) -> Response {
+    // A share link that does not stand still gets a socket, to be closed with the reason.
+    let share = match params.share {
+        Some(token) => Some(share_scope(&state, token).await),
+        None => None,
+    };
     // Small buffers: thousands of idle viewers must stay cheap.
     ws.read_buffer_size(4 * 1024)
         .write_buffer_size(0)
         .max_message_size(MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| serve(socket, state))
+        .on_upgrade(move |socket| serve(socket, state, share))
+}
+
+/// The scope of `token`; `Err` with the close code and reason when it grants nothing now.
+async fn share_scope(state: &AppState, token: String) -> Result<ShareScope, (u16, &'static str)> {
+    let unavailable = |error: crate::storage::dashboards::DashboardError| {
+        tracing::warn!(%error, "checking a share link failed");
+        (
+            CLOSE_TRY_AGAIN_LATER,
+            "storage is unavailable, try again shortly",
+        )
+    };
+    let link = state
+        .store
+        .resolve_share_token(&token, crate::routes::now_ms())
+        .await
+        .map_err(unavailable)?
+        .ok_or((CLOSE_ACCESS_ENDED, SHARE_ENDED))?;
+    let dashboard = state
+        .store
+        .dashboard(&link.dashboard)
+        .await
+        .map_err(unavailable)?;
+    let selectors = dashboard
+        .widgets
+        .iter()
+        .filter_map(|widget| widget.query.as_ref())
+        .filter_map(|query| Selector::parse(&query.selector).ok())
+        .collect();
+    Ok(ShareScope {
+        token,
+        link: link.id,
+        selectors,
+    })
+}
+
+/// Resolves when `share`'s link no longer stands (checked every [`SHARE_RECHECK`]); never
+/// without one.
+async fn recheck(state: &AppState, share: Option<&ShareScope>) {
+    let Some(share) = share else {
+        return std::future::pending().await;
+    };
+    loop {
+        tokio::time::sleep(SHARE_RECHECK).await;
+        match state
+            .store
+            .resolve_share_token(&share.token, crate::routes::now_ms())
+            .await
+        {
+            Ok(Some(_)) => {}
+            Ok(None) => return,
+            // Storage trouble is not a revocation; check again later.
+            Err(_) => {}
+        }
+    }
 }
 
 #[tracing::instrument(skip_all)]
-async fn serve(mut socket: WebSocket, state: AppState) {
+async fn serve(
+    mut socket: WebSocket,
+    state: AppState,
+    share: Option<Result<ShareScope, (u16, &'static str)>>,
+) {
+    let share = match share {
+        None => None,
+        Some(Ok(scope)) => Some(scope),
+        Some(Err((code, reason))) => {
+            close(&mut socket, code, reason, Duration::from_secs(1)).await;
+            return;
+        }
+    };
     let _counted = state.hub.socket_opened();
     let socket_id = NEXT_SOCKET.fetch_add(1, Ordering::Relaxed);
     let (queue, mut queued) = mpsc::channel(state.hub.config().client_buffer);
@@ -127,6 +234,10 @@ async fn serve(mut socket: WebSocket, state: AppState) {
         queue,
         kick: kick.clone(),
     };
+    // A share link's socket is closed at once when the link is revoked, in any process.
+    let _watched = share
+        .as_ref()
+        .map(|share| state.hub.watch_share(&share.link, outbox.clone()));
     let mut subscriptions: HashMap<SubscriptionId, FeedHandle> = HashMap::new();
     let mut status = state.hub.status();
     let mut status_open = true;
@@ -145,15 +256,18 @@ async fn serve(mut socket: WebSocket, state: AppState) {
             biased;
             () = state.shutdown.cancelled() => break Some((CLOSE_GOING_AWAY, "server shutting down")),
             () = kick.token.cancelled() => {
-                let reason = kick.reason.lock().unwrap_or_else(|e| e.into_inner()).unwrap_or("closed by the server");
-                break Some((CLOSE_TRY_AGAIN_LATER, reason));
+                let closing = *kick.reason.lock().unwrap_or_else(|e| e.into_inner());
+                break Some(closing.unwrap_or((CLOSE_TRY_AGAIN_LATER, "closed by the server")));
+            }
+            () = recheck(&state, share.as_ref()) => {
+                break Some((CLOSE_ACCESS_ENDED, SHARE_ENDED));
             }
             incoming = socket.recv() => match incoming {
                 None | Some(Err(_) | Ok(Message::Close(_))) => break None,
                 Some(Ok(Message::Text(text))) => {
                     let reply = match serde_json::from_str::<ClientMessage>(&text) {
                         Ok(message) => {
-                            handle(message, &state, socket_id, &outbox, &mut subscriptions).await
+                            handle(message, &state, socket_id, &outbox, share.as_ref(), &mut subscriptions).await
                         }
                         Err(error) => Some(ServerMessage::Error {
                             id: None,
@@ -240,6 +354,7 @@ async fn handle(
     state: &AppState,
     socket_id: u64,
     outbox: &Outbox,
+    share: Option<&ShareScope>,
     subscriptions: &mut HashMap<SubscriptionId, FeedHandle>,
 ) -> Option<ServerMessage> {
     match message {
@@ -249,6 +364,18 @@ async fn handle(
                     id: Some(id),
                     message: format!("query: {problem}"),
                 });
+            }
+            if let Some(share) = share {
+                let selector = match &query {
+                    LiveQuery::Latest { selector } => selector.as_ref(),
+                    LiveQuery::Range { selector, .. } => Some(selector),
+                };
+                if !selector.is_some_and(|selector| share.selectors.contains(selector)) {
+                    return Some(ServerMessage::Error {
+                        id: Some(id),
+                        message: "a share link shows only its dashboard's widgets".into(),
+                    });
+                }
             }
             if let Some(previous) = subscriptions.remove(&id) {
                 previous.send(Command::Leave {

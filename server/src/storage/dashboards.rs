@@ -79,7 +79,7 @@ fn new_id() -> Result<String, DashboardError> {
             reason: format!("no randomness: {error}"),
         })
     })?;
-    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+    Ok(super::keys::hex(&bytes))
 }
 
 /// The stored form. These types hold no maps with non-text keys, so encoding cannot fail.
@@ -264,6 +264,7 @@ impl Store {
         if !is_dashboard_id(id) {
             return Err(DashboardError::NotFound(id.to_owned()));
         }
+        self.revoke_all_share_links(id).await?;
         let mut connection = self.connection();
         let deleted: usize = redis::cmd("DEL")
             .arg(self.keys.dashboard_versions(id))

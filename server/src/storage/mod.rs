@@ -7,6 +7,7 @@ pub mod dashboards;
 mod fold;
 pub mod keys;
 pub mod query;
+pub mod shares;
 pub mod sketch;
 pub mod writer;
 
@@ -20,7 +21,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::config::{Retention, TIERS};
 use crate::routes;
-use app::dashboard::{Dashboard, DashboardSummary, SaveOutcome, VersionInfo};
+use app::dashboard::{
+    CreatedShareLink, Dashboard, DashboardSummary, SaveOutcome, ShareLink, VersionInfo,
+};
 use dashboards::{DashboardError, LOCAL_AUTHOR};
 pub use keys::{Keys, SeriesId};
 
@@ -672,6 +675,27 @@ impl Backend for Store {
 
     fn delete_dashboard(&self, id: String) -> BoxFuture<'_, Result<(), ApiError>> {
         Box::pin(async move { dashboard_answer(Store::delete_dashboard(self, &id).await) })
+    }
+
+    fn create_share_link(
+        &self,
+        id: String,
+        label: String,
+        expires_in_ms: Option<i64>,
+    ) -> BoxFuture<'_, Result<CreatedShareLink, ApiError>> {
+        Box::pin(async move {
+            dashboard_answer(
+                Store::create_share_link(self, &id, &label, expires_in_ms, routes::now_ms()).await,
+            )
+        })
+    }
+
+    fn share_links(&self, id: String) -> BoxFuture<'_, Result<Vec<ShareLink>, ApiError>> {
+        Box::pin(async move { dashboard_answer(Store::share_links(self, &id).await) })
+    }
+
+    fn revoke_share_link(&self, id: String, link: String) -> BoxFuture<'_, Result<(), ApiError>> {
+        Box::pin(async move { dashboard_answer(Store::revoke_share_link(self, &id, &link).await) })
     }
 }
 

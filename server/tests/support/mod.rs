@@ -127,10 +127,14 @@ impl TestApp {
 
     /// Opens a live socket without subscribing to anything.
     pub async fn connect(&self) -> LiveClient {
-        let (socket, _) =
-            tokio_tungstenite::connect_async(format!("ws://{}/api/v1/live", self.addr))
-                .await
-                .unwrap();
+        self.connect_to("/api/v1/live").await
+    }
+
+    /// Opens a live WebSocket at `path` (with its query, such as `?share=…`).
+    pub async fn connect_to(&self, path: &str) -> LiveClient {
+        let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{}{path}", self.addr))
+            .await
+            .unwrap();
         LiveClient {
             socket,
             pending: std::collections::VecDeque::new(),

@@ -1,0 +1,200 @@
+//! Share links: a random token that grants read-only, live access to one dashboard, stored only
+//! as its hash, optionally expiring, revocable at once (open sockets are told through the
+//! revocation channel).
+
+use app::dashboard::{CreatedShareLink, ShareLink};
+
+use super::dashboards::DashboardError;
+use super::keys::hex;
+use super::{StorageError, Store};
+
+/// Longest label of a link.
+pub const MAX_LABEL_CHARS: usize = 200;
+
+/// The id of a link: its token's hash (so the token itself is never stored).
+fn link_id(token: &str) -> String {
+    hex(&blake3::hash(token.as_bytes()).as_bytes()[..16])
+}
+
+/// A new token: 128 random bits, in hex.
+fn new_token() -> Result<String, StorageError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|error| StorageError::Corrupt {
+        key: "share token".into(),
+        reason: format!("no randomness: {error}"),
+    })?;
+    Ok(hex(&bytes))
+}
+
+fn is_link_id(id: &str) -> bool {
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+impl Store {
+    /// Creates a link to dashboard `dashboard`, expiring `expires_in_ms` from `now_ms` if given.
+    /// The token is in the answer only: it is stored hashed.
+    ///
+    /// # Errors
+    /// No such dashboard, a bad label or expiry, or Redis failed.
+    pub async fn create_share_link(
+        &self,
+        dashboard: &str,
+        label: &str,
+        expires_in_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<CreatedShareLink, DashboardError> {
+        // It must exist (and its id is checked on the way).
+        self.dashboard(dashboard).await?;
+        let label = label.trim();
+        if label.chars().count() > MAX_LABEL_CHARS {
+            return Err(invalid(
+                "label",
+                format!("at most {MAX_LABEL_CHARS} characters"),
+            ));
+        }
+        if expires_in_ms.is_some_and(|ms| ms <= 0) {
+            return Err(invalid("expires_in_ms", "must be positive".into()));
+        }
+        let token = new_token()?;
+        let link = ShareLink {
+            id: link_id(&token),
+            dashboard: dashboard.to_owned(),
+            label: label.to_owned(),
+            created_at: now_ms,
+            expires_at: expires_in_ms.map(|ms| now_ms + ms),
+        };
+        let json = serde_json::to_string(&link).expect("share links encode as JSON");
+        let key = self.keys.share_link(&link.id);
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET").arg(&key).arg(json).ignore();
+        if let Some(at) = link.expires_at {
+            pipe.cmd("PEXPIREAT").arg(&key).arg(at).ignore();
+        }
+        pipe.cmd("SADD")
+            .arg(self.keys.dashboard_shares(dashboard))
+            .arg(&link.id)
+            .ignore();
+        let () = pipe.query_async(&mut self.connection()).await?;
+        Ok(CreatedShareLink { token, link })
+    }
+
+    /// The live links of dashboard `dashboard`, newest first.
+    ///
+    /// # Errors
+    /// Redis failed.
+    pub async fn share_links(&self, dashboard: &str) -> Result<Vec<ShareLink>, DashboardError> {
+        self.dashboard(dashboard).await?;
+        let ids: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(self.keys.dashboard_shares(dashboard))
+            .query_async(&mut self.connection())
+            .await?;
+        let mut links = Vec::new();
+        for id in ids {
+            match self.share_link_by_id(&id).await? {
+                Some(link) => links.push(link),
+                // Expired: its key is gone; forget it here too.
+                None => {
+                    let _: () = redis::cmd("SREM")
+                        .arg(self.keys.dashboard_shares(dashboard))
+                        .arg(&id)
+                        .query_async(&mut self.connection())
+                        .await?;
+                }
+            }
+        }
+        links.sort_by_key(|link| std::cmp::Reverse(link.created_at));
+        Ok(links)
+    }
+
+    /// What `token` grants at `now_ms`: its link, unless revoked or expired.
+    ///
+    /// # Errors
+    /// Redis failed.
+    pub async fn resolve_share_token(
+        &self,
+        token: &str,
+        now_ms: i64,
+    ) -> Result<Option<ShareLink>, DashboardError> {
+        Ok(self
+            .share_link_by_id(&link_id(token))
+            .await?
+            .filter(|link| link.expires_at.is_none_or(|at| at > now_ms)))
+    }
+
+    async fn share_link_by_id(&self, id: &str) -> Result<Option<ShareLink>, DashboardError> {
+        let key = self.keys.share_link(id);
+        let json: Option<String> = redis::cmd("GET")
+            .arg(&key)
+            .query_async(&mut self.connection())
+            .await?;
+        json.map(|json| {
+            serde_json::from_str(&json).map_err(|error| {
+                DashboardError::Storage(StorageError::Corrupt {
+                    key,
+                    reason: error.to_string(),
+                })
+            })
+        })
+        .transpose()
+    }
+
+    /// Revokes link `id` of dashboard `dashboard`: it stops working at once, and processes close
+    /// the sockets opened with it.
+    ///
+    /// # Errors
+    /// No such link, or Redis failed.
+    pub async fn revoke_share_link(&self, dashboard: &str, id: &str) -> Result<(), DashboardError> {
+        let missing = || DashboardError::NotFound(format!("share link {id}"));
+        if !is_link_id(id) {
+            return Err(missing());
+        }
+        let link = self.share_link_by_id(id).await?.ok_or_else(missing)?;
+        if link.dashboard != dashboard {
+            return Err(missing());
+        }
+        let mut pipe = redis::pipe();
+        pipe.cmd("DEL").arg(self.keys.share_link(id)).ignore();
+        pipe.cmd("SREM")
+            .arg(self.keys.dashboard_shares(dashboard))
+            .arg(id)
+            .ignore();
+        pipe.cmd("PUBLISH")
+            .arg(self.keys.revocations())
+            .arg(id)
+            .ignore();
+        let () = pipe.query_async(&mut self.connection()).await?;
+        Ok(())
+    }
+
+    /// Revokes every link of `dashboard` (it is being deleted).
+    ///
+    /// # Errors
+    /// Redis failed.
+    pub async fn revoke_all_share_links(&self, dashboard: &str) -> Result<(), DashboardError> {
+        let ids: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(self.keys.dashboard_shares(dashboard))
+            .query_async(&mut self.connection())
+            .await?;
+        for id in ids {
+            match self.revoke_share_link(dashboard, &id).await {
+                Ok(()) | Err(DashboardError::NotFound(_)) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        let _: () = redis::cmd("DEL")
+            .arg(self.keys.dashboard_shares(dashboard))
+            .query_async(&mut self.connection())
+            .await?;
+        Ok(())
+    }
+}
+
+fn invalid(field: &str, problem: String) -> DashboardError {
+    DashboardError::Invalid(app::dashboard::InvalidDashboard {
+        field: field.to_owned(),
+        problem,
+    })
+}
