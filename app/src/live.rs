@@ -31,6 +31,13 @@ pub const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 /// was revoked or expired): reconnecting will not help.
 pub const CLOSE_ACCESS_ENDED: u16 = 4003;
 
+/// Whether a connection closed with `code` should not be retried: the access it was opened
+/// with is gone, and only a new link or a reload after signing in can help.
+#[must_use]
+pub fn closed_for_good(code: u16) -> bool {
+    code == CLOSE_ACCESS_ENDED
+}
+
 /// Most subscriptions one connection may hold.
 pub const MAX_SUBSCRIPTIONS: usize = 256;
 /// Longest window a range subscription may keep.
@@ -338,6 +345,20 @@ pub fn reconnect_delay_ms(attempt: u32, unit_random: f64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only an ended access stops the client from reconnecting.
+    #[test]
+    fn only_ended_access_is_final() {
+        assert!(closed_for_good(CLOSE_ACCESS_ENDED));
+        for code in [
+            CLOSE_GOING_AWAY,
+            CLOSE_PROTOCOL_ERROR,
+            CLOSE_TRY_AGAIN_LATER,
+            1006,
+        ] {
+            assert!(!closed_for_good(code), "{code}");
+        }
+    }
 
     /// Delays grow, stay within the cap, and jitter spans half the window.
     #[test]

@@ -7,8 +7,8 @@ use leptos::prelude::*;
 
 use super::ConnectionStatus;
 use crate::live::{
-    Applied, ClientMessage, LIVE_PATH, LiveQuery, ServerMessage, SubscriptionId, View, parse_frame,
-    reconnect_delay_ms,
+    Applied, ClientMessage, LIVE_PATH, LiveQuery, ServerMessage, SubscriptionId, View,
+    closed_for_good, parse_frame, reconnect_delay_ms,
 };
 
 /// One thing a page shows live.
@@ -35,7 +35,13 @@ pub fn connect(subscriptions: Vec<LiveSubscription>, status: RwSignal<Connection
                         failed_attempts = 0;
                         reason = None;
                     }
-                    reason = closed_because.or(reason);
+                    if let Some((code, said)) = closed_because {
+                        if closed_for_good(code) {
+                            status.set(ConnectionStatus::Ended { reason: said });
+                            return;
+                        }
+                        reason = Some(said);
+                    }
                 }
                 Ok(Err(error)) => reason = reason.or_else(|| Some(error.to_string())),
                 Err(error) => reason = Some(error),
@@ -61,19 +67,19 @@ fn subscribe(subscription: &LiveSubscription) -> Option<Message> {
     serde_json::to_string(&message).ok().map(Message::Text)
 }
 
-/// Runs one connection until it ends. Returns whether any message arrived, and the reason the
-/// server gave for closing it, if it gave one.
+/// Runs one connection until it ends. Returns whether any message arrived, and the code and
+/// reason the server gave for closing it, if it gave one.
 async fn run(
     mut socket: WebSocket,
     subscriptions: &[LiveSubscription],
     status: RwSignal<ConnectionStatus>,
-) -> (bool, Option<String>) {
+) -> (bool, Option<(u16, String)>) {
     // Wait for the handshake; a socket that failed to open yields why instead.
     let _ = futures::future::poll_fn(|cx| socket.poll_ready_unpin(cx)).await;
     if !matches!(socket.state(), State::Open) {
         return match socket.next().await {
             Some(Err(WebSocketError::ConnectionClose(close))) if !close.reason.is_empty() => {
-                (false, Some(close.reason))
+                (false, Some((close.code, close.reason)))
             }
             _ => (false, None),
         };
@@ -92,7 +98,10 @@ async fn run(
             Ok(Message::Text(text)) => text,
             Ok(Message::Bytes(_)) => continue,
             Err(WebSocketError::ConnectionClose(close)) => {
-                return (received, (!close.reason.is_empty()).then_some(close.reason));
+                return (
+                    received,
+                    (!close.reason.is_empty()).then_some((close.code, close.reason)),
+                );
             }
             Err(_) => return (received, None),
         };

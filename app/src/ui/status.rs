@@ -15,9 +15,13 @@ pub enum ConnectionStatus {
     /// Lost; the next attempt follows after `in_ms`. `reason` is what the server said when
     /// it closed the connection, or what the browser saw.
     Reconnecting { in_ms: u32, reason: String },
+    /// Closed for good: the access it was opened with ended (a revoked share link); `reason`
+    /// is the server's.
+    Ended { reason: String },
 }
 
-/// "Live", "Connecting…", "Delayed (…)" or "Reconnecting… (…)", with a coloured dot.
+/// "Live", "Connecting…", "Delayed (…)", "Reconnecting… (…)" or "Ended: …", with a coloured
+/// dot.
 #[component]
 pub fn StatusPill(status: RwSignal<ConnectionStatus>) -> impl IntoView {
     let text = move || match status.get() {
@@ -25,11 +29,12 @@ pub fn StatusPill(status: RwSignal<ConnectionStatus>) -> impl IntoView {
         ConnectionStatus::Live => "Live".to_owned(),
         ConnectionStatus::Degraded { reason } => format!("Delayed ({reason})"),
         ConnectionStatus::Reconnecting { reason, .. } => format!("Reconnecting… ({reason})"),
+        ConnectionStatus::Ended { reason } => format!("Ended: {reason}"),
     };
     let class = move || match status.get() {
         ConnectionStatus::Live => "pill pill-live",
         ConnectionStatus::Connecting | ConnectionStatus::Degraded { .. } => "pill pill-wait",
-        ConnectionStatus::Reconnecting { .. } => "pill pill-down",
+        ConnectionStatus::Reconnecting { .. } | ConnectionStatus::Ended { .. } => "pill pill-down",
     };
     let title = move || match status.get() {
         ConnectionStatus::Reconnecting { in_ms, .. } => {
