@@ -174,12 +174,13 @@ impl Store {
         Ok(started.elapsed())
     }
 
-    /// Stores observations now, as one batch: raw points, every rollup tier, current values and counter totals,
-    /// in one pipeline of one script call per series (all keys of a series share a slot), then
+    /// Stores observations now, as one batch: raw points, every rollup tier, current values and
+    /// counter totals, in one pipeline of write script calls of [`SERIES_PER_CALL`] series each
+    /// (all keys of a series share a slot; plain values are folded first, see [`fold`]), then
     /// appends a [`changes::Notice`] of what changed to the change log and publishes it. When
-    /// this returns `Ok`, Redis
-    /// has accepted every observation not listed in [`WriteOutcome::refused`]. Request handlers
-    /// write through [`writer::Writer`], which combines concurrent requests into one such call.
+    /// this returns `Ok`, Redis has accepted every observation not listed in
+    /// [`WriteOutcome::refused`]. Request handlers write through [`writer::Writer`], which
+    /// combines concurrent requests into one such call.
     ///
     /// # Errors
     /// Redis is unreachable or failed; the caller must not acknowledge the batch.
