@@ -555,7 +555,7 @@ impl Feed {
         }
         let body = serialize(&ErrorBody { message: reason });
         for member in self.members.drain(..) {
-            let message = Outgoing::message(OutgoingKind::Error, member.subscription, body.clone());
+            let message = Outgoing::message(OutgoingKind::Error, member.subscription, &body);
             if member.outbox.try_send(message).is_err() {
                 member.outbox.kick("the live query failed");
             }
@@ -687,11 +687,20 @@ impl Feed {
     /// Sends `body` as a delta to every member that keeps up; notes those whose queue is full.
     fn deliver(&mut self, body: &Arc<str>) {
         let now = Instant::now();
+        // One rendering per subscription id (viewers of one dashboard mostly share them).
+        let mut rendered: Vec<(SubscriptionId, Outgoing)> = Vec::new();
         self.members.retain_mut(|member| {
             if member.behind_since.is_some() {
                 return true;
             }
-            let message = Outgoing::message(OutgoingKind::Delta, member.subscription, body.clone());
+            let message = match rendered.iter().find(|(id, _)| *id == member.subscription) {
+                Some((_, message)) => message.clone(),
+                None => {
+                    let message = Outgoing::message(OutgoingKind::Delta, member.subscription, body);
+                    rendered.push((member.subscription, message.clone()));
+                    message
+                }
+            };
             match member.outbox.try_send(message) {
                 Ok(()) => true,
                 Err(mpsc::error::TrySendError::Full(_)) => {
@@ -720,7 +729,7 @@ impl Feed {
             let mut member = member;
             if member.outbox.capacity() >= room {
                 let body = snapshot.get_or_insert_with(|| self.snapshot_body()).clone();
-                let message = Outgoing::message(OutgoingKind::Snapshot, member.subscription, body);
+                let message = Outgoing::message(OutgoingKind::Snapshot, member.subscription, &body);
                 if member.outbox.try_send(message).is_ok() {
                     member.behind_since = None;
                 }
@@ -761,12 +770,12 @@ impl Feed {
                     to: self.position.max(after),
                     data: &data,
                 });
-                Outgoing::message(OutgoingKind::Delta, member.subscription, body)
+                Outgoing::message(OutgoingKind::Delta, member.subscription, &body)
             }
             _ => Outgoing::message(
                 OutgoingKind::Snapshot,
                 member.subscription,
-                self.snapshot_body(),
+                &self.snapshot_body(),
             ),
         };
         member.behind_since = None;

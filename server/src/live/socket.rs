@@ -43,35 +43,33 @@ pub enum OutgoingKind {
     Error,
 }
 
-/// A message queued for a socket: a subscription's snapshot or delta, whose body (everything
-/// but the type and subscription id) is shared by every socket it goes to.
-#[derive(Debug)]
+/// A message queued for a socket: a subscription's snapshot or delta, rendered once. Members
+/// of a feed that use the same subscription id share one rendering (a clone is a reference
+/// count), so a delta to many viewers is neither copied nor allocated per viewer.
+#[derive(Clone, Debug)]
 pub struct Outgoing {
-    kind: OutgoingKind,
-    subscription: SubscriptionId,
-    body: Arc<str>,
+    text: Utf8Bytes,
 }
 
 impl Outgoing {
-    /// `body` is a JSON object (`{"at":…}` or `{"from":…}`).
-    pub fn message(kind: OutgoingKind, subscription: SubscriptionId, body: Arc<str>) -> Self {
-        Self {
-            kind,
-            subscription,
-            body,
-        }
-    }
-
-    fn into_text(self) -> String {
-        let kind = match self.kind {
+    /// `body` is a JSON object (`{"at":…}` or `{"from":…}`), everything of the message but its
+    /// type and subscription id.
+    pub fn message(kind: OutgoingKind, subscription: SubscriptionId, body: &str) -> Self {
+        let kind = match kind {
             OutgoingKind::Snapshot => "snapshot",
             OutgoingKind::Delta => "delta",
             OutgoingKind::Error => "error",
         };
-        let mut text = String::with_capacity(self.body.len() + 40);
-        let _ = write!(text, r#"{{"type":"{kind}","id":{},"#, self.subscription);
-        text.push_str(self.body.get(1..).unwrap_or("}"));
-        text
+        let mut text = String::with_capacity(body.len() + 40);
+        let _ = write!(text, r#"{{"type":"{kind}","id":{subscription},"#);
+        text.push_str(body.get(1..).unwrap_or("}"));
+        Self {
+            text: Utf8Bytes::from(text),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        self.text.as_str()
     }
 }
 
@@ -287,11 +285,11 @@ async fn serve(
             },
             Some(message) = queued.recv() => {
                 // Whatever else is queued goes in the same frame: one write, not one per widget.
-                let mut text = message.into_text();
-                if let Ok(next) = queued.try_recv() {
-                    text = batch(text, next, &mut queued);
-                }
-                if let Err(reason) = send(&mut socket, Message::Text(text.into())).await {
+                let text = match queued.try_recv() {
+                    Ok(next) => Utf8Bytes::from(batch(&message, &next, &mut queued)),
+                    Err(_) => message.text,
+                };
+                if let Err(reason) = send(&mut socket, Message::Text(text)).await {
                     break Some((CLOSE_TRY_AGAIN_LATER, reason));
                 }
             }
@@ -333,16 +331,16 @@ async fn serve(
 const MAX_BATCH: usize = 64;
 
 /// `[first, next, …]`: `first`, `next` and up to [`MAX_BATCH`] more queued messages.
-fn batch(first: String, next: Outgoing, queued: &mut mpsc::Receiver<Outgoing>) -> String {
-    let mut text = String::with_capacity(first.len() * 4);
+fn batch(first: &Outgoing, next: &Outgoing, queued: &mut mpsc::Receiver<Outgoing>) -> String {
+    let mut text = String::with_capacity(first.as_str().len() * 4);
     text.push('[');
-    text.push_str(&first);
+    text.push_str(first.as_str());
     text.push(',');
-    text.push_str(&next.into_text());
+    text.push_str(next.as_str());
     for _ in 2..MAX_BATCH {
         let Ok(more) = queued.try_recv() else { break };
         text.push(',');
-        text.push_str(&more.into_text());
+        text.push_str(more.as_str());
     }
     text.push(']');
     text
@@ -451,9 +449,10 @@ mod tests {
     /// A queued body becomes a whole message with the socket's own subscription id.
     #[test]
     fn queued_bodies_become_messages() {
-        let body: Arc<str> = Arc::from(r#"{"at":"5-0","data":{"kind":"latest","values":[]}}"#);
-        let text = Outgoing::message(OutgoingKind::Snapshot, 7, body).into_text();
-        let message: ServerMessage = serde_json::from_str(&text).unwrap();
+        let body = r#"{"at":"5-0","data":{"kind":"latest","values":[]}}"#;
+        let outgoing = Outgoing::message(OutgoingKind::Snapshot, 7, body);
+        let text = outgoing.as_str();
+        let message: ServerMessage = serde_json::from_str(text).unwrap();
         assert!(
             matches!(message, ServerMessage::Snapshot { id: 7, .. }),
             "{text}"
