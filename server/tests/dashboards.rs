@@ -6,27 +6,6 @@ mod support;
 use serde_json::{Value, json};
 use support::{RedisServer, TestApp};
 
-/// Calls server function `endpoint` with a JSON body; the status and the JSON answer.
-async fn call(app: &TestApp, endpoint: &str, body: Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(app.url(&format!("/api/fn/{endpoint}")))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    let answer = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    (status, answer)
-}
-
-/// Calls `endpoint` and expects success.
-async fn ok(app: &TestApp, endpoint: &str, body: Value) -> Value {
-    let (status, answer) = call(app, endpoint, body).await;
-    assert_eq!(status, 200, "{endpoint}: {answer}");
-    answer
-}
-
 fn line_chart(id: &str, x: u32, title: &str) -> Value {
     json!({
         "id": id, "kind": "line", "title": title,
@@ -41,19 +20,19 @@ fn line_chart(id: &str, x: u32, title: &str) -> Value {
 async fn versions_conflicts_and_restore() {
     let redis = RedisServer::start();
     let app = TestApp::start(&redis.url()).await;
-    assert_eq!(ok(&app, "dashboards", json!({})).await, json!([]));
+    assert_eq!(app.ok_fn("dashboards", json!({})).await, json!([]));
 
-    let created = ok(
-        &app,
-        "create_dashboard",
-        json!({"dashboard": {"title": "Service health", "widgets": [line_chart("a", 0, "CPU")]},
+    let created = app
+        .ok_fn(
+            "create_dashboard",
+            json!({"dashboard": {"title": "Service health", "widgets": [line_chart("a", 0, "CPU")]},
                "summary": "Created"}),
-    )
-    .await;
+        )
+        .await;
     let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(id.len(), 16);
     assert_eq!(created["version"], 1);
-    let listed = ok(&app, "dashboards", json!({})).await;
+    let listed = app.ok_fn("dashboards", json!({})).await;
     assert_eq!(listed[0]["id"], id);
     assert_eq!(listed[0]["title"], "Service health");
     assert_eq!(listed[0]["widgets"], 1);
@@ -64,12 +43,12 @@ async fn versions_conflicts_and_restore() {
         .as_array_mut()
         .unwrap()
         .push(line_chart("b", 6, "Memory"));
-    let saved = ok(
-        &app,
-        "save_dashboard",
-        json!({"dashboard": first, "summary": "Added memory"}),
-    )
-    .await;
+    let saved = app
+        .ok_fn(
+            "save_dashboard",
+            json!({"dashboard": first, "summary": "Added memory"}),
+        )
+        .await;
     assert_eq!(saved["outcome"], "saved");
     assert_eq!(saved["version"]["version"], 2);
     assert_eq!(saved["version"]["summary"], "Added memory");
@@ -77,15 +56,17 @@ async fn versions_conflicts_and_restore() {
     // Browser two still edits version 1: its save is refused and says version 2 is current.
     let mut second = created.clone();
     second["title"] = json!("Renamed elsewhere");
-    let refused = ok(
-        &app,
-        "save_dashboard",
-        json!({"dashboard": second, "summary": "Rename"}),
-    )
-    .await;
+    let refused = app
+        .ok_fn(
+            "save_dashboard",
+            json!({"dashboard": second, "summary": "Rename"}),
+        )
+        .await;
     assert_eq!(refused["outcome"], "conflict");
     assert_eq!(refused["current"]["version"], 2);
-    let current = ok(&app, "dashboard", json!({"id": id, "version": null})).await;
+    let current = app
+        .ok_fn("dashboard", json!({"id": id, "version": null}))
+        .await;
     assert_eq!(
         current["title"], "Service health",
         "nothing of the stale save"
@@ -94,7 +75,7 @@ async fn versions_conflicts_and_restore() {
     assert_eq!(current["version"], 2);
 
     // History, newest first; version 1 can be previewed and restored as version 3.
-    let history = ok(&app, "dashboard_history", json!({"id": id})).await;
+    let history = app.ok_fn("dashboard_history", json!({"id": id})).await;
     let versions: Vec<u64> = history
         .as_array()
         .unwrap()
@@ -104,31 +85,37 @@ async fn versions_conflicts_and_restore() {
     assert_eq!(versions, [2, 1]);
     assert_eq!(history[1]["summary"], "Created");
     assert!(history[0]["saved_at"].as_i64().unwrap() >= history[1]["saved_at"].as_i64().unwrap());
-    let preview = ok(&app, "dashboard", json!({"id": id, "version": 1})).await;
+    let preview = app
+        .ok_fn("dashboard", json!({"id": id, "version": 1}))
+        .await;
     assert_eq!(preview["widgets"].as_array().unwrap().len(), 1);
-    let restored = ok(
-        &app,
-        "restore_dashboard",
-        json!({"id": id, "version": 1, "base": 2}),
-    )
-    .await;
+    let restored = app
+        .ok_fn(
+            "restore_dashboard",
+            json!({"id": id, "version": 1, "base": 2}),
+        )
+        .await;
     assert_eq!(restored["version"]["version"], 3);
     assert_eq!(restored["version"]["summary"], "Restored version 1");
-    let current = ok(&app, "dashboard", json!({"id": id, "version": null})).await;
+    let current = app
+        .ok_fn("dashboard", json!({"id": id, "version": null}))
+        .await;
     assert_eq!(current["widgets"], preview["widgets"]);
     assert_eq!(current["version"], 3);
     // Restoring over a stale base is a conflict too.
-    let stale = ok(
-        &app,
-        "restore_dashboard",
-        json!({"id": id, "version": 2, "base": 2}),
-    )
-    .await;
+    let stale = app
+        .ok_fn(
+            "restore_dashboard",
+            json!({"id": id, "version": 2, "base": 2}),
+        )
+        .await;
     assert_eq!(stale["outcome"], "conflict");
 
-    ok(&app, "delete_dashboard", json!({"id": id})).await;
-    assert_eq!(ok(&app, "dashboards", json!({})).await, json!([]));
-    let (status, gone) = call(&app, "dashboard", json!({"id": id, "version": null})).await;
+    app.ok_fn("delete_dashboard", json!({"id": id})).await;
+    assert_eq!(app.ok_fn("dashboards", json!({})).await, json!([]));
+    let (status, gone) = app
+        .call_fn("dashboard", json!({"id": id, "version": null}))
+        .await;
     assert_eq!(status, 404);
     assert!(gone.to_string().contains("no dashboard"), "{gone}");
 }
@@ -141,16 +128,15 @@ async fn refusals_name_what_is_wrong() {
     let app = TestApp::start(&redis.url()).await;
     let mut too_wide = line_chart("a", 0, "CPU");
     too_wide["layout"]["w"] = json!(13);
-    let (status, answer) = call(
-        &app,
-        "create_dashboard",
-        json!({"dashboard": {"title": "x", "widgets": [too_wide]}, "summary": ""}),
-    )
-    .await;
+    let (status, answer) = app
+        .call_fn(
+            "create_dashboard",
+            json!({"dashboard": {"title": "x", "widgets": [too_wide]}, "summary": ""}),
+        )
+        .await;
     assert_eq!(status, 400);
     assert!(answer.to_string().contains("widgets[0].layout"), "{answer}");
-    let (_, answer) = call(
-        &app,
+    let (_, answer) = app.call_fn(
         "create_dashboard",
         json!({"dashboard": {"title": "x", "widgets": [line_chart("a", 0, "CPU"), line_chart("b", 3, "overlapping")]},
                "summary": ""}),
@@ -160,10 +146,12 @@ async fn refusals_name_what_is_wrong() {
         answer.to_string().contains("overlaps widgets[0]"),
         "{answer}"
     );
-    assert_eq!(ok(&app, "dashboards", json!({})).await, json!([]));
+    assert_eq!(app.ok_fn("dashboards", json!({})).await, json!([]));
 
     for id in ["../catalog", "{x}", "0123456789abcdeg", ""] {
-        let (status, answer) = call(&app, "dashboard", json!({"id": id, "version": null})).await;
+        let (status, answer) = app
+            .call_fn("dashboard", json!({"id": id, "version": null}))
+            .await;
         assert_eq!(status, 404, "{id}");
         assert!(
             answer.to_string().contains("no dashboard"),
@@ -173,17 +161,14 @@ async fn refusals_name_what_is_wrong() {
 
     // User text is stored as written, markup and all (it is shown as text).
     let title = "<img src=x onerror=alert(1)>";
-    let created = ok(
-        &app,
-        "create_dashboard",
-        json!({"dashboard": {"title": title}, "summary": ""}),
-    )
-    .await;
-    let fetched = ok(
-        &app,
-        "dashboard",
-        json!({"id": created["id"], "version": null}),
-    )
-    .await;
+    let created = app
+        .ok_fn(
+            "create_dashboard",
+            json!({"dashboard": {"title": title}, "summary": ""}),
+        )
+        .await;
+    let fetched = app
+        .ok_fn("dashboard", json!({"id": created["id"], "version": null}))
+        .await;
     assert_eq!(fetched["title"], title);
 }

@@ -10,39 +10,18 @@ use app::query::Selector;
 use serde_json::{Value, json};
 use support::{LiveClient, LiveEvent, RedisServer, TestApp};
 
-async fn call(app: &TestApp, endpoint: &str, body: Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(app.url(&format!("/api/fn/{endpoint}")))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
-async fn ok(app: &TestApp, endpoint: &str, body: Value) -> Value {
-    let (status, answer) = call(app, endpoint, body).await;
-    assert_eq!(status, 200, "{endpoint}: {answer}");
-    answer
-}
-
 /// A dashboard with one chart of `shared_cpu{host="a"}`; its id.
 async fn dashboard(app: &TestApp) -> String {
-    let created = ok(
-        app,
-        "create_dashboard",
-        json!({"dashboard": {"title": "Shared", "widgets": [{
+    let created = app
+        .ok_fn(
+            "create_dashboard",
+            json!({"dashboard": {"title": "Shared", "widgets": [{
             "id": "cpu", "kind": "line", "title": "CPU",
             "layout": {"x": 0, "y": 0, "w": 6, "h": 6},
             "query": {"selector": "shared_cpu{host=\"a\"}", "aggregation": {"fn": "avg"}}
         }]}, "summary": ""}),
-    )
-    .await;
+        )
+        .await;
     created["id"].as_str().unwrap().to_owned()
 }
 
@@ -87,16 +66,16 @@ async fn revoked_links_close_their_viewers() {
         .await;
     assert_eq!(status, 200);
 
-    let created = ok(
-        &app,
-        "create_share_link",
-        json!({"id": id, "label": "wall screen", "expires_in_ms": null}),
-    )
-    .await;
+    let created = app
+        .ok_fn(
+            "create_share_link",
+            json!({"id": id, "label": "wall screen", "expires_in_ms": null}),
+        )
+        .await;
     let token = created["token"].as_str().unwrap().to_owned();
     assert_eq!(token.len(), 32, "128 bits");
     let link = created["link"]["id"].as_str().unwrap().to_owned();
-    let listed = ok(&app, "share_links", json!({"id": id})).await;
+    let listed = app.ok_fn("share_links", json!({"id": id})).await;
     assert_eq!(listed[0]["label"], "wall screen");
     assert!(
         !listed.to_string().contains(&token),
@@ -142,7 +121,8 @@ async fn revoked_links_close_their_viewers() {
         ServerMessage::Snapshot { .. }
     ));
 
-    ok(&app, "revoke_share_link", json!({"id": id, "link": link})).await;
+    app.ok_fn("revoke_share_link", json!({"id": id, "link": link}))
+        .await;
     let (code, reason, took) = closed(&mut viewer, Duration::from_secs(5)).await;
     assert_eq!(code, CLOSE_ACCESS_ENDED);
     assert!(reason.contains("revoked"), "{reason}");
@@ -164,7 +144,7 @@ async fn revoked_links_close_their_viewers() {
         closed(&mut unknown, Duration::from_secs(5)).await.0,
         CLOSE_ACCESS_ENDED
     );
-    assert_eq!(ok(&app, "share_links", json!({"id": id})).await, json!([]));
+    assert_eq!(app.ok_fn("share_links", json!({"id": id})).await, json!([]));
 }
 
 /// A link with an expiry stops working then; deleting the dashboard revokes its links, open
@@ -176,31 +156,31 @@ async fn expiry_and_deletion_end_links() {
     let other = TestApp::start_with_prefix(&redis.url(), "share:").await;
     let id = dashboard(&app).await;
 
-    let brief = ok(
-        &app,
-        "create_share_link",
-        json!({"id": id, "label": "", "expires_in_ms": 400}),
-    )
-    .await;
+    let brief = app
+        .ok_fn(
+            "create_share_link",
+            json!({"id": id, "label": "", "expires_in_ms": 400}),
+        )
+        .await;
     let token = brief["token"].as_str().unwrap();
     let url = app.url(&format!("/api/v1/share/{token}"));
     assert_eq!(reqwest::get(&url).await.unwrap().status(), 200);
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(reqwest::get(&url).await.unwrap().status(), 404);
-    let (status, answer) = call(
-        &app,
-        "create_share_link",
-        json!({"id": id, "label": "", "expires_in_ms": -5}),
-    )
-    .await;
+    let (status, answer) = app
+        .call_fn(
+            "create_share_link",
+            json!({"id": id, "label": "", "expires_in_ms": -5}),
+        )
+        .await;
     assert_eq!(status, 400, "{answer}");
 
-    let lasting = ok(
-        &app,
-        "create_share_link",
-        json!({"id": id, "label": "", "expires_in_ms": null}),
-    )
-    .await;
+    let lasting = app
+        .ok_fn(
+            "create_share_link",
+            json!({"id": id, "label": "", "expires_in_ms": null}),
+        )
+        .await;
     let token = lasting["token"].as_str().unwrap();
     let mut viewer = other
         .connect_to(&format!("/api/v1/live?share={token}"))
@@ -209,7 +189,7 @@ async fn expiry_and_deletion_end_links() {
         subscribe(&mut viewer, 1, latest(Some(r#"shared_cpu{host="a"}"#))).await,
         ServerMessage::Snapshot { .. }
     ));
-    ok(&app, "delete_dashboard", json!({"id": id})).await;
+    app.ok_fn("delete_dashboard", json!({"id": id})).await;
     let (code, _, took) = closed(&mut viewer, Duration::from_secs(5)).await;
     assert_eq!(code, CLOSE_ACCESS_ENDED);
     assert!(took < Duration::from_secs(1), "closed after {took:?}");

@@ -6,6 +6,7 @@ use app::dashboard::{
     Dashboard, DashboardSummary, InvalidDashboard, MAX_SUMMARY_CHARS, SaveOutcome, VersionInfo,
 };
 
+use super::keys::random_hex;
 use super::{StorageError, Store};
 
 /// Saves a version if the dashboard is still at the version the edit started from.
@@ -69,17 +70,6 @@ fn is_dashboard_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-fn new_id() -> Result<String, DashboardError> {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).map_err(|error| {
-        DashboardError::Storage(StorageError::Corrupt {
-            key: "dashboard id".into(),
-            reason: format!("no randomness: {error}"),
-        })
-    })?;
-    Ok(super::keys::hex(&bytes))
 }
 
 /// The stored form. These types hold no maps with non-text keys, so encoding cannot fail.
@@ -197,7 +187,8 @@ impl Store {
         author: &str,
         now_ms: i64,
     ) -> Result<Dashboard, DashboardError> {
-        dashboard.id = new_id()?;
+        // 64 random bits: ids only need to be distinct.
+        dashboard.id = random_hex::<8>("dashboard id")?;
         dashboard.version = 0;
         match self
             .save_version(dashboard.clone(), summary, author, now_ms)

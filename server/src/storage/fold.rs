@@ -6,7 +6,8 @@
 
 use app::model::MetricKind;
 
-use super::keys::{RAW_CHUNK_MS, RAW_RECORD};
+use super::keys::{OPEN_BUCKET_RECORD, RAW_CHUNK_MS, RAW_RECORD};
+use super::query::Bucket;
 use crate::config::{Retention, TIERS};
 
 /// One series' points of one write, folded.
@@ -21,17 +22,6 @@ pub(crate) struct Folded {
     pub raw: Vec<(i64, Vec<u8>)>,
     /// Per tier of [`TIERS`], the 56-byte bucket records the write touches.
     pub tiers: [Vec<u8>; TIERS.len()],
-}
-
-#[derive(Clone, Copy)]
-struct Bucket {
-    start: i64,
-    min: f64,
-    max: f64,
-    sum: f64,
-    count: u64,
-    last: f64,
-    last_ts: i64,
 }
 
 /// Folds `points` (time, value) in arrival order. `kind` is a gauge or a counter: a counter's
@@ -49,7 +39,7 @@ pub(crate) fn fold(
     let mut value = 0.0;
     let mut running = 0.0;
     let mut raw: Vec<(i64, Vec<u8>)> = Vec::new();
-    let mut tiers: [Vec<Bucket>; TIERS.len()] = Default::default();
+    let mut tiers: [Vec<(i64, Bucket)>; TIERS.len()] = Default::default();
     let raw_min = now - retention.raw_ms;
     for &(ts, x) in points {
         running += x;
@@ -79,30 +69,12 @@ pub(crate) fn fold(
                 continue;
             }
             // Points mostly arrive in time order, so the bucket is nearly always the newest.
-            match buckets
-                .iter_mut()
-                .rev()
-                .find(|bucket| bucket.start == start)
-            {
-                Some(bucket) => {
-                    bucket.min = bucket.min.min(x);
-                    bucket.max = bucket.max.max(x);
-                    bucket.sum += x;
-                    bucket.count += 1;
-                    if ts >= bucket.last_ts {
-                        bucket.last = last;
-                        bucket.last_ts = ts;
-                    }
+            let point = Bucket::observed(ts, x, last);
+            match buckets.iter_mut().rev().find(|(at, _)| *at == start) {
+                Some((_, bucket)) => {
+                    bucket.merge(&point);
                 }
-                None => buckets.push(Bucket {
-                    start,
-                    min: x,
-                    max: x,
-                    sum: x,
-                    count: 1,
-                    last,
-                    last_ts: ts,
-                }),
+                None => buckets.push((start, point)),
             }
         }
     }
@@ -114,19 +86,10 @@ pub(crate) fn fold(
         value,
         raw,
         tiers: tiers.map(|buckets| {
-            let mut records = Vec::with_capacity(buckets.len() * 56);
-            for bucket in buckets {
-                for field in [
-                    bucket.start as f64,
-                    bucket.min,
-                    bucket.max,
-                    bucket.sum,
-                    bucket.count as f64,
-                    bucket.last,
-                    bucket.last_ts as f64,
-                ] {
-                    records.extend_from_slice(&field.to_le_bytes());
-                }
+            let mut records = Vec::with_capacity(buckets.len() * OPEN_BUCKET_RECORD);
+            for (start, bucket) in buckets {
+                records.extend_from_slice(&(start as f64).to_le_bytes());
+                bucket.encode_into(&mut records);
             }
             records
         }),

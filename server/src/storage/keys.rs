@@ -71,6 +71,19 @@ pub fn name_hash(name: &str) -> String {
     hex(&blake3::hash(name.as_bytes()).as_bytes()[..8])
 }
 
+/// `N` random bytes in hex: ids and tokens livedash makes.
+///
+/// # Errors
+/// The system has no randomness to give (`what` names what was being made).
+pub(crate) fn random_hex<const N: usize>(what: &str) -> Result<String, super::StorageError> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|error| super::StorageError::Corrupt {
+        key: what.to_owned(),
+        reason: format!("no randomness: {error}"),
+    })?;
+    Ok(hex(&bytes))
+}
+
 /// Lowercase hex digits of `bytes` (ids are made for every series of every write, so without a
 /// formatter per byte).
 pub(crate) fn hex(bytes: &[u8]) -> String {

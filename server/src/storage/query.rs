@@ -240,7 +240,7 @@ pub fn chunk_bucket_count(chunk: &[u8]) -> usize {
 
 /// One rollup bucket as stored, or several folded together.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
-struct Bucket {
+pub(crate) struct Bucket {
     min: f64,
     max: f64,
     sum: f64,
@@ -251,8 +251,8 @@ struct Bucket {
 
 impl Bucket {
     /// Folds `other` in (min of mins, sum of sums, the later last value); returns whether
-    /// `other` held the latest value.
-    fn merge(&mut self, other: &Bucket) -> bool {
+    /// `other` held the latest value (on a tie it does: it is taken as the newer).
+    pub(crate) fn merge(&mut self, other: &Bucket) -> bool {
         if self.count == 0 {
             self.min = other.min;
             self.max = other.max;
@@ -288,13 +288,33 @@ impl Bucket {
         })
     }
 
+    /// Appends the 48-byte record [`Bucket::decode`] reads.
+    pub(crate) fn encode_into(&self, record: &mut Vec<u8>) {
+        for field in [
+            self.min,
+            self.max,
+            self.sum,
+            self.count as f64,
+            self.last,
+            self.last_ts as f64,
+        ] {
+            record.extend_from_slice(&field.to_le_bytes());
+        }
+    }
+
     fn point(ts: i64, value: f64) -> Self {
+        Self::observed(ts, value, value)
+    }
+
+    /// One observation of `value`, whose bucket shows `last` as its latest value (a counter's
+    /// running total, else the value itself).
+    pub(crate) fn observed(ts: i64, value: f64, last: f64) -> Self {
         Self {
             min: value,
             max: value,
             sum: value,
             count: 1,
-            last: value,
+            last,
             last_ts: ts,
         }
     }

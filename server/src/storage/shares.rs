@@ -5,7 +5,7 @@
 use app::dashboard::{CreatedShareLink, ShareLink};
 
 use super::dashboards::DashboardError;
-use super::keys::hex;
+use super::keys::{hex, random_hex};
 use super::{StorageError, Store};
 
 /// Longest label of a link.
@@ -14,16 +14,6 @@ pub const MAX_LABEL_CHARS: usize = 200;
 /// The id of a link: its token's hash (so the token itself is never stored).
 fn link_id(token: &str) -> String {
     hex(&blake3::hash(token.as_bytes()).as_bytes()[..16])
-}
-
-/// A new token: 128 random bits, in hex.
-fn new_token() -> Result<String, StorageError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|error| StorageError::Corrupt {
-        key: "share token".into(),
-        reason: format!("no randomness: {error}"),
-    })?;
-    Ok(hex(&bytes))
 }
 
 fn is_link_id(id: &str) -> bool {
@@ -58,7 +48,8 @@ impl Store {
         if expires_in_ms.is_some_and(|ms| ms <= 0) {
             return Err(invalid("expires_in_ms", "must be positive".into()));
         }
-        let token = new_token()?;
+        // 128 random bits: a link must not be guessable.
+        let token = random_hex::<16>("share token")?;
         let link = ShareLink {
             id: link_id(&token),
             dashboard: dashboard.to_owned(),
@@ -91,19 +82,30 @@ impl Store {
             .arg(self.keys.dashboard_shares(dashboard))
             .query_async(&mut self.connection())
             .await?;
+        // One round trip for every link; a missing one has expired.
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            pipe.cmd("GET").arg(self.keys.share_link(id));
+        }
+        let stored: Vec<Option<String>> = if ids.is_empty() {
+            Vec::new()
+        } else {
+            pipe.query_async(&mut self.connection()).await?
+        };
         let mut links = Vec::new();
-        for id in ids {
-            match self.share_link_by_id(&id).await? {
-                Some(link) => links.push(link),
-                // Expired: its key is gone; forget it here too.
-                None => {
-                    let _: () = redis::cmd("SREM")
-                        .arg(self.keys.dashboard_shares(dashboard))
-                        .arg(&id)
-                        .query_async(&mut self.connection())
-                        .await?;
-                }
+        let mut expired = Vec::new();
+        for (id, json) in ids.iter().zip(stored) {
+            match json {
+                Some(json) => links.push(self.parse_share_link(id, &json)?),
+                None => expired.push(id),
             }
+        }
+        if !expired.is_empty() {
+            let _: () = redis::cmd("SREM")
+                .arg(self.keys.dashboard_shares(dashboard))
+                .arg(expired)
+                .query_async(&mut self.connection())
+                .await?;
         }
         links.sort_by_key(|link| std::cmp::Reverse(link.created_at));
         Ok(links)
@@ -125,20 +127,21 @@ impl Store {
     }
 
     async fn share_link_by_id(&self, id: &str) -> Result<Option<ShareLink>, DashboardError> {
-        let key = self.keys.share_link(id);
         let json: Option<String> = redis::cmd("GET")
-            .arg(&key)
+            .arg(self.keys.share_link(id))
             .query_async(&mut self.connection())
             .await?;
-        json.map(|json| {
-            serde_json::from_str(&json).map_err(|error| {
-                DashboardError::Storage(StorageError::Corrupt {
-                    key,
-                    reason: error.to_string(),
-                })
+        json.map(|json| self.parse_share_link(id, &json))
+            .transpose()
+    }
+
+    fn parse_share_link(&self, id: &str, json: &str) -> Result<ShareLink, DashboardError> {
+        serde_json::from_str(json).map_err(|error| {
+            DashboardError::Storage(StorageError::Corrupt {
+                key: self.keys.share_link(id),
+                reason: error.to_string(),
             })
         })
-        .transpose()
     }
 
     /// Revokes link `id` of dashboard `dashboard`: it stops working at once, and processes close

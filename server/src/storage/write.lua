@@ -48,6 +48,18 @@ local function bin(x)
   return 'z'
 end
 
+-- The list under `key` in `lists`, made when new (its key then noted in `order`, so keys are
+-- visited in the order they came).
+local function list_of(lists, order, key)
+  local list = lists[key]
+  if not list then
+    list = {}
+    lists[key] = list
+    order[#order + 1] = key
+  end
+  return list
+end
+
 -- Folds `b` into `into` (`b` is newer: its last value wins a tie).
 local function merge(into, b)
   if b.mn < into.mn then into.mn = b.mn end
@@ -181,12 +193,7 @@ local function write_series(meta, kind, form, first, last)
         -- A raw point is a 12-byte record (ms since its chunk's start, value), appended in
         -- arrival order; a late point simply goes to the chunk of its own time.
         local chunk = math.floor(ts / RAW_CHUNK)
-        local parts = raw_parts[chunk]
-        if not parts then
-          parts = {}
-          raw_parts[chunk] = parts
-          raw_chunks[#raw_chunks + 1] = chunk
-        end
+        local parts = list_of(raw_parts, raw_chunks, chunk)
         parts[#parts + 1] = struct.pack('<I4d', ts - chunk * RAW_CHUNK, x)
       end
 
@@ -202,12 +209,7 @@ local function write_series(meta, kind, form, first, last)
         if expires > now then
           if kind == 'set' then
             local key = base .. 'u:' .. tier.name .. ':' .. int(start)
-            local members = sets[key]
-            if not members then
-              members = {}
-              sets[key] = members
-              set_keys[#set_keys + 1] = key
-            end
+            local members = list_of(sets, set_keys, key)
             members[#members + 1] = value
             expiries[key] = expires
           else
@@ -226,12 +228,7 @@ local function write_series(meta, kind, form, first, last)
             end
             if kind == 'histogram' then
               local hkey = base .. 'h:' .. tier.name .. ':' .. int(start)
-              local counts = bins[hkey]
-              if not counts then
-                counts = {}
-                bins[hkey] = counts
-                bin_keys[#bin_keys + 1] = hkey
-              end
+              local counts = list_of(bins, bin_keys, hkey)
               local name = bin(x)
               counts[name] = (counts[name] or 0) + 1
               expiries[hkey] = expires

@@ -112,6 +112,32 @@ impl TestApp {
         format!("http://{}{path}", self.addr)
     }
 
+    /// Calls server function `endpoint` with a JSON body; the status and the JSON answer (the
+    /// text as a JSON string when it is not JSON).
+    pub async fn call_fn(
+        &self,
+        endpoint: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let response = reqwest::Client::new()
+            .post(self.url(&format!("/api/fn/{endpoint}")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let answer = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        (status, answer)
+    }
+
+    /// Calls server function `endpoint` and expects success; its answer.
+    pub async fn ok_fn(&self, endpoint: &str, body: serde_json::Value) -> serde_json::Value {
+        let (status, answer) = self.call_fn(endpoint, body).await;
+        assert_eq!(status, 200, "{endpoint}: {answer}");
+        answer
+    }
+
     /// POSTs `body` to the JSON ingest endpoint; returns the status and the JSON answer.
     pub async fn ingest(&self, body: &str) -> (u16, serde_json::Value) {
         let response = reqwest::Client::new()
