@@ -88,7 +88,8 @@ fn resident_bytes() -> Option<f64> {
 }
 
 /// Creates the Overview dashboard unless one was created before (by this process or another:
-/// a marker key decides, so concurrent first starts make one).
+/// a marker key decides, so concurrent first starts make one, and one deleted by a user stays
+/// deleted).
 ///
 /// # Errors
 /// Redis failed.
@@ -96,12 +97,19 @@ pub async fn ensure_overview(store: &Store) -> Result<(), DashboardError> {
     if store.overview_id().await?.is_some() {
         return Ok(());
     }
-    let created = store
-        .create_dashboard(overview(), "Created on first start", "livedash", now_ms())
-        .await?;
-    if !store.claim_overview(&created.id).await? {
-        // Another process made it first.
-        store.delete_dashboard(&created.id).await?;
+    // The id is claimed before the dashboard exists, so a list never shows two; only the
+    // process that claimed it creates it.
+    let id = Store::new_dashboard_id()?;
+    if store.claim_overview(&id).await? {
+        store
+            .create_dashboard_as(
+                id,
+                overview(),
+                "Created on first start",
+                "livedash",
+                now_ms(),
+            )
+            .await?;
     }
     Ok(())
 }

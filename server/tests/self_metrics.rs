@@ -52,7 +52,23 @@ async fn own_metrics_and_one_overview() {
     assert!(memory.value > 1e6, "resident memory {}", memory.value);
     assert!(memory.series.labels.contains_key("instance"));
 
-    let dashboards = first.state.store.list_dashboards().await.unwrap();
+    // It is made in the background at start; wait for it.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let dashboards = loop {
+        let dashboards = first.state.store.list_dashboards().await.unwrap();
+        if !dashboards.is_empty() || Instant::now() > deadline {
+            break dashboards;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // Both processes have had their chance to make one.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let dashboards = first
+        .state
+        .store
+        .list_dashboards()
+        .await
+        .unwrap_or(dashboards);
     let overviews: Vec<_> = dashboards
         .iter()
         .filter(|summary| summary.title == "Overview")

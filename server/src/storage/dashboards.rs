@@ -182,13 +182,37 @@ impl Store {
     /// The dashboard breaks a rule, or Redis failed.
     pub async fn create_dashboard(
         &self,
+        dashboard: Dashboard,
+        summary: &str,
+        author: &str,
+        now_ms: i64,
+    ) -> Result<Dashboard, DashboardError> {
+        let id = Self::new_dashboard_id()?;
+        self.create_dashboard_as(id, dashboard, summary, author, now_ms)
+            .await
+    }
+
+    /// A new dashboard id: 64 random bits (ids only need to be distinct).
+    ///
+    /// # Errors
+    /// The system has no randomness to give.
+    pub fn new_dashboard_id() -> Result<String, DashboardError> {
+        Ok(random_hex::<8>("dashboard id")?)
+    }
+
+    /// [`Store::create_dashboard`] with an id made beforehand by [`Store::new_dashboard_id`].
+    ///
+    /// # Errors
+    /// The dashboard breaks a rule, the id is taken, or Redis failed.
+    pub async fn create_dashboard_as(
+        &self,
+        id: String,
         mut dashboard: Dashboard,
         summary: &str,
         author: &str,
         now_ms: i64,
     ) -> Result<Dashboard, DashboardError> {
-        // 64 random bits: ids only need to be distinct.
-        dashboard.id = random_hex::<8>("dashboard id")?;
+        dashboard.id = id;
         dashboard.version = 0;
         match self
             .save_version(dashboard.clone(), summary, author, now_ms)
@@ -198,7 +222,7 @@ impl Store {
                 dashboard.version = version.version;
                 Ok(dashboard)
             }
-            // A fresh random id is never taken; if it were, nothing was overwritten.
+            // A fresh random id is not taken; if it were, nothing was overwritten.
             SaveOutcome::Conflict { .. } => Err(DashboardError::Storage(StorageError::Corrupt {
                 key: self.keys.dashboard_log(&dashboard.id),
                 reason: "a new dashboard id was already in use".into(),
