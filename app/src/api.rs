@@ -86,6 +86,25 @@ pub async fn run_query(query: Query) -> Result<QueryResult, ApiError> {
     with_status(async { storage()?.query(query).await }.await)
 }
 
+/// Metric names starting with `prefix` (at most [`MAX_SUGGESTED_NAMES`]), for autocomplete.
+#[server(prefix = "/api/fn", endpoint = "metric_names", input = leptos::server_fn::codec::Json)]
+pub async fn metric_names(prefix: String) -> Result<Vec<String>, ApiError> {
+    with_status(async { storage()?.metric_names(prefix).await }.await)
+}
+
+/// Most names one autocomplete answer offers.
+pub const MAX_SUGGESTED_NAMES: usize = 20;
+
+/// The dashboard a share link shows, for anyone who holds the link.
+#[server(
+    prefix = "/api/fn",
+    endpoint = "shared_dashboard",
+    input = leptos::server_fn::codec::Json
+)]
+pub async fn shared_dashboard(token: String) -> Result<Dashboard, ApiError> {
+    with_status(async { storage()?.shared_dashboard(token).await }.await)
+}
+
 /// Every dashboard, sorted by title.
 #[server(prefix = "/api/fn", endpoint = "dashboards", input = leptos::server_fn::codec::Json)]
 pub async fn list_dashboards() -> Result<Vec<DashboardSummary>, ApiError> {
@@ -213,6 +232,12 @@ pub mod backend {
 
         /// Runs a query at the current time.
         fn query(&self, query: Query) -> BoxFuture<'_, Result<QueryResult, ApiError>>;
+
+        /// Metric names starting with `prefix`, at most [`super::MAX_SUGGESTED_NAMES`].
+        fn metric_names(&self, prefix: String) -> BoxFuture<'_, Result<Vec<String>, ApiError>>;
+
+        /// The dashboard share link `token` shows.
+        fn shared_dashboard(&self, token: String) -> BoxFuture<'_, Result<Dashboard, ApiError>>;
 
         /// Every dashboard, sorted by title.
         fn list_dashboards(&self) -> BoxFuture<'_, Result<Vec<DashboardSummary>, ApiError>>;

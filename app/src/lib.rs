@@ -8,6 +8,7 @@
 //! - [`query`]: selectors, ranges, aggregations, and query results.
 //! - [`api`]: server functions and the error type they return; under `ssr`, the
 //!   [`api::backend`] trait that `server/` implements so that `app/` never touches Redis.
+//! - [`widget_data`]: what each kind of widget shows, worked out from its live data.
 //! - [`ui`]: the shell, the router and the pages.
 #![recursion_limit = "256"]
 
@@ -17,5 +18,6 @@ pub mod live;
 pub mod model;
 pub mod query;
 pub mod ui;
+pub mod widget_data;
 
 pub use ui::{App, shell};

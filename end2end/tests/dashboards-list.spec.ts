@@ -8,8 +8,8 @@ test.beforeEach(async () => {
   app = await Livedash.start();
 });
 
-test.afterEach(async () => {
-  await app.dispose();
+test.afterEach(async ({}, testInfo) => {
+  await app.dispose(testInfo);
 });
 
 function rows(page: Page) {
@@ -24,6 +24,9 @@ function row(page: Page, title: string) {
 async function create(page: Page, title: string) {
   await page.getByTestId("new-dashboard-title").fill(title);
   await page.getByRole("button", { name: "Create" }).click();
+  // A new dashboard opens in the editor.
+  await expect(page.getByTestId("dashboard-title-input")).toHaveValue(title);
+  await page.goto(app.url("/dashboards"));
   await expect(row(page, title)).toHaveCount(1);
 }
 

@@ -7,8 +7,8 @@ test.beforeEach(async () => {
   app = await Livedash.start();
 });
 
-test.afterEach(async () => {
-  await app.dispose();
+test.afterEach(async ({}, testInfo) => {
+  await app.dispose(testInfo);
 });
 
 function row(page: Page, series: string) {

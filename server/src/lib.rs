@@ -10,6 +10,8 @@
 //! - [`routes`]: the HTTP surface; [`error`] maps failures to responses, once.
 //! - [`state`]: the state shared by handlers and server functions.
 //! - [`testing`]: a throwaway `redis-server` for integration tests and benchmarks.
+// Leptos view types of the app nest deeply; the server monomorphises them.
+#![recursion_limit = "512"]
 
 pub mod config;
 pub mod error;

@@ -25,7 +25,6 @@ use crate::live::socket;
 use crate::query_params::{BadParameter, QueryParams};
 use crate::state::AppState;
 use crate::storage::catalog::{LabelListing, NamePage, SeriesPage};
-use crate::storage::dashboards::DashboardError;
 
 /// Builds the whole HTTP surface on `state`.
 pub fn router(state: AppState) -> Router {
@@ -120,14 +119,7 @@ async fn shared_dashboard(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Json<app::dashboard::Dashboard>, AppError> {
-    let link = state
-        .store
-        .resolve_share_token(&token, now_ms())
-        .await?
-        .ok_or_else(|| {
-            DashboardError::NotFound("this share link was revoked or has expired".into())
-        })?;
-    Ok(Json(state.store.dashboard(&link.dashboard).await?))
+    Ok(Json(state.store.shared_dashboard(&token, now_ms()).await?))
 }
 
 /// A file name from a title: letters, digits and dashes only, never empty.

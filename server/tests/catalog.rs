@@ -3,6 +3,7 @@
 
 mod support;
 
+use serde_json::json;
 use support::{RedisServer, TestApp};
 
 async fn get(app: &TestApp, path: &str) -> (u16, serde_json::Value) {
@@ -33,6 +34,9 @@ async fn names_series_and_labels() {
     assert_eq!(status, 200, "{answer}");
 
     let (_, page) = get(&app, "/api/v1/series/names?prefix=cpu").await;
+    // The editor's autocomplete asks the same through a server function.
+    let suggested = app.ok_fn("metric_names", json!({"prefix": "cpu"})).await;
+    assert_eq!(suggested, page["names"]);
     assert_eq!(page["names"], serde_json::json!(["cpu_steal", "cpu_usage"]));
     assert_eq!(page["next"], serde_json::Value::Null);
     let (_, first) = get(&app, "/api/v1/series/names?limit=2").await;

@@ -100,6 +100,9 @@ async fn revoked_links_close_their_viewers() {
         .await
         .unwrap();
     assert_eq!(shown["title"], "Shared");
+    // The share page reads it through its server function, the same way.
+    let through_fn = app.ok_fn("shared_dashboard", json!({"token": token})).await;
+    assert_eq!(through_fn, shown);
 
     let mut viewer = app.connect_to(&format!("/api/v1/live?share={token}")).await;
     match subscribe(&mut viewer, 1, latest(Some(r#"shared_cpu{host="a"}"#))).await {
@@ -133,6 +136,14 @@ async fn revoked_links_close_their_viewers() {
         .await
         .unwrap();
     assert_eq!(gone.status(), 404);
+    let (status, answer) = app
+        .call_fn("shared_dashboard", json!({"token": token}))
+        .await;
+    assert_eq!(status, 404, "{answer}");
+    assert!(
+        answer.to_string().contains("revoked or has expired"),
+        "{answer}"
+    );
     let mut again = app.connect_to(&format!("/api/v1/live?share={token}")).await;
     let (code, reason, _) = closed(&mut again, Duration::from_secs(5)).await;
     assert_eq!(code, CLOSE_ACCESS_ENDED);

@@ -42,8 +42,16 @@ pub fn line_name(labels: &BTreeMap<String, String>, metric: &str) -> String {
         .join(", ")
 }
 
-/// Draws `lines` over `[from, to]` ms as an SVG document of `width` × `height` pixels. A gap
-/// of more than one step between buckets breaks the line, so missing data shows as missing.
+/// How a chart draws its lines.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ChartStyle {
+    /// Lines; a gap of more than one step breaks a line, so missing data shows as missing.
+    Lines,
+    /// One bar per bucket and line, side by side.
+    Bars,
+}
+
+/// Draws `lines` over `[from, to]` ms as an SVG document of `width` × `height` pixels.
 #[must_use]
 pub fn render_svg(
     lines: &[Vec<(i64, f64)>],
@@ -51,12 +59,27 @@ pub fn render_svg(
     (from, to): (i64, i64),
     (width, height): (u32, u32),
 ) -> String {
-    let mut svg = String::new();
+    render_chart(
+        lines,
+        step_ms,
+        (from, to),
+        (width, height),
+        ChartStyle::Lines,
+    )
+}
+
+/// The value axis for `lines`: their span with a little room, from zero for bars.
+fn value_bounds(lines: &[Vec<(i64, f64)>], style: ChartStyle) -> (f64, f64) {
     let values = lines.iter().flatten().map(|(_, value)| *value);
     let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
     });
-    let (low, high) = match (low.is_finite(), high.is_finite()) {
+    let (low, high) = if style == ChartStyle::Bars && low.is_finite() {
+        (low.min(0.0), high.max(0.0))
+    } else {
+        (low, high)
+    };
+    match (low.is_finite(), high.is_finite()) {
         (true, true) if high > low => {
             let pad = (high - low) * 0.08;
             (
@@ -70,13 +93,27 @@ pub fn render_svg(
         }
         (true, true) => (low - 1.0, high + 1.0),
         _ => (0.0, 1.0),
-    };
+    }
+}
+
+/// Draws `lines` over `[from, to]` ms in `style` as an SVG document of `width` × `height`
+/// pixels, with axes in the theme's ink.
+#[must_use]
+pub fn render_chart(
+    lines: &[Vec<(i64, f64)>],
+    step_ms: i64,
+    (from, to): (i64, i64),
+    (width, height): (u32, u32),
+    style: ChartStyle,
+) -> String {
+    let mut svg = String::new();
+    let (low, high) = value_bounds(lines, style);
     let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
         let mut chart = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(26)
-            .y_label_area_size(56)
+            .margin(MARGIN)
+            .x_label_area_size(X_LABEL_AREA)
+            .y_label_area_size(Y_LABEL_AREA)
             .build_cartesian_2d(from..to.max(from + 1), low..high)?;
         let format_time = |ms: &i64| time_of_day(*ms, to - from);
         let format_value = |value: &f64| short_number(*value);
@@ -92,19 +129,37 @@ pub fn render_svg(
             .label_style(("sans-serif", 12).into_font().color(&INK.mix(0.75)))
             .draw()?;
         let step = step_ms.max(1);
+        let count = i64::try_from(lines.len()).unwrap_or(1).max(1);
         for (index, points) in lines.iter().enumerate() {
-            let style = PALETTE[index % PALETTE.len()].stroke_width(2);
+            let colour = PALETTE[index % PALETTE.len()];
+            if style == ChartStyle::Bars {
+                // Each line gets its slot of the bucket, with a gap between buckets.
+                let slot = (step * 8 / 10 / count).max(1);
+                let offset = step / 10 + slot * i64::try_from(index).unwrap_or(0);
+                chart.draw_series(points.iter().map(|&(start, value)| {
+                    Rectangle::new(
+                        [(start + offset, 0.0), (start + offset + slot, value)],
+                        colour.filled(),
+                    )
+                }))?;
+                continue;
+            }
+            let line_style = colour.stroke_width(2);
             let mut segment: Vec<(i64, f64)> = Vec::new();
             for &(start, value) in points {
                 if segment.last().is_some_and(|(last, _)| start - last > step) {
-                    chart.draw_series(LineSeries::new(segment.drain(..), style))?;
+                    chart.draw_series(LineSeries::new(segment.drain(..), line_style))?;
                 }
                 segment.push((start, value));
             }
             if segment.len() == 1 {
-                chart.draw_series(std::iter::once(Circle::new(segment[0], 2, style.filled())))?;
+                chart.draw_series(std::iter::once(Circle::new(
+                    segment[0],
+                    2,
+                    line_style.filled(),
+                )))?;
             } else {
-                chart.draw_series(LineSeries::new(segment, style))?;
+                chart.draw_series(LineSeries::new(segment, line_style))?;
             }
         }
         root.present()?;
@@ -114,6 +169,98 @@ pub fn render_svg(
         return String::new();
     }
     svg.replace(INK_HEX, "currentColor")
+}
+
+/// Space around a chart's plot, in pixels; the hover overlay maps the pointer with them.
+pub const MARGIN: u32 = 10;
+/// Height of the time axis' labels.
+pub const X_LABEL_AREA: u32 = 26;
+/// Width of the value axis' labels.
+pub const Y_LABEL_AREA: u32 = 56;
+
+/// A sparkline: one line, no axes, filling `width` × `height`.
+#[must_use]
+pub fn render_sparkline(
+    points: &[(i64, f64)],
+    (from, to): (i64, i64),
+    (width, height): (u32, u32),
+    colour: RGBColor,
+) -> String {
+    let mut svg = String::new();
+    let (low, high) = value_bounds(&[points.to_vec()], ChartStyle::Lines);
+    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        let mut chart =
+            ChartBuilder::on(&root).build_cartesian_2d(from..to.max(from + 1), low..high)?;
+        chart.draw_series(LineSeries::new(
+            points.iter().copied(),
+            colour.stroke_width(2),
+        ))?;
+        root.present()?;
+        Ok(())
+    })();
+    if drawn.is_err() {
+        return String::new();
+    }
+    svg
+}
+
+/// A gauge: a half ring from the left, filled to `fraction` (0 to 1) in `colour`, over a
+/// track in the theme's ink.
+#[must_use]
+pub fn render_gauge(fraction: f64, colour: RGBColor, (width, height): (u32, u32)) -> String {
+    let mut svg = String::new();
+    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        let centre = (f64::from(width) / 2.0, f64::from(height) - 6.0);
+        let radius = (f64::from(width) / 2.0 - 14.0)
+            .min(f64::from(height) - 20.0)
+            .max(8.0);
+        let thickness = (radius / 4.0).clamp(6.0, 28.0);
+        let arc = |upto: f64| -> Vec<(i32, i32)> {
+            let steps = 64;
+            (0..=steps)
+                .map(|i| {
+                    let angle =
+                        std::f64::consts::PI * (1.0 - upto * f64::from(i) / f64::from(steps));
+                    (
+                        (centre.0 + radius * angle.cos()).round() as i32,
+                        (centre.1 - radius * angle.sin()).round() as i32,
+                    )
+                })
+                .collect()
+        };
+        let width_px = thickness.round() as u32;
+        root.draw(&PathElement::new(
+            arc(1.0),
+            INK.mix(0.15).stroke_width(width_px),
+        ))?;
+        if fraction > 0.0 {
+            root.draw(&PathElement::new(
+                arc(fraction.clamp(0.0, 1.0)),
+                colour.stroke_width(width_px),
+            ))?;
+        }
+        root.present()?;
+        Ok(())
+    })();
+    if drawn.is_err() {
+        return String::new();
+    }
+    svg.replace(INK_HEX, "currentColor")
+}
+
+/// `#rrggbb` as a colour; the first palette colour when it is not one.
+#[must_use]
+pub fn parse_colour(text: &str) -> RGBColor {
+    let channel = |at: usize| u8::from_str_radix(text.get(at..at + 2)?, 16).ok();
+    match (text.starts_with('#') && text.len() == 7)
+        .then(|| Some(RGBColor(channel(1)?, channel(3)?, channel(5)?)))
+        .flatten()
+    {
+        Some(colour) => colour,
+        None => PALETTE[0],
+    }
 }
 
 /// `HH:MM` (UTC), or `HH:MM:SS` when the span is under ten minutes.

@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use super::browser_task;
+
 use crate::api::{ApiError, create_dashboard, delete_dashboard, get_dashboard, list_dashboards};
 use crate::dashboard::{Dashboard, DashboardSummary};
 use crate::model::format_utc;
@@ -22,14 +24,16 @@ pub fn DashboardsPage() -> impl IntoView {
     };
 
     let new_title = RwSignal::new(String::new());
-    let create = Action::new_local(move |title: &String| {
+    let navigate = leptos_router::hooks::use_navigate();
+    // A new dashboard opens in the editor, ready for its first widget.
+    let create = browser_task(move |title: String| {
         let dashboard = Dashboard::new(title.trim());
+        let navigate = navigate.clone();
         async move {
-            let created = create_dashboard(dashboard, "Created".into()).await;
-            if created.is_ok() {
-                new_title.set(String::new());
+            match create_dashboard(dashboard, "Created".into()).await {
+                Ok(created) => navigate(&format!("/d/{}/edit", created.id), Default::default()),
+                Err(error) => report(Err(error)),
             }
-            report(created.map(|dashboard| format!("Created “{}”.", dashboard.title)));
         }
     });
 
@@ -51,7 +55,7 @@ pub fn DashboardsPage() -> impl IntoView {
                 class="toolbar"
                 on:submit=move |event| {
                     event.prevent_default();
-                    create.dispatch(new_title.get_untracked());
+                    create.run(new_title.get_untracked());
                 }
             >
                 <input
@@ -149,9 +153,9 @@ fn DashboardRow(
     let confirming = RwSignal::new(false);
     let id = summary.id.clone();
     let title = summary.title.clone();
-    let duplicate = Action::new_local({
+    let duplicate = browser_task({
         let id = id.clone();
-        move |(): &()| {
+        move |(): ()| {
             let id = id.clone();
             async move {
                 let copied = async {
@@ -165,9 +169,9 @@ fn DashboardRow(
             }
         }
     });
-    let delete = Action::new_local({
+    let delete = browser_task({
         let (id, title) = (id.clone(), title.clone());
-        move |(): &()| {
+        move |(): ()| {
             let (id, title) = (id.clone(), title.clone());
             async move {
                 let deleted = delete_dashboard(id).await;
@@ -178,7 +182,9 @@ fn DashboardRow(
     let export = format!("/api/v1/dashboards/{id}/export");
     view! {
         <tr data-dashboard=id.clone()>
-            <td class="title">{title.clone()}</td>
+            <td class="title">
+                <a href=format!("/d/{id}") data-testid="dashboard-link">{title.clone()}</a>
+            </td>
             <td class="num">{summary.widgets}</td>
             <td class="num">{summary.version}</td>
             <td class="time">{format_utc(summary.saved_at)}</td>
@@ -192,7 +198,7 @@ fn DashboardRow(
                             <button
                                 type="button"
                                 class="button secondary"
-                                on:click=move |_| { duplicate.dispatch(()); }
+                                on:click=move |_| { duplicate.run(()); }
                             >
                                 "Duplicate"
                             </button>
@@ -211,7 +217,7 @@ fn DashboardRow(
                         <button
                             type="button"
                             class="button danger"
-                            on:click=move |_| { delete.dispatch(()); }
+                            on:click=move |_| { delete.run(()); }
                         >
                             "Delete for good"
                         </button>

@@ -1,22 +1,36 @@
 //! The shell, the router and the pages.
 
 mod chart;
+mod dashboard_page;
 mod dashboards;
+mod editor;
 mod explore;
 #[cfg(feature = "hydrate")]
 mod live_socket;
 mod live_values;
+mod share_panel;
+mod side_panel;
 mod status;
+mod widgets;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::StaticSegment;
 use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::{ParamSegment, StaticSegment};
 
 pub use dashboards::DashboardsPage;
 pub use explore::ExplorePage;
 pub use live_values::LiveValuesPage;
 pub use status::ConnectionStatus;
+
+/// A task that an event handler starts in the browser, as a `Callback`. (`Action::new_local`
+/// would do, but it holds a `SendWrapper` that panics when the server, which renders these
+/// components too, drops it on another thread: leptos-rs/leptos#3746.)
+pub fn browser_task<I: 'static, F: Future<Output = ()> + 'static>(
+    task: impl Fn(I) -> F + Send + Sync + 'static,
+) -> Callback<I> {
+    Callback::new(move |input| leptos::task::spawn_local(task(input)))
+}
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -63,6 +77,12 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=LiveValuesPage />
                     <Route path=StaticSegment("dashboards") view=DashboardsPage />
                     <Route path=StaticSegment("explore") view=ExplorePage />
+                    <Route path=(StaticSegment("d"), ParamSegment("id")) view=dashboard_page::DashboardViewPage />
+                    <Route
+                        path=(StaticSegment("d"), ParamSegment("id"), StaticSegment("edit"))
+                        view=editor::DashboardEditPage
+                    />
+                    <Route path=(StaticSegment("s"), ParamSegment("token")) view=dashboard_page::SharedDashboardPage />
                 </Routes>
             </main>
         </Router>

@@ -1,6 +1,6 @@
 // Starts and stops a real livedash process for a test. With no REDIS_URL, livedash launches
 // its own redis-server on a temporary data directory, so every spec gets a throwaway Redis.
-import type { Page } from "@playwright/test";
+import type { Page, TestInfo } from "@playwright/test";
 import { ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -72,9 +72,12 @@ export class Livedash {
     await exited;
   }
 
-  /** Stops for good and removes the data directory. */
-  async dispose(): Promise<void> {
+  /** Stops for good and removes the data directory; a failed test gets the server's log attached. */
+  async dispose(testInfo?: TestInfo): Promise<void> {
     await this.stop();
+    if (testInfo && testInfo.status !== testInfo.expectedStatus) {
+      await testInfo.attach("livedash.log", { body: this.log, contentType: "text/plain" });
+    }
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 

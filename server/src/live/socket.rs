@@ -125,8 +125,6 @@ struct ShareScope {
     selectors: Vec<Selector>,
 }
 
-/// Why a share link's socket is closed.
-const SHARE_ENDED: &str = "this share link was revoked or has expired";
 /// How often a share link's socket checks that its link still stands (revocations normally
 /// arrive at once, over the revocation channel; this covers a missed one and expiry).
 const SHARE_RECHECK: Duration = Duration::from_secs(10);
@@ -170,7 +168,7 @@ async fn share_scope(state: &AppState, token: String) -> Result<ShareScope, (u16
         .resolve_share_token(&token, crate::routes::now_ms())
         .await
         .map_err(unavailable)?
-        .ok_or((CLOSE_ACCESS_ENDED, SHARE_ENDED))?;
+        .ok_or((CLOSE_ACCESS_ENDED, crate::storage::shares::SHARE_LINK_ENDED))?;
     let dashboard = state
         .store
         .dashboard(&link.dashboard)
@@ -258,7 +256,7 @@ async fn serve(
                 break Some(closing.unwrap_or((CLOSE_TRY_AGAIN_LATER, "closed by the server")));
             }
             () = recheck(&state, share.as_ref()) => {
-                break Some((CLOSE_ACCESS_ENDED, SHARE_ENDED));
+                break Some((CLOSE_ACCESS_ENDED, crate::storage::shares::SHARE_LINK_ENDED));
             }
             incoming = socket.recv() => match incoming {
                 None | Some(Err(_) | Ok(Message::Close(_))) => break None,

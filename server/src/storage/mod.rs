@@ -613,6 +613,21 @@ impl Backend for Store {
         })
     }
 
+    fn metric_names(&self, prefix: String) -> BoxFuture<'_, Result<Vec<String>, ApiError>> {
+        Box::pin(async move {
+            let page = Store::metric_names(self, &prefix, None, app::api::MAX_SUGGESTED_NAMES)
+                .await
+                .inspect_err(|error| tracing::warn!(%error, "listing metric names failed"))?;
+            Ok(page.names)
+        })
+    }
+
+    fn shared_dashboard(&self, token: String) -> BoxFuture<'_, Result<Dashboard, ApiError>> {
+        Box::pin(async move {
+            dashboard_answer(Store::shared_dashboard(self, &token, crate::routes::now_ms()).await)
+        })
+    }
+
     fn list_dashboards(&self) -> BoxFuture<'_, Result<Vec<DashboardSummary>, ApiError>> {
         Box::pin(async move { dashboard_answer(Store::list_dashboards(self).await) })
     }

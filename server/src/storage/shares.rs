@@ -2,11 +2,14 @@
 //! as its hash, optionally expiring, revocable at once (open sockets are told through the
 //! revocation channel).
 
-use app::dashboard::{CreatedShareLink, ShareLink};
+use app::dashboard::{CreatedShareLink, Dashboard, ShareLink};
 
 use super::dashboards::DashboardError;
 use super::keys::{hex, random_hex};
 use super::{StorageError, Store};
+
+/// What a link that no longer works says, wherever it is used.
+pub const SHARE_LINK_ENDED: &str = "this share link was revoked or has expired";
 
 /// Longest label of a link.
 pub const MAX_LABEL_CHARS: usize = 200;
@@ -124,6 +127,22 @@ impl Store {
             .share_link_by_id(&link_id(token))
             .await?
             .filter(|link| link.expires_at.is_none_or(|at| at > now_ms)))
+    }
+
+    /// The dashboard `token` shows at `now_ms` (its current version).
+    ///
+    /// # Errors
+    /// [`DashboardError::NotFound`] once the link is revoked or expired, or Redis failed.
+    pub async fn shared_dashboard(
+        &self,
+        token: &str,
+        now_ms: i64,
+    ) -> Result<Dashboard, DashboardError> {
+        let link = self
+            .resolve_share_token(token, now_ms)
+            .await?
+            .ok_or_else(|| DashboardError::NotFound(SHARE_LINK_ENDED.into()))?;
+        self.dashboard(&link.dashboard).await
     }
 
     async fn share_link_by_id(&self, id: &str) -> Result<Option<ShareLink>, DashboardError> {

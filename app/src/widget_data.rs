@@ -1,0 +1,545 @@
+//! What each kind of widget shows, worked out from its live view: the live query it subscribes
+//! to, stat changes, number formatting, threshold colours, top-N rows, and markdown notes as
+//! blocks of plain text.
+
+use std::collections::BTreeMap;
+
+use crate::dashboard::{DashboardRange, Display, Widget, WidgetKind};
+use crate::live::{LiveQuery, MAX_WINDOW_MS, View};
+use crate::model::CurrentValue;
+use crate::query::Selector;
+
+/// Steps a widget picks from when its query names none: about [`TARGET_BUCKETS`] per range.
+const NICE_STEPS_MS: [i64; 18] = [
+    1_000, 2_000, 5_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000,
+    1_800_000, 3_600_000, 7_200_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000,
+];
+const TARGET_BUCKETS: i64 = 240;
+
+/// The step for a range of `range_ms` when none is set: the smallest nice step that keeps the
+/// range within about 240 buckets.
+#[must_use]
+pub fn auto_step_ms(range_ms: i64) -> i64 {
+    let wanted = range_ms / TARGET_BUCKETS;
+    NICE_STEPS_MS
+        .iter()
+        .copied()
+        .find(|step| *step >= wanted)
+        .unwrap_or(NICE_STEPS_MS[NICE_STEPS_MS.len() - 1])
+}
+
+/// The span a relative range covers, in ms; absolute ranges are not live.
+#[must_use]
+pub fn live_span_ms(range: DashboardRange) -> Option<i64> {
+    match range {
+        DashboardRange::Last { ms } => Some(ms.clamp(1_000, MAX_WINDOW_MS)),
+        DashboardRange::Absolute { .. } => None,
+    }
+}
+
+/// How many ranges back a widget's live window reaches: a stat compares with the period
+/// before, so it needs two, when that fits the longest live window.
+#[must_use]
+pub fn periods_wanted(kind: WidgetKind, span_ms: i64) -> i64 {
+    if kind == WidgetKind::Stat && span_ms * 2 <= MAX_WINDOW_MS {
+        2
+    } else {
+        1
+    }
+}
+
+/// The live query behind `widget` over the last `span_ms`, or `None` for a note, a widget
+/// without a query, or one whose selector does not parse (the editor shows why).
+#[must_use]
+pub fn live_query(widget: &Widget, span_ms: i64) -> Option<LiveQuery> {
+    let query = widget.query.as_ref()?;
+    let selector = Selector::parse(&query.selector).ok()?;
+    match widget.kind {
+        WidgetKind::Text => None,
+        WidgetKind::Table | WidgetKind::TopN => Some(LiveQuery::Latest {
+            selector: Some(selector),
+        }),
+        kind => {
+            let step_ms = query.step_ms.unwrap_or_else(|| auto_step_ms(span_ms));
+            let window_ms = span_ms * periods_wanted(kind, span_ms);
+            // One number needs one line: every matching series is combined.
+            let group_by = if matches!(kind, WidgetKind::Stat | WidgetKind::Gauge) {
+                Some(Vec::new())
+            } else {
+                query.group_by.clone()
+            };
+            let live = LiveQuery::Range {
+                selector,
+                aggregation: query.aggregation,
+                step_ms: step_ms.max(window_ms / crate::live::MAX_WINDOW_BUCKETS + 1),
+                window_ms,
+                group_by,
+            };
+            live.validate().ok().map(|()| live)
+        }
+    }
+}
+
+/// A stat: the newest value, the change of this period's mean against the period before (when
+/// both have data), and the points of this period for the sparkline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stat {
+    pub value: Option<f64>,
+    /// Relative change, `0.1` for +10 %.
+    pub change: Option<f64>,
+    pub spark: Vec<(i64, f64)>,
+    /// When the newest bucket started.
+    pub at: Option<i64>,
+}
+
+/// Works out a stat from `view` (one combined line) at `now` over `span_ms`.
+#[must_use]
+pub fn stat(view: &View, now: i64, span_ms: i64) -> Stat {
+    let empty = BTreeMap::new();
+    let points = view.lines.values().next().unwrap_or(&empty);
+    let start = now - span_ms;
+    let spark: Vec<(i64, f64)> = points.range(start..).map(|(t, v)| (*t, *v)).collect();
+    let mean = |values: Vec<f64>| {
+        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+    };
+    let current = mean(spark.iter().map(|(_, v)| *v).collect());
+    let previous = mean(
+        points
+            .range(start - span_ms..start)
+            .map(|(_, v)| *v)
+            .collect(),
+    );
+    let change = match (current, previous) {
+        (Some(current), Some(previous)) if previous != 0.0 => {
+            Some((current - previous) / previous.abs())
+        }
+        _ => None,
+    };
+    let newest = points.last_key_value();
+    Stat {
+        value: newest.map(|(_, v)| *v),
+        change,
+        at: newest.map(|(t, _)| *t),
+        spark,
+    }
+}
+
+/// `12.5 ms`, `3.4k req/s`: `display`'s decimals (or as many as the magnitude needs) and unit.
+#[must_use]
+pub fn format_value(value: f64, display: &Display) -> String {
+    let number = match display.decimals {
+        Some(digits) => format!("{value:.prec$}", prec = usize::from(digits)),
+        None => {
+            let magnitude = value.abs();
+            if magnitude >= 1e9 {
+                format!("{:.2}G", value / 1e9)
+            } else if magnitude >= 1e6 {
+                format!("{:.2}M", value / 1e6)
+            } else if magnitude >= 1e4 {
+                format!("{:.1}k", value / 1e3)
+            } else if magnitude >= 100.0 || value.fract() == 0.0 {
+                format!("{value:.0}")
+            } else if magnitude >= 1.0 {
+                format!("{value:.2}")
+            } else {
+                format!("{value:.3}")
+            }
+        }
+    };
+    if display.unit.is_empty() {
+        number
+    } else if display.unit == "%" {
+        format!("{number}%")
+    } else {
+        format!("{number} {}", display.unit)
+    }
+}
+
+/// `+12.0 %`, `−3.4 %`.
+#[must_use]
+pub fn format_change(change: f64) -> String {
+    let percent = change * 100.0;
+    if percent >= 0.0 {
+        format!("+{percent:.1} %")
+    } else {
+        format!("\u{2212}{:.1} %", -percent)
+    }
+}
+
+/// The colour `value` takes: that of the highest threshold at or below it.
+#[must_use]
+pub fn threshold_color(value: f64, display: &Display) -> Option<&str> {
+    display
+        .thresholds
+        .iter()
+        .filter(|threshold| threshold.value <= value)
+        .max_by(|a, b| a.value.total_cmp(&b.value))
+        .map(|threshold| threshold.color.as_str())
+}
+
+/// Where `value` sits between a gauge's ends, 0 to 1; the ends default to 0 and 100.
+#[must_use]
+pub fn gauge_fraction(value: f64, display: &Display) -> f64 {
+    let (min, max) = (display.min.unwrap_or(0.0), display.max.unwrap_or(100.0));
+    if max <= min {
+        return 0.0;
+    }
+    ((value - min) / (max - min)).clamp(0.0, 1.0)
+}
+
+/// A row's name: its labels, or the metric when it has none.
+#[must_use]
+pub fn series_name(value: &CurrentValue) -> String {
+    if value.series.labels.is_empty() {
+        return value.series.name.clone();
+    }
+    value
+        .series
+        .labels
+        .iter()
+        .map(|(name, label)| format!("{name}={label}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The rows of a table (by name) or a top-N list (largest first, at most `limit`).
+#[must_use]
+pub fn rows(view: &View, kind: WidgetKind, limit: Option<u32>) -> Vec<CurrentValue> {
+    let mut rows: Vec<CurrentValue> = view.latest.values().cloned().collect();
+    if kind == WidgetKind::TopN {
+        rows.sort_by(|a, b| b.value.total_cmp(&a.value));
+        rows.truncate(limit.unwrap_or(10) as usize);
+    }
+    rows
+}
+
+/// A block of a markdown note.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Block {
+    Heading { level: u8, text: Vec<Inline> },
+    Paragraph(Vec<Inline>),
+    List(Vec<Vec<Inline>>),
+    Code(String),
+}
+
+/// A run of text within a block.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Inline {
+    Text(String),
+    Strong(String),
+    Emphasis(String),
+    Code(String),
+}
+
+/// Reads the markdown most notes use (headings, paragraphs, bullet lists, fenced code, bold,
+/// italic, inline code) into blocks of plain text: nothing in a note ever becomes HTML.
+#[must_use]
+pub fn markdown(text: &str) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    let mut paragraph: Vec<&str> = Vec::new();
+    let mut list: Vec<Vec<Inline>> = Vec::new();
+    let mut code: Option<Vec<&str>> = None;
+    let flush = |paragraph: &mut Vec<&str>, list: &mut Vec<Vec<Inline>>, blocks: &mut Vec<_>| {
+        if !paragraph.is_empty() {
+            blocks.push(Block::Paragraph(inlines(&paragraph.join(" "))));
+            paragraph.clear();
+        }
+        if !list.is_empty() {
+            blocks.push(Block::List(std::mem::take(list)));
+        }
+    };
+    for line in text.lines() {
+        if let Some(lines) = code.as_mut() {
+            if line.trim_start().starts_with("```") {
+                blocks.push(Block::Code(lines.join("\n")));
+                code = None;
+            } else {
+                lines.push(line);
+            }
+            continue;
+        }
+        let trimmed = line.trim();
+        if trimmed.starts_with("```") {
+            flush(&mut paragraph, &mut list, &mut blocks);
+            code = Some(Vec::new());
+        } else if trimmed.is_empty() {
+            flush(&mut paragraph, &mut list, &mut blocks);
+        } else if let Some((level, heading)) = heading(trimmed) {
+            flush(&mut paragraph, &mut list, &mut blocks);
+            blocks.push(Block::Heading {
+                level,
+                text: inlines(heading),
+            });
+        } else if let Some(item) = trimmed
+            .strip_prefix("- ")
+            .or_else(|| trimmed.strip_prefix("* "))
+        {
+            if !paragraph.is_empty() {
+                blocks.push(Block::Paragraph(inlines(&paragraph.join(" "))));
+                paragraph.clear();
+            }
+            list.push(inlines(item));
+        } else {
+            if !list.is_empty() {
+                blocks.push(Block::List(std::mem::take(&mut list)));
+            }
+            paragraph.push(trimmed);
+        }
+    }
+    if let Some(lines) = code {
+        blocks.push(Block::Code(lines.join("\n")));
+    }
+    flush(&mut paragraph, &mut list, &mut blocks);
+    blocks
+}
+
+fn heading(line: &str) -> Option<(u8, &str)> {
+    let level = line.bytes().take_while(|byte| *byte == b'#').count();
+    let rest = line[level..].strip_prefix(' ')?;
+    (1..=3).contains(&level).then(|| (level as u8, rest.trim()))
+}
+
+/// Splits `text` at `**bold**`, `*italic*` / `_italic_` and `` `code` `` marks; a mark without
+/// its closing twin stays text.
+fn inlines(text: &str) -> Vec<Inline> {
+    let mut out = Vec::new();
+    let mut plain = String::new();
+    let mut rest = text;
+    while let Some(first) = rest.chars().next() {
+        let marked = [
+            ("**", Inline::Strong as fn(String) -> Inline),
+            ("`", Inline::Code),
+            ("*", Inline::Emphasis),
+            ("_", Inline::Emphasis),
+        ]
+        .into_iter()
+        .find_map(|(mark, make)| {
+            let inner = rest.strip_prefix(mark)?;
+            let end = inner.find(mark).filter(|end| *end > 0)?;
+            let content = &inner[..end];
+            // `a * b * c` is arithmetic, not emphasis.
+            if content.starts_with(char::is_whitespace) || content.ends_with(char::is_whitespace) {
+                return None;
+            }
+            Some((make(content.to_owned()), mark.len() * 2 + end))
+        });
+        match marked {
+            Some((inline, used)) => {
+                if !plain.is_empty() {
+                    out.push(Inline::Text(std::mem::take(&mut plain)));
+                }
+                out.push(inline);
+                rest = &rest[used..];
+            }
+            None => {
+                plain.push(first);
+                rest = &rest[first.len_utf8()..];
+            }
+        }
+    }
+    if !plain.is_empty() {
+        out.push(Inline::Text(plain));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dashboard::{GridRect, Threshold, WidgetQuery};
+    use crate::live::Cursor;
+    use crate::model::SeriesKey;
+    use crate::query::Aggregation;
+
+    fn widget(kind: WidgetKind, selector: &str) -> Widget {
+        Widget {
+            id: "w".into(),
+            kind,
+            title: String::new(),
+            layout: GridRect {
+                x: 0,
+                y: 0,
+                w: 4,
+                h: 4,
+            },
+            query: Some(WidgetQuery {
+                selector: selector.into(),
+                aggregation: Aggregation::Avg,
+                step_ms: None,
+                group_by: None,
+            }),
+            display: Display::default(),
+            text: String::new(),
+        }
+    }
+
+    #[test]
+    fn steps_are_nice_and_bounded() {
+        assert_eq!(auto_step_ms(300_000), 2_000);
+        assert_eq!(auto_step_ms(3_600_000), 15_000);
+        assert_eq!(auto_step_ms(86_400_000), 600_000);
+        assert_eq!(auto_step_ms(30 * 86_400_000), 10_800_000);
+        for range in [1_000, 60_000, 3_600_000, MAX_WINDOW_MS] {
+            assert!(range / auto_step_ms(range) <= TARGET_BUCKETS);
+        }
+    }
+
+    /// Each kind subscribes to what it draws: a stat to two periods of one combined line, a
+    /// table to latest values, a note to nothing.
+    #[test]
+    fn kinds_pick_their_live_query() {
+        let Some(LiveQuery::Range {
+            window_ms,
+            group_by,
+            step_ms,
+            ..
+        }) = live_query(&widget(WidgetKind::Stat, "cpu"), 3_600_000)
+        else {
+            panic!("a stat is a range");
+        };
+        assert_eq!((window_ms, step_ms), (7_200_000, 15_000));
+        assert_eq!(group_by, Some(Vec::new()));
+        let Some(LiveQuery::Range {
+            window_ms,
+            group_by,
+            ..
+        }) = live_query(&widget(WidgetKind::Line, "cpu"), 3_600_000)
+        else {
+            panic!("a line chart is a range");
+        };
+        assert_eq!((window_ms, group_by), (3_600_000, None));
+        assert!(matches!(
+            live_query(&widget(WidgetKind::TopN, "cpu"), 3_600_000),
+            Some(LiveQuery::Latest { selector: Some(_) })
+        ));
+        assert_eq!(
+            live_query(&widget(WidgetKind::Text, "cpu"), 3_600_000),
+            None
+        );
+        assert_eq!(
+            live_query(&widget(WidgetKind::Line, "cpu{"), 3_600_000),
+            None
+        );
+        // Thirty days of stat: the previous period would pass the live window, so none.
+        let Some(LiveQuery::Range { window_ms, .. }) =
+            live_query(&widget(WidgetKind::Stat, "cpu"), 30 * 86_400_000)
+        else {
+            panic!("a stat is a range");
+        };
+        assert_eq!(window_ms, 30 * 86_400_000);
+    }
+
+    #[test]
+    fn stats_compare_with_the_period_before() {
+        let mut view = View {
+            cursor: Some(Cursor::default()),
+            ..View::default()
+        };
+        let points: BTreeMap<i64, f64> = [(0, 10.0), (50, 10.0), (100, 12.0), (150, 10.0)].into();
+        view.lines.insert(BTreeMap::new(), points);
+        let stat = stat(&view, 200, 100);
+        assert_eq!(stat.value, Some(10.0));
+        assert_eq!(stat.at, Some(150));
+        assert_eq!(stat.spark, vec![(100, 12.0), (150, 10.0)]);
+        let change = stat.change.unwrap();
+        assert!((change - 0.1).abs() < 1e-12, "{change}");
+        assert_eq!(super::stat(&View::default(), 200, 100).value, None);
+    }
+
+    #[test]
+    fn values_format_with_unit_and_decimals() {
+        let mut display = Display::default();
+        assert_eq!(format_value(12_345.0, &display), "12.3k");
+        assert_eq!(format_value(0.1234, &display), "0.123");
+        assert_eq!(format_value(42.0, &display), "42");
+        display.unit = "ms".into();
+        display.decimals = Some(1);
+        assert_eq!(format_value(12.345, &display), "12.3 ms");
+        display.unit = "%".into();
+        assert_eq!(format_value(99.0, &display), "99.0%");
+        assert_eq!(format_change(0.123), "+12.3 %");
+        assert_eq!(format_change(-0.05), "\u{2212}5.0 %");
+    }
+
+    #[test]
+    fn thresholds_and_gauges() {
+        let display = Display {
+            thresholds: vec![
+                Threshold {
+                    value: 80.0,
+                    color: "#ff0000".into(),
+                },
+                Threshold {
+                    value: 50.0,
+                    color: "#ffaa00".into(),
+                },
+            ],
+            min: Some(0.0),
+            max: Some(200.0),
+            ..Display::default()
+        };
+        assert_eq!(threshold_color(10.0, &display), None);
+        assert_eq!(threshold_color(60.0, &display), Some("#ffaa00"));
+        assert_eq!(threshold_color(80.0, &display), Some("#ff0000"));
+        assert!((gauge_fraction(50.0, &display) - 0.25).abs() < 1e-12);
+        assert!((gauge_fraction(500.0, &display) - 1.0).abs() < 1e-12);
+        assert!((gauge_fraction(-5.0, &Display::default())).abs() < 1e-12);
+    }
+
+    #[test]
+    fn top_n_sorts_and_limits() {
+        let mut view = View::default();
+        for (host, value) in [("a", 3.0), ("b", 9.0), ("c", 5.0)] {
+            let series = SeriesKey::new("cpu").with_label("host", host);
+            view.latest.insert(
+                series.clone(),
+                CurrentValue {
+                    series,
+                    value,
+                    ts: 1,
+                },
+            );
+        }
+        let top = rows(&view, WidgetKind::TopN, Some(2));
+        assert_eq!(
+            top.iter().map(series_name).collect::<Vec<_>>(),
+            ["host=b", "host=c"]
+        );
+        assert_eq!(rows(&view, WidgetKind::Table, Some(2)).len(), 3);
+    }
+
+    /// Markdown becomes blocks of text; HTML in a note stays text.
+    #[test]
+    fn markdown_is_text() {
+        let blocks = markdown(
+            "# On call\n\nRestart **only** the `api` if *p99* > 1s\n\n- one\n- <b>two</b>\n\n```\nx < y\n```",
+        );
+        assert_eq!(
+            blocks,
+            vec![
+                Block::Heading {
+                    level: 1,
+                    text: vec![Inline::Text("On call".into())]
+                },
+                Block::Paragraph(vec![
+                    Inline::Text("Restart ".into()),
+                    Inline::Strong("only".into()),
+                    Inline::Text(" the ".into()),
+                    Inline::Code("api".into()),
+                    Inline::Text(" if ".into()),
+                    Inline::Emphasis("p99".into()),
+                    Inline::Text(" > 1s".into()),
+                ]),
+                Block::List(vec![
+                    vec![Inline::Text("one".into())],
+                    vec![Inline::Text("<b>two</b>".into())]
+                ]),
+                Block::Code("x < y".into()),
+            ]
+        );
+        assert_eq!(
+            markdown("a * b and 2*3"),
+            vec![Block::Paragraph(vec![Inline::Text("a * b and 2*3".into())])]
+        );
+    }
+}
