@@ -18,7 +18,7 @@ NODE_MODULES := end2end/node_modules/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test build site server tools test-tools lint unit clients e2e bench-live bench-ingest bench-storage clean
+.PHONY: run test build site server tools test-tools lint unit clients e2e bench-live bench-ingest bench-storage bench-browser screenshots clean
 
 ## run: install what is missing, build in release mode, serve on http://127.0.0.1:3000
 run: tools build
@@ -91,6 +91,15 @@ e2e:
 ## bench-live: live push latency (1 to 10 000 viewers) and memory per viewer
 bench-live: tools server
 	cargo run --release -p server --example bench_live -- $${SECONDS_PER_CASE:-8} $${VIEWERS:-1,100,1000,10000}
+
+## screenshots: the README's screenshots (docs/screenshots/), taken in Chromium
+screenshots: tools test-tools build
+	mkdir -p docs/screenshots
+	cd end2end && npx playwright test --config playwright.docs.config.ts screenshots
+
+## bench-browser: a 20-widget dashboard in Chromium: time to draw, main-thread time per second
+bench-browser: tools test-tools build
+	cd end2end && npx playwright test --config playwright.docs.config.ts browser-bench
 
 ## bench-ingest / bench-storage: benchmarks on demand (each starts its own redis-server)
 bench-ingest: tools

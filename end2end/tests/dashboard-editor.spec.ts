@@ -325,3 +325,22 @@ test("user text in titles and notes is shown as text, never as HTML", async ({ p
   await expect(page.getByTestId("dashboard-title-input")).toHaveValue(markup);
   expect(dialogs).toBe(0);
 });
+
+test("a series charted in the explorer is added to a dashboard", async ({ page }) => {
+  const errors = watchErrors(page);
+  await writeRecent("explored_latency", 10, { route: "/pay" });
+  const created = await serverFn("create_dashboard", { dashboard: { title: "Found things" }, summary: "Created" });
+  await page.goto(app.url("/explore?q=explored_latency&fn=max&step=1s&window=5m"));
+  await expect(page.getByTestId("live-status")).toHaveText("Live");
+  await expect(page.getByTestId("add-to-dashboard-choice")).toHaveValue(created.id);
+  await page.getByTestId("add-to-dashboard").click();
+  await expect(page.getByTestId("added-to-dashboard")).toContainText("Added to Found things");
+  await page.getByTestId("added-to-dashboard").getByRole("link").click();
+  const chart = page.locator('[data-testid="widget"][data-kind="Line"]');
+  await expect(chart.getByTestId("widget-title")).toHaveText("explored_latency");
+  await expect.poll(async () => Number(await chart.getByTestId("widget-chart").getAttribute("data-points"))).toBeGreaterThan(5);
+  const saved = await serverFn("dashboard", { id: created.id, version: null });
+  expect(saved.version).toBe(2);
+  expect(saved.widgets[0].query).toEqual({ selector: "explored_latency", aggregation: { fn: "max" }, step_ms: 1000, group_by: null });
+  expect(errors).toEqual([]);
+});

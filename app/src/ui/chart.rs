@@ -69,7 +69,8 @@ pub fn render_svg(
 }
 
 /// The value axis for `lines`: their span with a little room, from zero for bars.
-fn value_bounds(lines: &[Vec<(i64, f64)>], style: ChartStyle) -> (f64, f64) {
+#[must_use]
+pub fn value_bounds(lines: &[Vec<(i64, f64)>], style: ChartStyle) -> (f64, f64) {
     let values = lines.iter().flatten().map(|(_, value)| *value);
     let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
@@ -102,32 +103,137 @@ fn value_bounds(lines: &[Vec<(i64, f64)>], style: ChartStyle) -> (f64, f64) {
 pub fn render_chart(
     lines: &[Vec<(i64, f64)>],
     step_ms: i64,
-    (from, to): (i64, i64),
-    (width, height): (u32, u32),
+    window: (i64, i64),
+    size: (u32, u32),
     style: ChartStyle,
 ) -> String {
+    let bounds = value_bounds(lines, style);
+    let axes = render_axes(window, bounds, size);
+    let series = render_series(lines, step_ms, window, bounds, size, style);
+    // One document: the series' shapes go inside the axes' SVG.
+    match (
+        axes.rfind("</svg>"),
+        series.find('>'),
+        series.rfind("</svg>"),
+    ) {
+        (Some(end), Some(open), Some(close)) if open < close => {
+            format!(
+                "{}{}{}",
+                &axes[..end],
+                &series[open + 1..close],
+                &axes[end..]
+            )
+        }
+        _ => axes,
+    }
+}
+
+/// Sets up the plot of `window` × `bounds` inside `size` (the same for axes and series, so
+/// their layers line up) and lets `draw` draw on it.
+fn plot_svg(
+    window: (i64, i64),
+    (low, high): (f64, f64),
+    size: (u32, u32),
+    draw: impl FnOnce(
+        &mut ChartContext<
+            '_,
+            SVGBackend<'_>,
+            Cartesian2d<
+                plotters::coord::types::RangedCoordi64,
+                plotters::coord::types::RangedCoordf64,
+            >,
+        >,
+    ) -> Result<(), Box<dyn std::error::Error>>,
+) -> String {
+    let (from, to) = (window.0, window.1.max(window.0 + 1));
+    svg_document(size, |root| {
+        let plot = root.margin(MARGIN, MARGIN + X_LABEL_AREA, MARGIN + Y_LABEL_AREA, MARGIN);
+        let mut chart = ChartBuilder::on(&plot).build_cartesian_2d(from..to, low..high)?;
+        draw(&mut chart)
+    })
+}
+
+/// What drawing returns; plotters' errors all fit.
+type Drawn = Result<(), Box<dyn std::error::Error>>;
+
+/// An SVG document of `size` that `draw` draws on, with the theme's ink as `currentColor`;
+/// empty when drawing fails.
+fn svg_document(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, plotters::coord::Shift>) -> Drawn,
+) -> String {
     let mut svg = String::new();
-    let (low, high) = value_bounds(lines, style);
-    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        let mut chart = ChartBuilder::on(&root)
-            .margin(MARGIN)
-            .x_label_area_size(X_LABEL_AREA)
-            .y_label_area_size(Y_LABEL_AREA)
-            .build_cartesian_2d(from..to.max(from + 1), low..high)?;
-        let format_time = |ms: &i64| time_of_day(*ms, to - from);
-        let format_value = |value: &f64| short_number(*value);
-        chart
-            .configure_mesh()
-            .x_labels(6)
-            .y_labels(5)
-            .x_label_formatter(&format_time)
-            .y_label_formatter(&format_value)
-            .axis_style(INK.mix(0.4))
-            .bold_line_style(INK.mix(0.12))
-            .light_line_style(INK.mix(0.0))
-            .label_style(("sans-serif", 12).into_font().color(&INK.mix(0.75)))
-            .draw()?;
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        let drawn = draw(&root).and_then(|()| root.present().map_err(Into::into));
+        if drawn.is_err() {
+            return String::new();
+        }
+    }
+    svg.replace(INK_HEX, "currentColor")
+}
+
+/// The axes, grid and labels of a chart of `window` × `bounds`. They change only when the
+/// window moves or the bounds change, so a live chart redraws them far less often than its
+/// series.
+#[must_use]
+pub fn render_axes(window: (i64, i64), bounds: (f64, f64), size: (u32, u32)) -> String {
+    let (from, to) = (window.0, window.1.max(window.0 + 1));
+    let (low, high) = bounds;
+    let mut labels = String::new();
+    // Axes and labels are drawn here rather than by plotters' mesh: in the browser, its label
+    // layout measures each text by adding it to the page, forcing a reflow every time.
+    let svg = plot_svg(window, bounds, size, |chart| {
+        let grid = INK.mix(0.12);
+        let value_ticks = value_ticks(low, high, 5);
+        let time_ticks = time_ticks(from, to, 6);
+        chart.draw_series(
+            value_ticks
+                .iter()
+                .map(|&y| PathElement::new(vec![(from, y), (to, y)], grid)),
+        )?;
+        chart.draw_series(
+            time_ticks
+                .iter()
+                .map(|&x| PathElement::new(vec![(x, low), (x, high)], grid)),
+        )?;
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(from, high), (from, low), (to, low)],
+            INK.mix(0.4),
+        )))?;
+        for &y in &value_ticks {
+            let (px, py) = chart.backend_coord(&(from, y));
+            svg_text(&mut labels, px - 6, py, "end", &short_number(y));
+        }
+        for &x in &time_ticks {
+            let (px, py) = chart.backend_coord(&(x, low));
+            svg_text(
+                &mut labels,
+                px,
+                py + 16,
+                "middle",
+                &time_of_day(x, to - from),
+            );
+        }
+        Ok(())
+    });
+    match svg.rfind("</svg>") {
+        Some(end) => format!("{}{labels}{}", &svg[..end], &svg[end..]),
+        None => svg,
+    }
+}
+
+/// The lines (or bars) of a chart, on a transparent layer the size of its axes'.
+#[must_use]
+pub fn render_series(
+    lines: &[Vec<(i64, f64)>],
+    step_ms: i64,
+    window: (i64, i64),
+    bounds: (f64, f64),
+    size: (u32, u32),
+    style: ChartStyle,
+) -> String {
+    plot_svg(window, bounds, size, |chart| {
         let step = step_ms.max(1);
         let count = i64::try_from(lines.len()).unwrap_or(1).max(1);
         for (index, points) in lines.iter().enumerate() {
@@ -162,13 +268,63 @@ pub fn render_chart(
                 chart.draw_series(LineSeries::new(segment, line_style))?;
             }
         }
-        root.present()?;
         Ok(())
-    })();
-    if drawn.is_err() {
-        return String::new();
+    })
+}
+
+/// Appends an axis label (numbers and times only: nothing to escape).
+fn svg_text(out: &mut String, x: i32, y: i32, anchor: &str, text: &str) {
+    use std::fmt::Write;
+    let _ = write!(
+        out,
+        r#"<text x="{x}" y="{y}" text-anchor="{anchor}" dominant-baseline="middle" font-family="sans-serif" font-size="12" fill="currentColor" fill-opacity="0.75">{text}</text>"#
+    );
+}
+
+/// About `count` round values between `low` and `high` (steps of 1, 2 or 5 times a power of
+/// ten).
+#[must_use]
+pub fn value_ticks(low: f64, high: f64, count: u32) -> Vec<f64> {
+    let span = high - low;
+    if !(span.is_finite() && span > 0.0) || count == 0 {
+        return Vec::new();
     }
-    svg.replace(INK_HEX, "currentColor")
+    let rough = span / f64::from(count);
+    let magnitude = 10f64.powf(rough.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|factor| factor * magnitude)
+        .find(|step| *step >= rough)
+        .unwrap_or(10.0 * magnitude);
+    let first = (low / step).ceil();
+    (0..=count * 2)
+        .map(|i| (first + f64::from(i)) * step)
+        .take_while(|value| *value <= high + step * 1e-9)
+        .collect()
+}
+
+/// At most `count` times between `from` and `to` on round clock values (whole seconds,
+/// minutes, hours or days, in UTC).
+#[must_use]
+pub fn time_ticks(from: i64, to: i64, count: i64) -> Vec<i64> {
+    const STEPS: [i64; 17] = [
+        1_000, 2_000, 5_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000,
+        1_800_000, 3_600_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000,
+    ];
+    let span = to - from;
+    if span <= 0 || count <= 0 {
+        return Vec::new();
+    }
+    let step = STEPS
+        .iter()
+        .copied()
+        .find(|step| span / step <= count)
+        .unwrap_or_else(|| (span / count / 86_400_000 + 1) * 86_400_000);
+    let first = from.div_euclid(step) * step + if from.rem_euclid(step) == 0 { 0 } else { step };
+    (0..)
+        .map(|i| first + i * step)
+        .take_while(|tick| *tick <= to)
+        .collect()
 }
 
 /// Space around a chart's plot, in pixels; the hover overlay maps the pointer with them.
@@ -186,32 +342,23 @@ pub fn render_sparkline(
     (width, height): (u32, u32),
     colour: RGBColor,
 ) -> String {
-    let mut svg = String::new();
     let (low, high) = value_bounds(&[points.to_vec()], ChartStyle::Lines);
-    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+    svg_document((width, height), |root| {
         let mut chart =
-            ChartBuilder::on(&root).build_cartesian_2d(from..to.max(from + 1), low..high)?;
+            ChartBuilder::on(root).build_cartesian_2d(from..to.max(from + 1), low..high)?;
         chart.draw_series(LineSeries::new(
             points.iter().copied(),
             colour.stroke_width(2),
         ))?;
-        root.present()?;
         Ok(())
-    })();
-    if drawn.is_err() {
-        return String::new();
-    }
-    svg
+    })
 }
 
 /// A gauge: a half ring from the left, filled to `fraction` (0 to 1) in `colour`, over a
 /// track in the theme's ink.
 #[must_use]
 pub fn render_gauge(fraction: f64, colour: RGBColor, (width, height): (u32, u32)) -> String {
-    let mut svg = String::new();
-    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
-        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+    svg_document((width, height), |root| {
         let centre = (f64::from(width) / 2.0, f64::from(height) - 6.0);
         let radius = (f64::from(width) / 2.0 - 14.0)
             .min(f64::from(height) - 20.0)
@@ -241,13 +388,8 @@ pub fn render_gauge(fraction: f64, colour: RGBColor, (width, height): (u32, u32)
                 colour.stroke_width(width_px),
             ))?;
         }
-        root.present()?;
         Ok(())
-    })();
-    if drawn.is_err() {
-        return String::new();
-    }
-    svg.replace(INK_HEX, "currentColor")
+    })
 }
 
 /// `#rrggbb` as a colour; the first palette colour when it is not one.
@@ -350,6 +492,21 @@ pub fn LiveChart(
 mod tests {
     use super::*;
 
+    #[test]
+    fn ticks_are_round_and_inside() {
+        assert_eq!(value_ticks(0.0, 10.0, 5), [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
+        assert_eq!(value_ticks(-3.0, 47.0, 5), [0.0, 10.0, 20.0, 30.0, 40.0]);
+        assert!(value_ticks(1.0, 1.0, 5).is_empty());
+        let hour = time_ticks(90_000, 3_690_000, 6);
+        assert_eq!(hour.first(), Some(&600_000));
+        assert!(hour.windows(2).all(|pair| pair[1] - pair[0] == 600_000));
+        assert!(hour.iter().all(|tick| (90_000..=3_690_000).contains(tick)));
+        assert_eq!(
+            time_ticks(0, 10_000, 5),
+            [0, 2_000, 4_000, 6_000, 8_000, 10_000]
+        );
+    }
+
     /// A chart with two lines draws both, with theme-following axes.
     #[test]
     fn renders_lines_as_svg() {
@@ -363,6 +520,8 @@ mod tests {
         assert_eq!(svg.matches(r##"stroke="#F97316""##).count(), 1, "{svg}");
         assert!(svg.contains("currentColor"));
         assert!(!svg.contains(INK_HEX));
+        assert!(svg.contains(">00:00:01</text>"), "{svg}");
+        assert!(svg.trim_end().ends_with("</svg>"), "{svg}");
     }
 
     /// A missing bucket breaks the line; a lone bucket is a dot.

@@ -509,7 +509,12 @@ pub fn WidgetFrame(
                         <button type="button" class="icon-button" title="Duplicate" aria-label="Duplicate widget"
                             data-testid="duplicate-widget"
                             on:pointerdown=|event| event.stop_propagation()
-                            on:click=move |_| editing.duplicate.run(())>"⧉"</button>
+                            on:click=move |_| editing.duplicate.run(())>
+                            <svg viewBox="0 0 16 16" width="13" height="13" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="1.5">
+                                <rect x="5" y="5" width="9" height="9" rx="1.5"></rect>
+                                <path d="M11 5V3.5A1.5 1.5 0 0 0 9.5 2h-6A1.5 1.5 0 0 0 2 3.5v6A1.5 1.5 0 0 0 3.5 11H5"></path>
+                            </svg>
+                        </button>
                         <button type="button" class="icon-button" title="Delete" aria-label="Delete widget"
                             data-testid="delete-widget"
                             on:pointerdown=|event| event.stop_propagation()

@@ -1,7 +1,13 @@
 //! The explore page: type a selector, pick an aggregation, step and window, and watch it live.
 
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
+
+use super::browser_task;
+use super::editor::new_widget;
+use crate::api::{get_dashboard, list_dashboards, save_dashboard};
+use crate::dashboard::{GridRect, SaveOutcome, Widget, WidgetKind, WidgetQuery, free_spot};
 
 use super::chart::LiveChart;
 use super::status::{ConnectionStatus, StatusPill};
@@ -72,20 +78,24 @@ pub fn ExplorePage() -> impl IntoView {
     });
     let status = RwSignal::new(ConnectionStatus::Connecting);
     let body = if form.selector.trim().is_empty() {
-        view! {
+        EitherOf3::A(view! {
             <div class="empty">
                 <p>"Type a metric name, optionally with label matchers, to chart it live:"</p>
                 <pre class="code">"http_requests{route=\"/api\", method=~\"GET|POST\"}"</pre>
             </div>
-        }
-        .into_any()
+        })
     } else {
         match live_query(&form) {
-            Ok(query) => live_chart(query, status).into_any(),
-            Err(problem) => view! {
-                <p class="error" role="alert" data-testid="query-error">{problem}</p>
+            Ok(query) => {
+                let widget = widget_of(&form, &query);
+                EitherOf3::B(view! {
+                    {live_chart(query, status)}
+                    <AddToDashboard widget />
+                })
             }
-            .into_any(),
+            Err(problem) => EitherOf3::C(view! {
+                <p class="error" role="alert" data-testid="query-error">{problem}</p>
+            }),
         }
     };
     view! {
@@ -98,6 +108,109 @@ pub fn ExplorePage() -> impl IntoView {
             {body}
         </section>
     }
+}
+
+/// The line chart the form describes, as a dashboard widget (placed when added).
+fn widget_of(form: &Form, query: &LiveQuery) -> Widget {
+    let LiveQuery::Range {
+        aggregation,
+        step_ms,
+        ..
+    } = query
+    else {
+        unreachable!("the explore page charts ranges");
+    };
+    let mut widget = new_widget(
+        "",
+        WidgetKind::Line,
+        GridRect {
+            x: 0,
+            y: 0,
+            w: 6,
+            h: 8,
+        },
+    );
+    widget.title = form.selector.trim().to_owned();
+    widget.query = Some(WidgetQuery {
+        selector: form.selector.trim().to_owned(),
+        aggregation: *aggregation,
+        step_ms: Some(*step_ms),
+        group_by: None,
+    });
+    widget
+}
+
+/// Adds the charted series to a dashboard, as a line chart in its first free place.
+#[component]
+fn AddToDashboard(widget: Widget) -> impl IntoView {
+    let dashboards = Resource::new(|| (), |()| list_dashboards());
+    // The one picked in the list; until then, the list's first.
+    let chosen = RwSignal::new(None::<String>);
+    let outcome = RwSignal::new(None::<Result<(String, String), String>>);
+    let add = browser_task(move |id: String| {
+        let widget = widget.clone();
+        async move {
+            outcome.set(Some(add_widget(id, widget).await));
+        }
+    });
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let list = dashboards.await.unwrap_or_default();
+                let first = list.first().map(|summary| summary.id.clone());
+                (!list.is_empty()).then(|| view! {
+                    <form class="toolbar add-to-dashboard" on:submit=move |event| {
+                        event.prevent_default();
+                        if let Some(id) = chosen.get_untracked().or_else(|| first.clone()) {
+                            add.run(id);
+                        }
+                    }>
+                        <select aria-label="Dashboard" data-testid="add-to-dashboard-choice"
+                            on:change=move |event| chosen.set(Some(event_target_value(&event)))>
+                            {list.into_iter().map(|summary| view! {
+                                <option value=summary.id>{summary.title}</option>
+                            }).collect_view()}
+                        </select>
+                        <button class="button secondary" type="submit" data-testid="add-to-dashboard">
+                            "Add to dashboard"
+                        </button>
+                        {move || outcome.get().map(|outcome| match outcome {
+                            Ok((id, title)) => Either::Left(view! {
+                                <span class="note" role="status" data-testid="added-to-dashboard">
+                                    "Added to "<a href=format!("/d/{id}/edit")>{title}</a>"."
+                                </span>
+                            }),
+                            Err(problem) => Either::Right(view! { <span class="error" role="alert">{problem}</span> }),
+                        })}
+                    </form>
+                })
+            })}
+        </Transition>
+    }
+}
+
+/// Appends `widget` to dashboard `id` in its first free place, saving a version; a save that
+/// crossed someone else's is tried again on the newer version.
+async fn add_widget(id: String, mut widget: Widget) -> Result<(String, String), String> {
+    for _ in 0..3 {
+        let mut dashboard = get_dashboard(id.clone(), None)
+            .await
+            .map_err(|error| error.to_string())?;
+        let rects: Vec<GridRect> = dashboard.widgets.iter().map(|w| w.layout).collect();
+        widget.layout = free_spot(&rects, widget.layout.w, widget.layout.h);
+        widget.id = (1..)
+            .map(|n| format!("w{n}"))
+            .find(|candidate| dashboard.widgets.iter().all(|w| w.id != *candidate))
+            .unwrap_or_default();
+        dashboard.widgets.push(widget.clone());
+        let summary = format!("Added {} from Explore", widget.title);
+        match save_dashboard(dashboard.clone(), summary).await {
+            Ok(SaveOutcome::Saved { .. }) => return Ok((id, dashboard.title)),
+            Ok(SaveOutcome::Conflict { .. }) => {}
+            Err(error) => return Err(error.to_string()),
+        }
+    }
+    Err("the dashboard kept changing; try again".into())
 }
 
 fn live_chart(query: LiveQuery, status: RwSignal<ConnectionStatus>) -> impl IntoView {

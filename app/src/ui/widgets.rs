@@ -5,8 +5,8 @@ use leptos::either::{EitherOf4, EitherOf5};
 use leptos::prelude::*;
 
 use super::chart::{
-    ChartStyle, MARGIN, Y_LABEL_AREA, line_color, line_name, parse_colour, render_chart,
-    render_gauge, render_sparkline,
+    ChartStyle, MARGIN, Y_LABEL_AREA, line_color, line_name, parse_colour, render_axes,
+    render_gauge, render_series, render_sparkline, value_bounds,
 };
 use super::status::ConnectionStatus;
 use crate::dashboard::{Display, Widget, WidgetKind};
@@ -155,9 +155,15 @@ fn Chart(
             (lines, view.step_ms)
         })
     });
-    let svg = move || {
+    // Two layers: the axes change when the window moves or the bounds change, the series with
+    // every update.
+    let bounds = Memo::new(move |_| lines.with(|(lines, _)| value_bounds(lines, style)));
+    let axes = Memo::new(move |_| render_axes(context.window.get(), bounds.get(), plot_size()));
+    let series = move || {
         let window = context.window.get();
-        lines.with(|(lines, step)| render_chart(lines, *step, window, plot_size(), style))
+        lines.with(|(lines, step)| {
+            render_series(lines, *step, window, bounds.get(), plot_size(), style)
+        })
     };
     let metric = move || {
         widget.with(|widget| {
@@ -238,7 +244,8 @@ fn Chart(
                 on:pointermove=track
                 on:pointerleave=move |_| hover.set(None)
             >
-                <div class="chart-svg" inner_html=svg></div>
+                <div class="chart-svg" inner_html=move || axes.get()></div>
+                <div class="chart-svg chart-series" inner_html=series></div>
                 {move || {
                     read_out()
                         .map(|(x, time, values)| {
