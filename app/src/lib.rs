@@ -6,12 +6,15 @@
 //! - [`dashboard`]: dashboards, widgets and the grid rules of the editor.
 //! - [`live`]: the WebSocket protocol between the server's live hub and the browser.
 //! - [`query`]: selectors, ranges, aggregations, and query results.
+//! - [`analytics`]: the statistics of product analytics: intervals, p-values (also
+//!   always-valid ones, for results watched live), stable experiment assignment, the funnel rule.
 //! - [`api`]: server functions and the error type they return; under `ssr`, the
 //!   [`api::backend`] trait that `server/` implements so that `app/` never touches Redis.
 //! - [`widget_data`]: what each kind of widget shows, worked out from its live data.
 //! - [`ui`]: the shell, the router and the pages.
 #![recursion_limit = "256"]
 
+pub mod analytics;
 pub mod api;
 pub mod dashboard;
 pub mod live;
