@@ -476,15 +476,23 @@ pub fn LiveChart(
     view! {
         <figure class="chart" data-testid="chart" data-points=points data-lines=line_count>
             <div class="chart-plot" inner_html=move || svg.get()></div>
-            <figcaption class="legend">
-                <For each=legend key=|(color, name)| (color.clone(), name.clone()) let:entry>
-                    <span class="legend-item">
-                        <span class="swatch" style=format!("background:{}", entry.0)></span>
-                        {entry.1}
-                    </span>
-                </For>
-            </figcaption>
+            <Legend entries=Signal::derive(legend) />
         </figure>
+    }
+}
+
+/// A chart's legend: a colour swatch and a name per line.
+#[component]
+pub fn Legend(entries: Signal<Vec<(String, String)>>) -> impl IntoView {
+    view! {
+        <figcaption class="legend">
+            <For each=move || entries.get() key=|entry| entry.clone() let:entry>
+                <span class="legend-item">
+                    <span class="swatch" style=format!("background:{}", entry.0)></span>
+                    {entry.1}
+                </span>
+            </For>
+        </figcaption>
     }
 }
 

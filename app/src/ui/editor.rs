@@ -283,7 +283,7 @@ fn same_content(a: &Dashboard, b: &Dashboard) -> bool {
 }
 
 /// An id no widget of `dashboard` has.
-fn new_widget_id(dashboard: &Dashboard) -> String {
+pub fn new_widget_id(dashboard: &Dashboard) -> String {
     (1..)
         .map(|n| format!("w{n}"))
         .find(|id| dashboard.widgets.iter().all(|widget| widget.id != *id))

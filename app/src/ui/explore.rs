@@ -5,7 +5,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::browser_task;
-use super::editor::new_widget;
+use super::dashboard_page::now_ms;
+use super::editor::{new_widget, new_widget_id};
 use crate::api::{get_dashboard, list_dashboards, save_dashboard};
 use crate::dashboard::{GridRect, SaveOutcome, Widget, WidgetKind, WidgetQuery, free_spot};
 
@@ -45,21 +46,6 @@ fn live_query(form: &Form) -> Result<LiveQuery, String> {
     };
     query.validate()?;
     Ok(query)
-}
-
-fn now_ms() -> i64 {
-    #[cfg(feature = "hydrate")]
-    {
-        js_sys::Date::now() as i64
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |elapsed| {
-                i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-            })
-    }
 }
 
 /// A selector box, the chart it describes, live.
@@ -198,10 +184,7 @@ async fn add_widget(id: String, mut widget: Widget) -> Result<(String, String), 
             .map_err(|error| error.to_string())?;
         let rects: Vec<GridRect> = dashboard.widgets.iter().map(|w| w.layout).collect();
         widget.layout = free_spot(&rects, widget.layout.w, widget.layout.h);
-        widget.id = (1..)
-            .map(|n| format!("w{n}"))
-            .find(|candidate| dashboard.widgets.iter().all(|w| w.id != *candidate))
-            .unwrap_or_default();
+        widget.id = new_widget_id(&dashboard);
         dashboard.widgets.push(widget.clone());
         let summary = format!("Added {} from Explore", widget.title);
         match save_dashboard(dashboard.clone(), summary).await {

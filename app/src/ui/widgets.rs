@@ -5,7 +5,7 @@ use leptos::either::{EitherOf4, EitherOf5};
 use leptos::prelude::*;
 
 use super::chart::{
-    ChartStyle, MARGIN, Y_LABEL_AREA, line_color, line_name, parse_colour, render_axes,
+    ChartStyle, Legend, MARGIN, Y_LABEL_AREA, line_color, line_name, parse_colour, render_axes,
     render_gauge, render_series, render_sparkline, value_bounds,
 };
 use super::status::ConnectionStatus;
@@ -276,14 +276,7 @@ fn Chart(
                 }}
             </div>
             <Show when=legend_shown>
-                <figcaption class="legend">
-                    <For each=legend key=|entry| entry.clone() let:entry>
-                        <span class="legend-item">
-                            <span class="swatch" style=format!("background:{}", entry.0)></span>
-                            {entry.1}
-                        </span>
-                    </For>
-                </figcaption>
+                <Legend entries=Signal::derive(legend) />
             </Show>
         </figure>
     }
