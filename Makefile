@@ -18,11 +18,15 @@ NODE_MODULES := end2end/node_modules/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test build site server tools test-tools lint unit clients e2e bench-live bench-ingest bench-storage bench-browser screenshots clean
+.PHONY: run demo test build site server tools test-tools lint unit clients e2e bench-live bench-ingest bench-events bench-storage bench-browser screenshots clean
 
 ## run: install what is missing, build in release mode, serve on http://127.0.0.1:3000
 run: tools build
 	LIVEDASH_SITE_ROOT="$${LIVEDASH_SITE_ROOT:-$(SITE)}" ./target/release/livedash
+
+## demo: as run, with simulated services and product traffic (livedash --demo)
+demo: tools build
+	LIVEDASH_SITE_ROOT="$${LIVEDASH_SITE_ROOT:-$(SITE)}" ./target/release/livedash --demo
 
 ## test: install what is missing (Chromium too), then lint, Rust tests and Playwright tests
 test: tools test-tools lint unit build clients e2e
@@ -104,6 +108,9 @@ bench-browser: tools test-tools build
 ## bench-ingest / bench-storage: benchmarks on demand (each starts its own redis-server)
 bench-ingest: tools
 	cargo run --release -p server --example bench_ingest -- $${SECONDS_PER_CASE:-10}
+
+bench-events: tools
+	cargo run --release -p server --example bench_events -- $${SECONDS_PER_CASE:-10}
 
 bench-storage: tools
 	cargo run --release -p server --example bench_storage

@@ -423,7 +423,7 @@ fn small_sample_warning(
 }
 
 /// One row of an experiment's results table.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VariantResult {
     /// Variant name as given.
     pub name: String,

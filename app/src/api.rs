@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::dashboard::{
     CreatedShareLink, Dashboard, DashboardSummary, SaveOutcome, ShareLink, VersionInfo,
 };
+use crate::events::{AnalyticsAnswer, AnalyticsChange, AnalyticsDefinitions, AnalyticsQuery};
 use crate::model::CurrentValue;
 use crate::query::{Query, QueryResult};
 
@@ -210,6 +211,32 @@ pub async fn delete_dashboard(id: String) -> Result<(), ApiError> {
     with_status(async { storage()?.delete_dashboard(id).await }.await)
 }
 
+/// Answers an analytics widget: a funnel, an experiment, a ranking, unique users, latest events.
+#[server(prefix = "/api/fn", endpoint = "analytics", input = leptos::server_fn::codec::Json)]
+pub async fn analytics(query: AnalyticsQuery) -> Result<AnalyticsAnswer, ApiError> {
+    with_status(async { storage()?.analytics(query).await }.await)
+}
+
+/// Every funnel and experiment.
+#[server(
+    prefix = "/api/fn",
+    endpoint = "analytics_definitions",
+    input = leptos::server_fn::codec::Json
+)]
+pub async fn list_analytics() -> Result<AnalyticsDefinitions, ApiError> {
+    with_status(async { storage()?.analytics_definitions().await }.await)
+}
+
+/// Creates or deletes a funnel or an experiment; returns every definition after the change.
+#[server(
+    prefix = "/api/fn",
+    endpoint = "change_analytics",
+    input = leptos::server_fn::codec::Json
+)]
+pub async fn change_analytics(change: AnalyticsChange) -> Result<AnalyticsDefinitions, ApiError> {
+    with_status(async { storage()?.change_analytics(change).await }.await)
+}
+
 /// The storage seam: `server/` implements it and provides it as Leptos context.
 #[cfg(feature = "ssr")]
 pub mod backend {
@@ -218,8 +245,9 @@ pub mod backend {
     use std::sync::Arc;
 
     use super::{
-        ApiError, CreatedShareLink, Dashboard, DashboardSummary, Query, QueryResult, SaveOutcome,
-        ShareLink, ValueListing, VersionInfo,
+        AnalyticsAnswer, AnalyticsChange, AnalyticsDefinitions, AnalyticsQuery, ApiError,
+        CreatedShareLink, Dashboard, DashboardSummary, Query, QueryResult, SaveOutcome, ShareLink,
+        ValueListing, VersionInfo,
     };
 
     /// A boxed future, so the trait stays object-safe.
@@ -290,6 +318,21 @@ pub mod backend {
 
         /// A dashboard's share links.
         fn share_links(&self, id: String) -> BoxFuture<'_, Result<Vec<ShareLink>, ApiError>>;
+
+        /// Answers an analytics widget.
+        fn analytics(
+            &self,
+            query: AnalyticsQuery,
+        ) -> BoxFuture<'_, Result<AnalyticsAnswer, ApiError>>;
+
+        /// Every funnel and experiment.
+        fn analytics_definitions(&self) -> BoxFuture<'_, Result<AnalyticsDefinitions, ApiError>>;
+
+        /// Creates or deletes a funnel or an experiment.
+        fn change_analytics(
+            &self,
+            change: AnalyticsChange,
+        ) -> BoxFuture<'_, Result<AnalyticsDefinitions, ApiError>>;
 
         /// Revokes a dashboard's share link.
         fn revoke_share_link(

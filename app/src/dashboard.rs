@@ -74,6 +74,23 @@ pub struct Widget {
     /// The text of a note (markdown), shown as text, never as HTML.
     #[serde(default)]
     pub text: String,
+    /// What an analytics widget shows (funnel, experiment, event, property).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<AnalyticsSource>,
+}
+
+/// The analytics an analytics widget shows.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct AnalyticsSource {
+    /// The funnel or experiment id.
+    #[serde(default)]
+    pub id: String,
+    /// The event counted (unique users, rankings, the feed); empty for every event.
+    #[serde(default)]
+    pub event: String,
+    /// The property ranked; empty ranks event names.
+    #[serde(default)]
+    pub property: String,
 }
 
 /// The kinds of widget.
@@ -94,11 +111,23 @@ pub enum WidgetKind {
     TopN,
     /// A text note.
     Text,
+    /// Distinct users over the range, with its error.
+    Uniques,
+    /// The most frequent values of an event property (top pages) over the range.
+    TopValues,
+    /// A funnel's steps with their drop-off.
+    Funnel,
+    /// An experiment's results table.
+    Experiment,
+    /// p50, p90, p95 and p99 of a histogram over time.
+    Percentiles,
+    /// The newest events, as they arrive.
+    EventFeed,
 }
 
 impl WidgetKind {
     /// Every kind, in palette order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 13] = [
         Self::Line,
         Self::Stat,
         Self::Gauge,
@@ -106,7 +135,28 @@ impl WidgetKind {
         Self::Table,
         Self::TopN,
         Self::Text,
+        Self::Percentiles,
+        Self::Uniques,
+        Self::TopValues,
+        Self::Funnel,
+        Self::Experiment,
+        Self::EventFeed,
     ];
+
+    /// Whether it shows a metric query (the others show a note or analytics).
+    #[must_use]
+    pub fn uses_query(self) -> bool {
+        !self.uses_source() && self != Self::Text
+    }
+
+    /// Whether it shows analytics (a funnel, an experiment, events).
+    #[must_use]
+    pub fn uses_source(self) -> bool {
+        matches!(
+            self,
+            Self::Uniques | Self::TopValues | Self::Funnel | Self::Experiment | Self::EventFeed
+        )
+    }
 
     /// Its name in the palette.
     #[must_use]
@@ -119,6 +169,12 @@ impl WidgetKind {
             Self::Table => "Table",
             Self::TopN => "Top N",
             Self::Text => "Text note",
+            Self::Uniques => "Unique users",
+            Self::TopValues => "Top pages",
+            Self::Funnel => "Funnel",
+            Self::Experiment => "Experiment",
+            Self::Percentiles => "Percentiles",
+            Self::EventFeed => "Event feed",
         }
     }
 
@@ -129,7 +185,9 @@ impl WidgetKind {
             Self::Stat | Self::Gauge => (3, 4),
             Self::Line | Self::Bar => (6, 8),
             Self::Table | Self::TopN => (4, 8),
-            Self::Text => (4, 4),
+            Self::Text | Self::Uniques => (4, 4),
+            Self::TopValues | Self::EventFeed => (4, 8),
+            Self::Funnel | Self::Experiment | Self::Percentiles => (6, 8),
         }
     }
 }
@@ -375,7 +433,24 @@ impl Dashboard {
                 ));
             }
             match (&widget.query, widget.kind) {
-                (None, WidgetKind::Text) => {}
+                (_, kind) if !kind.uses_query() => match (&widget.source, kind) {
+                    (_, WidgetKind::Text) => {}
+                    (None, kind) => {
+                        return Err(invalid(
+                            at("source"),
+                            format!("a {} needs to know what to show", kind.label()),
+                        ));
+                    }
+                    (Some(source), WidgetKind::Funnel | WidgetKind::Experiment)
+                        if source.id.is_empty() =>
+                    {
+                        return Err(invalid(
+                            at("source.id"),
+                            format!("pick the {} to show", kind.label().to_lowercase()),
+                        ));
+                    }
+                    (Some(_), _) => {}
+                },
                 (None, kind) => {
                     return Err(invalid(
                         at("query"),
@@ -659,6 +734,7 @@ mod tests {
             }),
             display: Display::default(),
             text: String::new(),
+            source: None,
         });
         dashboard
     }

@@ -4,6 +4,7 @@
 //! - [`model`]: series identity, samples and current values, with the validation rules that
 //!   ingest enforces.
 //! - [`dashboard`]: dashboards, widgets and the grid rules of the editor.
+//! - [`events`]: analytics events, funnels, experiments and the reports their widgets show.
 //! - [`live`]: the WebSocket protocol between the server's live hub and the browser.
 //! - [`query`]: selectors, ranges, aggregations, and query results.
 //! - [`analytics`]: the statistics of product analytics: intervals, p-values (also
@@ -17,6 +18,7 @@
 pub mod analytics;
 pub mod api;
 pub mod dashboard;
+pub mod events;
 pub mod live;
 pub mod model;
 pub mod query;

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::dashboard::{DashboardRange, Display, Widget, WidgetKind};
+use crate::events::AnalyticsQuery;
 use crate::live::{LiveQuery, MAX_WINDOW_MS, View};
 use crate::model::CurrentValue;
 use crate::query::Selector;
@@ -55,7 +56,7 @@ pub fn live_query(widget: &Widget, span_ms: i64) -> Option<LiveQuery> {
     let query = widget.query.as_ref()?;
     let selector = Selector::parse(&query.selector).ok()?;
     match widget.kind {
-        WidgetKind::Text => None,
+        kind if !kind.uses_query() || kind == WidgetKind::Percentiles => None,
         WidgetKind::Table | WidgetKind::TopN => Some(LiveQuery::Latest {
             selector: Some(selector),
         }),
@@ -77,6 +78,133 @@ pub fn live_query(widget: &Widget, span_ms: i64) -> Option<LiveQuery> {
             };
             live.validate().ok().map(|()| live)
         }
+    }
+}
+
+/// The quantiles a percentiles widget draws, with their names.
+pub const PERCENTILES: [(&str, f64); 4] =
+    [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99)];
+
+/// The view id of one of a widget's lines: the widget's own id, or `<id>#p90` for a percentile.
+#[must_use]
+pub fn view_id(widget_id: &str, part: Option<&str>) -> String {
+    match part {
+        Some(part) => format!("{widget_id}#{part}"),
+        None => widget_id.to_owned(),
+    }
+}
+
+/// Every live query behind `widget`, with the id of the view each one feeds: one for most
+/// kinds, one per quantile for a percentiles widget (each combining every matching series).
+#[must_use]
+pub fn live_queries(widget: &Widget, span_ms: i64) -> Vec<(String, LiveQuery)> {
+    if widget.kind != WidgetKind::Percentiles {
+        return live_query(widget, span_ms)
+            .map(|query| (widget.id.clone(), query))
+            .into_iter()
+            .collect();
+    }
+    let Some(query) = widget.query.as_ref() else {
+        return Vec::new();
+    };
+    let Ok(selector) = Selector::parse(&query.selector) else {
+        return Vec::new();
+    };
+    let step_ms = query.step_ms.unwrap_or_else(|| auto_step_ms(span_ms));
+    PERCENTILES
+        .iter()
+        .filter_map(|(name, q)| {
+            let live = LiveQuery::Range {
+                selector: selector.clone(),
+                aggregation: crate::query::Aggregation::Quantile { q: *q },
+                step_ms: step_ms.max(span_ms / crate::live::MAX_WINDOW_BUCKETS + 1),
+                window_ms: span_ms,
+                group_by: Some(Vec::new()),
+            };
+            live.validate()
+                .ok()
+                .map(|()| (view_id(&widget.id, Some(name)), live))
+        })
+        .collect()
+}
+
+/// Rows a ranking shows unless the widget says otherwise.
+pub const DEFAULT_TOP_ROWS: u32 = 10;
+/// Events an event feed shows.
+pub const FEED_EVENTS: u32 = 50;
+
+/// What an analytics widget asks the server for over `window` (`[from, to]`), or `None` when
+/// the widget is not an analytics widget or lacks its funnel or experiment.
+#[must_use]
+pub fn analytics_query(widget: &Widget, (from, to): (i64, i64)) -> Option<AnalyticsQuery> {
+    let source = widget.source.clone().unwrap_or_default();
+    let to = to + 1;
+    match widget.kind {
+        WidgetKind::Uniques => Some(AnalyticsQuery::Uniques {
+            event: source.event,
+            from,
+            to,
+        }),
+        WidgetKind::TopValues => Some(AnalyticsQuery::Top {
+            event: source.event,
+            property: source.property,
+            from,
+            to,
+            limit: widget.display.limit.unwrap_or(DEFAULT_TOP_ROWS),
+        }),
+        WidgetKind::Funnel if !source.id.is_empty() => {
+            Some(AnalyticsQuery::Funnel { id: source.id })
+        }
+        WidgetKind::Experiment if !source.id.is_empty() => {
+            Some(AnalyticsQuery::Experiment { id: source.id })
+        }
+        WidgetKind::EventFeed => Some(AnalyticsQuery::Latest {
+            event: source.event,
+            limit: FEED_EVENTS,
+        }),
+        _ => None,
+    }
+}
+
+/// A count with thousands separators: `12,345`.
+#[must_use]
+pub fn format_count(count: u64) -> String {
+    let digits = count.to_string();
+    let mut text = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            text.push(',');
+        }
+        text.push(digit);
+    }
+    text
+}
+
+/// A fraction as a percentage with one decimal: `0.1234` → `12.3%`.
+#[must_use]
+pub fn format_percent(fraction: f64) -> String {
+    format!("{:.1}%", fraction * 100.0)
+}
+
+/// A time span as people read it: `850 ms`, `42 s`, `3 min 20 s`, `2 h 5 min`, `3 d 4 h`.
+#[must_use]
+pub fn format_elapsed(ms: f64) -> String {
+    let ms = ms.max(0.0);
+    if ms < 1_000.0 {
+        return format!("{ms:.0} ms");
+    }
+    let seconds = (ms / 1_000.0).round() as u64;
+    let (days, hours, minutes, secs) = (
+        seconds / 86_400,
+        seconds / 3_600 % 24,
+        seconds / 60 % 60,
+        seconds % 60,
+    );
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{secs} s"),
+        (0, 0, _) => format!("{minutes} min {secs} s"),
+        (0, _, _) => format!("{hours} h {minutes} min"),
+        _ => format!("{days} d {hours} h"),
     }
 }
 
@@ -370,6 +498,7 @@ mod tests {
             }),
             display: Display::default(),
             text: String::new(),
+            source: None,
         }
     }
 
@@ -506,6 +635,43 @@ mod tests {
             ["host=b", "host=c"]
         );
         assert_eq!(rows(&view, WidgetKind::Table, Some(2)).len(), 3);
+    }
+
+    /// Analytics widgets ask for what they show; counts, shares and times read naturally.
+    #[test]
+    fn analytics_formats() {
+        assert_eq!(format_count(0), "0");
+        assert_eq!(format_count(1_234_567), "1,234,567");
+        assert_eq!(format_count(999), "999");
+        assert_eq!(format_percent(0.1234), "12.3%");
+        assert_eq!(format_elapsed(850.0), "850 ms");
+        assert_eq!(format_elapsed(200_000.0), "3 min 20 s");
+        assert_eq!(format_elapsed(7_500_000.0), "2 h 5 min");
+        let mut feed = widget(WidgetKind::EventFeed, "");
+        feed.query = None;
+        assert!(matches!(
+            analytics_query(&feed, (0, 10)),
+            Some(AnalyticsQuery::Latest {
+                limit: FEED_EVENTS,
+                ..
+            })
+        ));
+        feed.kind = WidgetKind::Funnel;
+        assert_eq!(analytics_query(&feed, (0, 10)), None, "no funnel picked");
+        feed.source = Some(crate::dashboard::AnalyticsSource {
+            id: "f1".into(),
+            ..Default::default()
+        });
+        assert_eq!(
+            analytics_query(&feed, (0, 10)),
+            Some(AnalyticsQuery::Funnel { id: "f1".into() })
+        );
+        let mut percentiles = widget(WidgetKind::Percentiles, "latency_ms");
+        percentiles.id = "w7".into();
+        let queries = live_queries(&percentiles, 3_600_000);
+        let ids: Vec<&str> = queries.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["w7#p50", "w7#p90", "w7#p95", "w7#p99"]);
+        assert_eq!(live_query(&percentiles, 3_600_000), None);
     }
 
     /// Markdown becomes blocks of text; HTML in a note stays text.

@@ -20,6 +20,9 @@
 //! | `LIVEDASH_LIVE_SLOW_CLIENT` | `10s` | how long a live client may stay behind before it is closed |
 //! | `LIVEDASH_STATSD_ADDR` | `127.0.0.1:8125` | UDP address of the StatsD listener, or `off`; StatsD has no authentication, so keep it on loopback or a trusted network |
 //! | `LIVEDASH_SELF_METRICS` | `10s` | how often livedash records its own metrics (shown on the Overview dashboard), or `off` |
+//! | `LIVEDASH_EVENT_PROPERTIES` | `path` | event properties whose values are ranked per time bucket (top pages), comma-separated |
+//! | `LIVEDASH_EVENT_RETENTION` | `7d` | how long the raw event log keeps events (the latest-events widget, funnel backfills) |
+//! | `LIVEDASH_DEMO` | `off` | `on` simulates services and product traffic (as `livedash --demo` does) |
 //! | `RUST_LOG` | `info` | log filter (`tracing_subscriber::EnvFilter` syntax) |
 //!
 //! A value that does not parse stops start-up with an error naming the variable.
@@ -120,6 +123,10 @@ pub struct Config {
     pub live: LiveConfig,
     /// How often livedash records its own metrics; `None` when off.
     pub self_metrics_ms: Option<i64>,
+    /// How analytics events are kept.
+    pub events: crate::storage::events::EventSettings,
+    /// Whether simulated traffic is generated (`--demo`).
+    pub demo: bool,
 }
 
 /// How the live push behaves.
@@ -287,6 +294,30 @@ impl Config {
             ),
             None => Some(DEFAULT_SELF_METRICS_MS),
         };
+        let defaults = crate::storage::events::EventSettings::default();
+        let events = crate::storage::events::EventSettings {
+            ranked_properties: match get("LIVEDASH_EVENT_PROPERTIES") {
+                Some(value) => value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|name| !name.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                None => defaults.ranked_properties,
+            },
+            log_retention_ms: duration("LIVEDASH_EVENT_RETENTION", defaults.log_retention_ms)?,
+        };
+        let demo = match get("LIVEDASH_DEMO").as_deref().map(str::trim) {
+            None | Some("off" | "0" | "false" | "") => false,
+            Some("on" | "1" | "true") => true,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "LIVEDASH_DEMO",
+                    value: other.to_owned(),
+                    reason: "use on or off".into(),
+                });
+            }
+        };
         Ok(Self {
             addr,
             redis,
@@ -297,6 +328,8 @@ impl Config {
             statsd_addr,
             live,
             self_metrics_ms,
+            events,
+            demo,
         })
     }
 }

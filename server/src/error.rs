@@ -10,6 +10,7 @@ use crate::ingest::line_protocol::LineError;
 use crate::query_params::BadParameter;
 use crate::storage::StorageError;
 use crate::storage::dashboards::DashboardError;
+use crate::storage::events::AnalyticsError;
 use crate::storage::query::QueryError;
 
 /// Seconds a client should wait before retrying while Redis is unavailable.
@@ -52,6 +53,9 @@ pub enum AppError {
     /// A dashboard request failed.
     #[error(transparent)]
     Dashboard(#[from] DashboardError),
+    /// A funnel, experiment or analytics request failed.
+    #[error(transparent)]
+    Analytics(#[from] AnalyticsError),
     /// Some items were refused; the others were stored.
     #[error("{} of {} items rejected", rejected.len(), rejected.len() + accepted)]
     PartlyRejected {
@@ -92,6 +96,17 @@ impl IntoResponse for AppError {
             )
                 .into_response(),
             Self::Dashboard(missing) => (
+                StatusCode::NOT_FOUND,
+                Json(json!({ "error": missing.to_string() })),
+            )
+                .into_response(),
+            Self::Analytics(AnalyticsError::Storage(error)) => Self::Storage(error).into_response(),
+            Self::Analytics(error @ AnalyticsError::Invalid(_)) => (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": error.to_string() })),
+            )
+                .into_response(),
+            Self::Analytics(missing) => (
                 StatusCode::NOT_FOUND,
                 Json(json!({ "error": missing.to_string() })),
             )

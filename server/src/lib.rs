@@ -9,11 +9,13 @@
 //! - [`query_params`]: the query API's parameters.
 //! - [`routes`]: the HTTP surface; [`error`] maps failures to responses, once.
 //! - [`state`]: the state shared by handlers and server functions.
+//! - [`demo`]: simulated services and product traffic for `--demo`.
 //! - [`testing`]: a throwaway `redis-server` for integration tests and benchmarks.
 // Leptos view types of the app nest deeply; the server monomorphises them.
 #![recursion_limit = "512"]
 
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod ingest;
 pub mod live;
@@ -106,7 +108,8 @@ impl Livedash {
         let keys = Keys::new(config.key_prefix.clone());
         let channel = keys.live_channel();
         let store = Store::new(client.clone(), keys, config.retention)?
-            .with_resume_window(config.live.resume_window_ms);
+            .with_resume_window(config.live.resume_window_ms)
+            .with_event_settings(config.events.clone());
         match store.ping().await {
             Ok(latency) => tracing::info!(?latency, "connected to Redis"),
             Err(error) => tracing::warn!(%error, "Redis is not answering yet; will keep trying"),
@@ -144,6 +147,13 @@ impl Livedash {
                 hub.clone(),
                 config.addr.to_string(),
                 std::time::Duration::from_millis(interval_ms.unsigned_abs()),
+                shutdown.clone(),
+            )));
+        }
+        if config.demo {
+            tasks.push(tokio::spawn(demo::run(
+                store.clone(),
+                writer.clone(),
                 shutdown.clone(),
             )));
         }

@@ -8,7 +8,10 @@ use tracing_subscriber::EnvFilter;
 const HELP: &str = "\
 livedash: live metrics and product-analytics dashboards on Redis
 
-Usage: livedash [--help | --version]
+Usage: livedash [--demo | --help | --version]
+
+  --demo                   also simulate services and product traffic (page views, a sign-up
+                           funnel, an A/B test), shown on a \"Product analytics (demo)\" dashboard
 
 Configuration is read from environment variables (defaults in brackets):
   LIVEDASH_ADDR            listen address [127.0.0.1:3000]
@@ -28,13 +31,19 @@ Configuration is read from environment variables (defaults in brackets):
   LIVEDASH_LIVE_CLIENT_BUFFER  messages queued per live client [64]
   LIVEDASH_LIVE_SLOW_CLIENT    how long a live client may stay behind [10s]
   LIVEDASH_STATSD_ADDR     StatsD UDP listener, or off [127.0.0.1:8125]
+  LIVEDASH_SELF_METRICS    how often livedash records its own metrics, or off [10s]
+  LIVEDASH_EVENT_PROPERTIES  event properties ranked per time bucket [path]
+  LIVEDASH_EVENT_RETENTION how long the raw event log keeps events [7d]
+  LIVEDASH_DEMO            on: the same as --demo [off]
   RUST_LOG                 log filter [info]
 ";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let mut demo = false;
     if let Some(argument) = std::env::args().nth(1) {
         match argument.as_str() {
+            "--demo" => demo = true,
             "-h" | "--help" => {
                 print!("{HELP}");
                 return Ok(());
@@ -46,7 +55,8 @@ async fn main() -> anyhow::Result<()> {
             other => anyhow::bail!("unknown argument {other:?}; see livedash --help"),
         }
     }
-    let config = Config::from_env()?;
+    let mut config = Config::from_env()?;
+    config.demo |= demo;
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),

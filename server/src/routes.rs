@@ -19,6 +19,7 @@ use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::AppError;
+use crate::ingest::events::parse_events;
 use crate::ingest::influx;
 use crate::ingest::json::{RejectedItem, parse_batch};
 use crate::live::socket;
@@ -35,6 +36,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/v1/ingest", post(ingest))
+        .route("/api/v1/events", post(events).options(cors_preflight))
+        .route("/api/v1/experiments/{id}/assign", get(assign))
         .route("/api/v1/query", get(query))
         .route("/api/v1/series", get(series))
         .route("/api/v1/series/names", get(metric_names))
@@ -253,6 +256,105 @@ async fn ingest(State(state): State<AppState>, body: Bytes) -> Result<impl IntoR
         });
     }
     Ok(Json(json!({ "accepted": outcome.stored })))
+}
+
+/// Browsers send events and ask for variants from the sites they are on, so these two
+/// endpoints answer any origin.
+const ANY_ORIGIN: [(header::HeaderName, &str); 1] = [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")];
+
+/// `OPTIONS /api/v1/events`: a browser's preflight for a JSON `POST`.
+async fn cors_preflight() -> impl IntoResponse {
+    (
+        StatusCode::NO_CONTENT,
+        [
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::ACCESS_CONTROL_ALLOW_METHODS, "POST, OPTIONS"),
+            (
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "content-type, authorization",
+            ),
+            (header::ACCESS_CONTROL_MAX_AGE, "86400"),
+        ],
+    )
+}
+
+/// `POST /api/v1/events`: a JSON batch of analytics events (see [`crate::ingest::events`]).
+/// Each is counted, its user added to the unique counts, ranked, logged, and moved through
+/// funnels and experiments before the answer.
+async fn events(State(state): State<AppState>, body: Bytes) -> Response {
+    let outcome = async {
+        let now = now_ms();
+        let batch = parse_events(&body, now)?;
+        let (indices, events): (Vec<usize>, Vec<_>) = batch.accepted.into_iter().unzip();
+        let observations = crate::storage::events::event_observations(&events);
+        let outcome = state.writer.write(observations).await?;
+        let mut rejected = batch.rejected;
+        // Two observations per event: a refused one refuses its event.
+        let mut refused_events: Vec<usize> = outcome
+            .refused
+            .iter()
+            .map(|(position, _)| position / 2)
+            .collect();
+        refused_events.dedup();
+        for (position, reason) in &outcome.refused {
+            let index = indices[position / 2];
+            if !rejected.iter().any(|item| item.index == index) {
+                rejected.push(RejectedItem {
+                    index,
+                    error: format!("item {index}: {reason}"),
+                });
+            }
+        }
+        let kept: Vec<_> = events
+            .into_iter()
+            .enumerate()
+            .filter(|(position, _)| !refused_events.contains(position))
+            .map(|(_, event)| event)
+            .collect();
+        state.store.record_events(&kept, now).await?;
+        if !rejected.is_empty() {
+            rejected.sort_by_key(|item| item.index);
+            return Err(AppError::PartlyRejected {
+                accepted: kept.len(),
+                rejected,
+            });
+        }
+        Ok(Json(json!({ "accepted": kept.len() })))
+    }
+    .await;
+    (ANY_ORIGIN, outcome).into_response()
+}
+
+/// Parameters of the assignment endpoint.
+#[derive(Debug, serde::Deserialize)]
+struct AssignParams {
+    user_id: Option<String>,
+    /// `false` asks without counting the user as exposed (default `true`).
+    expose: Option<bool>,
+}
+
+/// `GET /api/v1/experiments/{id}/assign?user_id=…[&expose=false]`: the user's variant, the
+/// same on every call and in every process; the user counts as exposed unless `expose=false`.
+async fn assign(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<AssignParams>,
+) -> Response {
+    let outcome = async {
+        let user_id = params.user_id.ok_or(BadParameter {
+            name: "user_id",
+            reason: "missing; give the id the user's events carry".into(),
+        })?;
+        let variant = state
+            .store
+            .assign(&id, &user_id, params.expose.unwrap_or(true))
+            .await?;
+        Ok::<_, AppError>(Json(
+            json!({ "experiment": id, "user_id": user_id, "variant": variant }),
+        ))
+    }
+    .await;
+    (ANY_ORIGIN, outcome).into_response()
 }
 
 /// The server's clock, in milliseconds since the Unix epoch.

@@ -134,6 +134,7 @@ pub fn overview() -> Dashboard {
                 ..Display::default()
             },
             text: String::new(),
+            source: None,
         };
     let at = |x, y, w, h| GridRect { x, y, w, h };
     let mut dashboard = Dashboard::new("Overview");

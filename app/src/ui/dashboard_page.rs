@@ -116,6 +116,8 @@ impl DashboardData {
             view: self.view_of(id),
             window: self.window,
             status: self.status,
+            percentiles: crate::widget_data::PERCENTILES
+                .map(|(name, _)| self.view_of(&crate::widget_data::view_id(id, Some(name)))),
         }
     }
 }
@@ -162,7 +164,7 @@ mod live {
     use crate::live::{Cursor, LiveData, View};
     use crate::model::CurrentValue;
     use crate::query::{Aggregation, Query, Selector, TimeRange};
-    use crate::widget_data::{auto_step_ms, live_query, live_span_ms};
+    use crate::widget_data::{PERCENTILES, auto_step_ms, live_queries, live_span_ms, view_id};
 
     pub fn keep_fed(
         data: DashboardData,
@@ -178,18 +180,21 @@ mod live {
             let range = range.get();
             let span = live_span_ms(range);
             let wanted: Vec<LiveSubscription> = widgets.with(|widgets| {
+                let Some(span) = span else {
+                    return Vec::new();
+                };
                 widgets
                     .iter()
-                    .filter_map(|widget| {
-                        let query = live_query(widget, span?)?;
+                    .flat_map(|widget| live_queries(widget, span))
+                    .filter_map(|(view_id, query)| {
                         let id = ids.try_update_value(|ids| {
                             let next = u32::try_from(ids.len()).unwrap_or(u32::MAX) + 1;
-                            *ids.entry(widget.id.clone()).or_insert(next)
+                            *ids.entry(view_id.clone()).or_insert(next)
                         })?;
                         Some(LiveSubscription {
                             id,
                             query,
-                            view: data.view_of(&widget.id),
+                            view: data.view_of(&view_id),
                         })
                     })
                     .collect()
@@ -199,7 +204,19 @@ mod live {
                 data.status.set(ConnectionStatus::Live);
                 widgets.with(|widgets| {
                     for widget in widgets {
-                        query_once(widget, data.view_of(&widget.id), from, to);
+                        if widget.kind == WidgetKind::Percentiles {
+                            for (name, q) in PERCENTILES {
+                                let view = data.view_of(&view_id(&widget.id, Some(name)));
+                                query_once(
+                                    widget,
+                                    view,
+                                    (from, to),
+                                    Some(Aggregation::Quantile { q }),
+                                );
+                            }
+                        } else {
+                            query_once(widget, data.view_of(&widget.id), (from, to), None);
+                        }
                     }
                 });
             }
@@ -237,8 +254,14 @@ mod live {
         });
     }
 
-    /// Fills `view` with `widget`'s data over `[from, to)` (absolute ranges are not live).
-    fn query_once(widget: &Widget, view: RwSignal<View>, from: i64, to: i64) {
+    /// Fills `view` with `widget`'s data over `[from, to)` (absolute ranges are not live),
+    /// combined by `quantile` instead of the widget's aggregation when given.
+    fn query_once(
+        widget: &Widget,
+        view: RwSignal<View>,
+        (from, to): (i64, i64),
+        quantile: Option<Aggregation>,
+    ) {
         let Some(spec) = widget.query.clone() else {
             return;
         };
@@ -257,9 +280,12 @@ mod live {
             aggregation: if latest {
                 Aggregation::Last
             } else {
-                spec.aggregation
+                quantile.unwrap_or(spec.aggregation)
             },
-            group_by: if matches!(widget.kind, WidgetKind::Stat | WidgetKind::Gauge) {
+            group_by: if matches!(
+                widget.kind,
+                WidgetKind::Stat | WidgetKind::Gauge | WidgetKind::Percentiles
+            ) {
                 Some(Vec::new())
             } else if latest {
                 None

@@ -298,7 +298,7 @@ pub fn new_widget(id: &str, kind: WidgetKind, layout: GridRect) -> Widget {
         kind,
         title: kind.label().to_owned(),
         layout,
-        query: (kind != WidgetKind::Text).then(|| WidgetQuery {
+        query: kind.uses_query().then(|| WidgetQuery {
             selector: String::new(),
             aggregation: if matches!(kind, WidgetKind::Table | WidgetKind::TopN) {
                 Aggregation::Last
@@ -314,6 +314,21 @@ pub fn new_widget(id: &str, kind: WidgetKind, layout: GridRect) -> Widget {
         } else {
             String::new()
         },
+        source: kind
+            .uses_source()
+            .then(|| crate::dashboard::AnalyticsSource {
+                id: String::new(),
+                event: if kind == WidgetKind::TopValues {
+                    crate::events::PAGE_VIEW.to_owned()
+                } else {
+                    String::new()
+                },
+                property: if kind == WidgetKind::TopValues {
+                    "path".to_owned()
+                } else {
+                    String::new()
+                },
+            }),
     }
 }
 

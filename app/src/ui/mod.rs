@@ -1,5 +1,7 @@
 //! The shell, the router and the pages.
 
+mod analytics_page;
+mod analytics_widgets;
 mod chart;
 mod dashboard_page;
 mod dashboards;
@@ -70,6 +72,7 @@ pub fn App() -> impl IntoView {
                     <A href="/">"Values"</A>
                     <A href="/dashboards">"Dashboards"</A>
                     <A href="/explore">"Explore"</A>
+                    <A href="/analytics">"Analytics"</A>
                 </nav>
             </header>
             <main class="page">
@@ -77,6 +80,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=LiveValuesPage />
                     <Route path=StaticSegment("dashboards") view=DashboardsPage />
                     <Route path=StaticSegment("explore") view=ExplorePage />
+                    <Route path=StaticSegment("analytics") view=analytics_page::AnalyticsPage />
                     <Route path=(StaticSegment("d"), ParamSegment("id")) view=dashboard_page::DashboardViewPage />
                     <Route
                         path=(StaticSegment("d"), ParamSegment("id"), StaticSegment("edit"))

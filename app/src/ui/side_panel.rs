@@ -6,7 +6,8 @@ use leptos::prelude::*;
 
 use super::editor::Editor;
 use crate::api::metric_names;
-use crate::dashboard::{Threshold, Widget, WidgetKind};
+use crate::dashboard::{AnalyticsSource, Threshold, Widget, WidgetKind};
+use crate::events::AnalyticsDefinitions;
 use crate::query::{Aggregation, Selector, parse_duration_ms};
 
 /// Steps offered besides "auto".
@@ -64,7 +65,7 @@ pub fn SidePanel(editor: Editor, id: String) -> impl IntoView {
         move || widget.with(|w| w.as_ref().map(f).unwrap_or_default())
     };
     let kind = move || widget.with(|w| w.as_ref().map_or(WidgetKind::Text, |w| w.kind));
-    let has_query = move || kind() != WidgetKind::Text;
+    let has_query = move || kind().uses_query();
     let selector = move || {
         widget.with(|w| {
             w.as_ref()
@@ -117,8 +118,12 @@ pub fn SidePanel(editor: Editor, id: String) -> impl IntoView {
                     let Ok(kind) = serde_json::from_str::<WidgetKind>(&format!("\"{}\"", event_target_value(&event))) else { return };
                     set("", Box::new(move |w: &mut Widget| {
                         w.kind = kind;
-                        if kind != WidgetKind::Text && w.query.is_none() {
-                            w.query = super::editor::new_widget(&w.id, kind, w.layout).query;
+                        let fresh = super::editor::new_widget(&w.id, kind, w.layout);
+                        if kind.uses_query() && w.query.is_none() {
+                            w.query = fresh.query;
+                        }
+                        if kind.uses_source() && w.source.is_none() {
+                            w.source = fresh.source;
                         }
                     }));
                 }>
@@ -252,6 +257,11 @@ pub fn SidePanel(editor: Editor, id: String) -> impl IntoView {
                     }) />
                 </fieldset>
             </Show>
+            <Show when=move || kind().uses_source()>
+                <SourceFields widget kind=Signal::derive(kind) set=Callback::new(move |(field, apply): SourceChange| {
+                    set(field, Box::new(move |w: &mut Widget| apply(w.source.get_or_insert_with(AnalyticsSource::default))));
+                }) />
+            </Show>
             <Show when=move || kind() == WidgetKind::Text>
                 <label class="field">
                     <span>"Note (markdown: # heading, **bold**, *italic*, `code`, - lists)"</span>
@@ -270,6 +280,94 @@ pub fn SidePanel(editor: Editor, id: String) -> impl IntoView {
                     on:click={ let id = id.clone(); move |_| editor.remove(&id) }>"Delete"</button>
             </div>
         </aside>
+    }
+}
+
+/// A change to an analytics widget's source, with the field it edits (for undo coalescing).
+type SourceChange = (
+    &'static str,
+    Box<dyn FnOnce(&mut AnalyticsSource) + Send + Sync>,
+);
+
+/// What an analytics widget shows: a funnel or experiment picked from those defined on the
+/// Analytics page, or an event (and the property ranked).
+#[component]
+fn SourceFields(
+    widget: Memo<Option<Widget>>,
+    kind: Signal<WidgetKind>,
+    set: Callback<SourceChange>,
+) -> impl IntoView {
+    let definitions = RwSignal::new(AnalyticsDefinitions::default());
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(async move {
+        if let Ok(found) = crate::api::list_analytics().await {
+            definitions.try_set(found);
+        }
+    });
+    let source = move || {
+        widget.with(|w| {
+            w.as_ref()
+                .and_then(|w| w.source.clone())
+                .unwrap_or_default()
+        })
+    };
+    let picker = move |testid: &'static str, options: Vec<(String, String)>| {
+        let current = source().id;
+        view! {
+            <select data-testid=testid on:change=move |event| {
+                let id = event_target_value(&event);
+                set.run(("", Box::new(move |source: &mut AnalyticsSource| source.id = id)));
+            }>
+                <option value="" selected=current.is_empty()>"Choose…"</option>
+                {options.into_iter().map(|(id, name)| {
+                    let selected = id == current;
+                    view! { <option value=id selected=selected>{name}</option> }
+                }).collect_view()}
+            </select>
+        }
+    };
+    let text_field = move |label: &'static str,
+                           testid: &'static str,
+                           placeholder: &'static str,
+                           read: fn(&AnalyticsSource) -> String,
+                           write: fn(&mut AnalyticsSource, String)| {
+        view! {
+            <label class="field">
+                <span>{label}</span>
+                <input type="text" maxlength="200" placeholder=placeholder data-testid=testid spellcheck="false"
+                    prop:value=move || read(&source())
+                    on:input=move |event| {
+                        let text = event_target_value(&event);
+                        set.run((testid, Box::new(move |source: &mut AnalyticsSource| write(source, text))));
+                    } />
+            </label>
+        }
+    };
+    view! {
+        <fieldset class="group">
+            <legend>"Shows"</legend>
+            {move || match kind.get() {
+                WidgetKind::Funnel => {
+                    let options = definitions.with(|d| d.funnels.iter().map(|f| (f.id.clone(), f.name.clone())).collect());
+                    view! {
+                        <label class="field"><span>"Funnel"</span>{picker("source-funnel", options)}</label>
+                        <a class="small" href="/analytics">"Define funnels on the Analytics page"</a>
+                    }.into_any()
+                }
+                WidgetKind::Experiment => {
+                    let options = definitions.with(|d| d.experiments.iter().map(|x| (x.id.clone(), x.name.clone())).collect());
+                    view! {
+                        <label class="field"><span>"Experiment"</span>{picker("source-experiment", options)}</label>
+                        <a class="small" href="/analytics">"Define experiments on the Analytics page"</a>
+                    }.into_any()
+                }
+                WidgetKind::TopValues => view! {
+                    {text_field("Event", "source-event", "every event", |s| s.event.clone(), |s, v| s.event = v)}
+                    {text_field("Property ranked", "source-property", "empty ranks event names", |s| s.property.clone(), |s, v| s.property = v)}
+                }.into_any(),
+                _ => text_field("Event", "source-event", "every event", |s| s.event.clone(), |s, v| s.event = v).into_any(),
+            }}
+        </fieldset>
     }
 }
 

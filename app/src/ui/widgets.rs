@@ -1,9 +1,10 @@
 //! The widgets of a dashboard, each drawn from its live view: stat, gauge, line and bar
 //! charts, table, top-N list and text note. User text is always shown as text.
 
-use leptos::either::{EitherOf4, EitherOf5};
+use leptos::either::{EitherOf4, EitherOf5, EitherOf7};
 use leptos::prelude::*;
 
+use super::analytics_widgets::AnalyticsBody;
 use super::chart::{
     ChartStyle, Legend, MARGIN, Y_LABEL_AREA, line_color, line_name, parse_colour, render_axes,
     render_gauge, render_series, render_sparkline, value_bounds,
@@ -13,8 +14,8 @@ use crate::dashboard::{Display, Widget, WidgetKind};
 use crate::live::View;
 use crate::model::format_utc;
 use crate::widget_data::{
-    Block, Inline, format_change, format_value, gauge_fraction, markdown, rows, series_name, stat,
-    threshold_color,
+    Block, Inline, PERCENTILES, format_change, format_value, gauge_fraction, markdown, rows,
+    series_name, stat, threshold_color,
 };
 
 /// Pixel height of one grid row, and the gap between cells; the stylesheet uses the same.
@@ -32,6 +33,8 @@ pub struct WidgetContext {
     pub window: Signal<(i64, i64)>,
     /// The page's live connection.
     pub status: RwSignal<ConnectionStatus>,
+    /// A percentiles widget's data, one view per quantile of [`PERCENTILES`].
+    pub percentiles: [RwSignal<View>; 4],
 }
 
 /// The body's drawing size in pixels: measured in the browser, estimated from the layout on
@@ -79,12 +82,18 @@ pub fn WidgetBody(widget: Signal<Widget>, context: WidgetContext) -> impl IntoVi
             {move || match kind.get() {
                 kind @ (WidgetKind::Line | WidgetKind::Bar) => {
                     let style = if kind == WidgetKind::Bar { ChartStyle::Bars } else { ChartStyle::Lines };
-                    EitherOf5::A(view! { <Chart widget context size style /> })
+                    EitherOf7::A(view! { <Chart widget context size style /> })
                 }
-                WidgetKind::Stat => EitherOf5::B(view! { <StatBody widget context size /> }),
-                WidgetKind::Gauge => EitherOf5::C(view! { <GaugeBody widget context size /> }),
-                WidgetKind::Table | WidgetKind::TopN => EitherOf5::D(view! { <Rows widget context /> }),
-                WidgetKind::Text => EitherOf5::E(view! { <Note widget /> }),
+                WidgetKind::Stat => EitherOf7::B(view! { <StatBody widget context size /> }),
+                WidgetKind::Gauge => EitherOf7::C(view! { <GaugeBody widget context size /> }),
+                WidgetKind::Table | WidgetKind::TopN => EitherOf7::D(view! { <Rows widget context /> }),
+                WidgetKind::Text => EitherOf7::E(view! { <Note widget /> }),
+                WidgetKind::Percentiles => EitherOf7::F(view! { <PercentilesBody widget context size /> }),
+                WidgetKind::Uniques
+                | WidgetKind::TopValues
+                | WidgetKind::Funnel
+                | WidgetKind::Experiment
+                | WidgetKind::EventFeed => EitherOf7::G(view! { <AnalyticsBody widget context /> }),
             }}
         </div>
     }
@@ -94,7 +103,7 @@ pub fn WidgetBody(widget: Signal<Widget>, context: WidgetContext) -> impl IntoVi
 /// is fresh.
 #[must_use]
 pub fn freshness(widget: &Widget, context: &WidgetContext) -> Option<(String, &'static str)> {
-    if widget.kind == WidgetKind::Text {
+    if !widget.kind.uses_query() {
         return None;
     }
     match context.status.get() {
@@ -280,6 +289,42 @@ fn Chart(
             </Show>
         </figure>
     }
+}
+
+/// p50, p90, p95 and p99 of a histogram as four lines of one chart.
+#[component]
+fn PercentilesBody(
+    widget: Signal<Widget>,
+    context: WidgetContext,
+    size: Signal<(u32, u32)>,
+) -> impl IntoView {
+    let merged = RwSignal::new(View::default());
+    // Each quantile is its own live subscription; the chart draws them as one view whose lines
+    // are named by quantile.
+    Effect::new(move |_| {
+        let mut view = View::default();
+        for ((name, _), part) in PERCENTILES.iter().zip(context.percentiles) {
+            part.with(|part| {
+                if let Some(points) = part.lines.values().next() {
+                    view.lines.insert(
+                        std::iter::once(("quantile".to_owned(), (*name).to_owned())).collect(),
+                        points.clone(),
+                    );
+                }
+                view.step_ms = view.step_ms.max(part.step_ms);
+                view.cursor = view.cursor.or(part.cursor);
+                if view.refused.is_none() {
+                    view.refused.clone_from(&part.refused);
+                }
+            });
+        }
+        merged.set(view);
+    });
+    let context = WidgetContext {
+        view: merged,
+        ..context
+    };
+    view! { <Chart widget context size style=ChartStyle::Lines /> }
 }
 
 /// The newest value, its change against the period before, and a sparkline.

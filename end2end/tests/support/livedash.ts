@@ -16,11 +16,12 @@ export class Livedash {
   /** 0 until the first launch, which binds port 0 and learns the port from the log. */
   private port = 0;
 
-  private constructor(readonly dataDir: string) {}
+  private constructor(readonly dataDir: string, private readonly args: string[]) {}
 
-  /** Starts livedash on a free port with a fresh data directory, and waits until it is ready. */
-  static async start(): Promise<Livedash> {
-    const app = new Livedash(mkdtempSync(join(tmpdir(), "livedash-e2e-")));
+  /** Starts livedash (with command-line `args`) on a free port with a fresh data directory, and
+   * waits until it is ready. */
+  static async start(args: string[] = []): Promise<Livedash> {
+    const app = new Livedash(mkdtempSync(join(tmpdir(), "livedash-e2e-")), args);
     await app.launch();
     return app;
   }
@@ -36,7 +37,7 @@ export class Livedash {
       // Each test sees only what it writes: no series or Overview dashboard of livedash's own.
       LIVEDASH_SELF_METRICS: "off" };
     delete env.REDIS_URL;
-    const child = spawn(binary, [], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(binary, this.args, { env, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout?.on("data", (chunk) => (this.log += chunk));
     child.stderr?.on("data", (chunk) => (this.log += chunk));
     this.process = child;

@@ -9,14 +9,17 @@
 use app::model::{Observation, Sample};
 use serde::Serialize;
 
-/// The outcome of parsing a batch.
-#[derive(Debug, Default, PartialEq)]
-pub struct ParsedBatch {
+/// The outcome of parsing a batch of `T`s.
+#[derive(Debug, PartialEq)]
+pub struct ParsedItems<T> {
     /// Valid items with their index in the batch, in batch order.
-    pub accepted: Vec<(usize, Observation)>,
+    pub accepted: Vec<(usize, T)>,
     /// Invalid items, in batch order.
     pub rejected: Vec<RejectedItem>,
 }
+
+/// A parsed batch of samples.
+pub type ParsedBatch = ParsedItems<Observation>;
 
 /// One refused item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -38,8 +41,14 @@ pub enum MalformedBatch {
         message: String,
     },
     /// JSON, but neither an array nor an object.
-    #[error("expected a JSON array of samples (or one sample object), found {found}")]
-    NotABatch { found: &'static str },
+    #[error("expected a JSON array of {what}s (or one {what} object), found {found}")]
+    NotABatch {
+        what: &'static str,
+        found: &'static str,
+    },
+    /// More items than one batch may hold.
+    #[error("a batch holds at most {max} items, got {got}; send several batches")]
+    TooMany { max: usize, got: usize },
 }
 
 /// Parses and validates a batch, stamping items without `ts` with `now_ms`.
@@ -47,6 +56,24 @@ pub enum MalformedBatch {
 /// # Errors
 /// The body is not JSON, or not an array or object.
 pub fn parse_batch(body: &[u8], now_ms: i64) -> Result<ParsedBatch, MalformedBatch> {
+    parse_items(body, "sample", usize::MAX, |item| {
+        serde_json::from_value::<Sample>(item)
+            .map_err(|error| error.to_string())
+            .and_then(|sample| sample.validate(now_ms).map_err(|e| e.to_string()))
+    })
+}
+
+/// Reads a JSON array (or a single object) of at most `max` items (each a `what`) and checks
+/// each with `check`, which names what is wrong with a bad one.
+///
+/// # Errors
+/// The body is not JSON, not an array or object, or holds more than `max` items.
+pub fn parse_items<T>(
+    body: &[u8],
+    what: &'static str,
+    max: usize,
+    check: impl Fn(serde_json::Value) -> Result<T, String>,
+) -> Result<ParsedItems<T>, MalformedBatch> {
     let document: serde_json::Value =
         serde_json::from_slice(body).map_err(|error| MalformedBatch::Syntax {
             line: error.line(),
@@ -58,17 +85,24 @@ pub fn parse_batch(body: &[u8], now_ms: i64) -> Result<ParsedBatch, MalformedBat
         object @ serde_json::Value::Object(_) => vec![object],
         other => {
             return Err(MalformedBatch::NotABatch {
+                what,
                 found: json_kind(&other),
             });
         }
     };
-    let mut batch = ParsedBatch::default();
+    if items.len() > max {
+        return Err(MalformedBatch::TooMany {
+            max,
+            got: items.len(),
+        });
+    }
+    let mut batch = ParsedItems {
+        accepted: Vec::new(),
+        rejected: Vec::new(),
+    };
     for (index, item) in items.into_iter().enumerate() {
-        let checked = serde_json::from_value::<Sample>(item)
-            .map_err(|error| error.to_string())
-            .and_then(|sample| sample.validate(now_ms).map_err(|e| e.to_string()));
-        match checked {
-            Ok(observation) => batch.accepted.push((index, observation)),
+        match check(item) {
+            Ok(value) => batch.accepted.push((index, value)),
             Err(error) => batch.rejected.push(RejectedItem {
                 index,
                 error: format!("item {index}: {error}"),
@@ -78,7 +112,7 @@ pub fn parse_batch(body: &[u8], now_ms: i64) -> Result<ParsedBatch, MalformedBat
     Ok(batch)
 }
 
-fn json_kind(value: &serde_json::Value) -> &'static str {
+pub(crate) fn json_kind(value: &serde_json::Value) -> &'static str {
     match value {
         serde_json::Value::Null => "null",
         serde_json::Value::Bool(_) => "a boolean",

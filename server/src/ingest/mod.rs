@@ -1,5 +1,6 @@
 //! Ingest protocols: parsing and validating what clients send, before it reaches storage.
 
+pub mod events;
 pub mod influx;
 pub mod json;
 pub mod line_protocol;

@@ -313,8 +313,20 @@ impl Store {
     /// # Errors
     /// Redis failed.
     pub async fn claim_overview(&self, id: &str) -> Result<bool, DashboardError> {
+        self.claim(self.keys.overview(), id).await
+    }
+
+    /// Claims `id` as the demo dashboard's (see [`Self::claim_overview`]).
+    ///
+    /// # Errors
+    /// Redis failed.
+    pub async fn claim_demo(&self, id: &str) -> Result<bool, DashboardError> {
+        self.claim(self.keys.demo(), id).await
+    }
+
+    async fn claim(&self, key: String, id: &str) -> Result<bool, DashboardError> {
         let set: Option<String> = redis::cmd("SET")
-            .arg(self.keys.overview())
+            .arg(key)
             .arg(id)
             .arg("NX")
             .query_async(&mut self.connection())

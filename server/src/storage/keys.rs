@@ -28,6 +28,17 @@
 //!   is never stored), expiring with the link; `ld:d:{<dashboard id>}:shares`: its dashboard's
 //!   link ids; `ld:revoked`: the channel announcing revoked link ids.
 //! - `ld:overview`: the id of the Overview dashboard livedash made on its first start.
+//! - Analytics (see `events.rs`): `ld:t:{<hash of event and property>}:<tier>:<bucket start>`:
+//!   sorted set ranking one property's values (or, for the pair (`""`, `event`), event names)
+//!   in one bucket; `ld:events`: the raw event log, a stream of JSON batches trimmed by age;
+//!   `ld:funnels`: hash funnel id → JSON funnel; `ld:f:{<funnel id>}:d`: hash user hash →
+//!   deepest step reached and its gaps; `ld:f:{<funnel id>}:u:<user hash>`: the user's recent
+//!   matching events (expiring after the window); `ld:f:{<funnel id>}:n`: hash step → users;
+//!   `ld:f:{<funnel id>}:g:<step>`: sketch bins of the time from the step before;
+//!   `ld:experiments`: hash id → JSON experiment; `ld:x:{<id>}:e:<variant>` and
+//!   `ld:x:{<id>}:c:<variant>`: sets of exposed and converted users; `ld:x:{<id>}:p`: hash
+//!   variant → smallest always-valid p-value seen. User ids and event names only appear
+//!   hashed; experiment ids are checked to be letters, digits, `-` and `_`.
 //! - `ld:changes`: the change log, a stream of [`super::changes::Notice`]s (field `n`), trimmed
 //!   by age; `ld:live`: the pub/sub channel that carries each notice as it is appended.
 //!
@@ -218,6 +229,79 @@ impl Keys {
     #[must_use]
     pub fn overview(&self) -> String {
         format!("{}overview", self.prefix)
+    }
+
+    /// The ranking of `property`'s values on `event` in one bucket of `tier`.
+    #[must_use]
+    pub fn top(&self, event: &str, property: &str, tier: &str, start: i64) -> String {
+        let tag = hex(&blake3::hash(format!("{event}\0{property}").as_bytes()).as_bytes()[..8]);
+        format!("{}t:{{{tag}}}:{tier}:{start}", self.prefix)
+    }
+
+    /// The raw event log.
+    #[must_use]
+    pub fn event_log(&self) -> String {
+        format!("{}events", self.prefix)
+    }
+
+    /// Every funnel: hash id → JSON.
+    #[must_use]
+    pub fn funnels(&self) -> String {
+        format!("{}funnels", self.prefix)
+    }
+
+    /// One funnel's per-user progress: hash user hash → `depth;gap,gap,…`.
+    #[must_use]
+    pub fn funnel_depths(&self, id: &str) -> String {
+        format!("{}f:{{{id}}}:d", self.prefix)
+    }
+
+    /// One user's recent events that match a funnel's steps.
+    #[must_use]
+    pub fn funnel_user(&self, id: &str, user_id: &str) -> String {
+        format!("{}f:{{{id}}}:u:{}", self.prefix, name_hash(user_id))
+    }
+
+    /// Users per step of a funnel.
+    #[must_use]
+    pub fn funnel_counts(&self, id: &str) -> String {
+        format!("{}f:{{{id}}}:n", self.prefix)
+    }
+
+    /// Sketch of the time from the step before `step`.
+    #[must_use]
+    pub fn funnel_gaps(&self, id: &str, step: usize) -> String {
+        format!("{}f:{{{id}}}:g:{step}", self.prefix)
+    }
+
+    /// Every experiment: hash id → JSON.
+    #[must_use]
+    pub fn experiments(&self) -> String {
+        format!("{}experiments", self.prefix)
+    }
+
+    /// Users exposed to one variant of an experiment.
+    #[must_use]
+    pub fn experiment_exposed(&self, id: &str, variant: usize) -> String {
+        format!("{}x:{{{id}}}:e:{variant}", self.prefix)
+    }
+
+    /// Exposed users of one variant who converted.
+    #[must_use]
+    pub fn experiment_converted(&self, id: &str, variant: usize) -> String {
+        format!("{}x:{{{id}}}:c:{variant}", self.prefix)
+    }
+
+    /// The smallest always-valid p-value seen per variant.
+    #[must_use]
+    pub fn experiment_min_p(&self, id: &str) -> String {
+        format!("{}x:{{{id}}}:p", self.prefix)
+    }
+
+    /// The id of the demo dashboard, once made (see `demo`).
+    #[must_use]
+    pub fn demo(&self) -> String {
+        format!("{}demo", self.prefix)
     }
 
     /// The catalog of every series.

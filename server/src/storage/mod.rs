@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod changes;
 pub mod dashboards;
+pub mod events;
 mod fold;
 pub mod keys;
 pub mod query;
@@ -104,6 +105,8 @@ pub struct Store {
     read_script: Arc<redis::Script>,
     /// How long the change log keeps entries, so reconnecting clients can resume.
     resume_window_ms: i64,
+    /// Analytics settings and the funnel lock.
+    events: events::EventState,
 }
 
 /// How long the change log keeps entries unless configured otherwise.
@@ -136,7 +139,15 @@ impl Store {
             retention,
             write_script: Arc::new(redis::Script::new(&write_script(retention))),
             registered: Arc::new(Mutex::new(HashSet::new())),
+            events: events::EventState::default(),
         })
+    }
+
+    /// Keeps analytics events as `settings` say (ranked properties, raw log retention).
+    #[must_use]
+    pub fn with_event_settings(mut self, settings: events::EventSettings) -> Self {
+        self.events = events::EventState::new(settings);
+        self
     }
 
     /// Keeps change-log entries for `window_ms` (how long a disconnected client can resume).
@@ -710,6 +721,36 @@ impl Backend for Store {
         Box::pin(async move { dashboard_answer(Store::share_links(self, &id).await) })
     }
 
+    fn analytics(
+        &self,
+        query: app::events::AnalyticsQuery,
+    ) -> BoxFuture<'_, Result<app::events::AnalyticsAnswer, ApiError>> {
+        Box::pin(
+            async move { analytics_answer(Store::analytics(self, query, routes::now_ms()).await) },
+        )
+    }
+
+    fn analytics_definitions(
+        &self,
+    ) -> BoxFuture<'_, Result<app::events::AnalyticsDefinitions, ApiError>> {
+        Box::pin(async move {
+            analytics_answer(
+                self.definitions()
+                    .await
+                    .map_err(events::AnalyticsError::from),
+            )
+        })
+    }
+
+    fn change_analytics(
+        &self,
+        change: app::events::AnalyticsChange,
+    ) -> BoxFuture<'_, Result<app::events::AnalyticsDefinitions, ApiError>> {
+        Box::pin(async move {
+            analytics_answer(Store::change_analytics(self, change, routes::now_ms()).await)
+        })
+    }
+
     fn revoke_share_link(&self, id: String, link: String) -> BoxFuture<'_, Result<(), ApiError>> {
         Box::pin(async move { dashboard_answer(Store::revoke_share_link(self, &id, &link).await) })
     }
@@ -724,4 +765,16 @@ fn dashboard_answer<T>(result: Result<T, DashboardError>) -> Result<T, ApiError>
             }
         })
         .map_err(ApiError::from)
+}
+
+/// An analytics answer as a browser reads it; storage trouble is logged here, once.
+fn analytics_answer<T>(result: Result<T, events::AnalyticsError>) -> Result<T, ApiError> {
+    result.map_err(|error| match error {
+        events::AnalyticsError::Storage(error) => {
+            tracing::warn!(%error, "analytics storage failed");
+            ApiError::Unavailable
+        }
+        events::AnalyticsError::Invalid(message) => ApiError::Invalid(message),
+        events::AnalyticsError::NotFound(message) => ApiError::NotFound(message),
+    })
 }

@@ -13,6 +13,19 @@ pub const RELATIVE_ERROR: f64 = 0.01;
 /// `ln γ` with `γ = (1 + α) / (1 - α)`.
 pub const LN_GAMMA: f64 = 0.020_000_666_706_669_435;
 
+/// The bin the write script puts `x` in (`p12`, `n-3`, `z`); for sketches livedash fills from
+/// Rust (funnel step times).
+#[must_use]
+pub fn bin_name(x: f64) -> String {
+    if x > 0.0 {
+        format!("p{}", (x.ln() / LN_GAMMA).ceil() as i64)
+    } else if x < 0.0 {
+        format!("n{}", ((-x).ln() / LN_GAMMA).ceil() as i64)
+    } else {
+        "z".into()
+    }
+}
+
 /// A merged sketch: bin index (signed by value sign) to count.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Sketch {
@@ -113,14 +126,7 @@ mod tests {
             .collect();
         let mut sketch = Sketch::default();
         for x in &values {
-            let bin = if *x > 0.0 {
-                format!("p{}", (x.ln() / LN_GAMMA).ceil() as i64)
-            } else if *x < 0.0 {
-                format!("n{}", ((-x).ln() / LN_GAMMA).ceil() as i64)
-            } else {
-                "z".into()
-            };
-            sketch.add_bin(&bin, 1).unwrap();
+            sketch.add_bin(&bin_name(*x), 1).unwrap();
         }
         let mut sorted = values.clone();
         sorted.sort_by(f64::total_cmp);

@@ -1,0 +1,320 @@
+//! The analytics widgets: unique users, top pages, funnels, experiments and the event feed.
+//! Their numbers are not sums of deltas (a union of users, a funnel's ordered steps, always-valid
+//! p-values), so the server recomputes them every two seconds while they are shown.
+
+use leptos::either::EitherOf6;
+use leptos::prelude::*;
+
+use super::widgets::WidgetContext;
+use crate::dashboard::Widget;
+use crate::events::{
+    AnalyticsAnswer, Event, ExperimentReport, FunnelReport, UNIQUE_STANDARD_ERROR,
+};
+use crate::model::format_utc;
+use crate::widget_data::{format_count, format_elapsed, format_percent};
+
+/// An analytics widget's body: asks the server for its numbers, then shows them by kind.
+#[component]
+pub fn AnalyticsBody(widget: Signal<Widget>, context: WidgetContext) -> impl IntoView {
+    let answer = RwSignal::new(None::<Result<AnalyticsAnswer, String>>);
+    #[cfg(feature = "hydrate")]
+    keep_asking(widget, context, answer);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (widget, context);
+    view! {
+        <div class="analytics" data-testid="widget-analytics">
+            {move || match answer.get() {
+                None => EitherOf6::A(view! { <p class="muted">"Loading…"</p> }),
+                Some(Err(error)) => EitherOf6::B(view! { <p class="error" role="alert">{error}</p> }),
+                Some(Ok(AnalyticsAnswer::Uniques { users })) => EitherOf6::C(view! { <Uniques users /> }),
+                Some(Ok(AnalyticsAnswer::Top { entries, total })) => EitherOf6::D(view! { <Ranking entries total /> }),
+                Some(Ok(AnalyticsAnswer::Funnel(report))) => EitherOf6::E(view! { <FunnelBars report /> }),
+                Some(Ok(AnalyticsAnswer::Experiment(report))) => {
+                    EitherOf6::F(leptos::either::Either::Left(view! { <ExperimentTable report /> }))
+                }
+                Some(Ok(AnalyticsAnswer::Latest { events })) => {
+                    EitherOf6::F(leptos::either::Either::Right(view! { <Feed events /> }))
+                }
+            }}
+        </div>
+    }
+}
+
+/// Asks at once, whenever the widget's settings change, and every `REFRESH_MS`; never two
+/// requests of one widget at a time.
+#[cfg(feature = "hydrate")]
+fn keep_asking(
+    widget: Signal<Widget>,
+    context: WidgetContext,
+    answer: RwSignal<Option<Result<AnalyticsAnswer, String>>>,
+) {
+    const REFRESH_MS: u64 = 2_000;
+    use crate::widget_data::analytics_query;
+    let busy = StoredValue::new(false);
+    let ask = move || {
+        if busy.try_get_value().unwrap_or(true) {
+            return;
+        }
+        let Some(window) = context.window.try_get_untracked() else {
+            return;
+        };
+        let Some(query) = widget.try_with_untracked(|widget| analytics_query(widget, window))
+        else {
+            return;
+        };
+        let Some(query) = query else {
+            answer.set(Some(Err(
+                "Pick what to show in the widget's settings.".into()
+            )));
+            return;
+        };
+        busy.set_value(true);
+        leptos::task::spawn_local(async move {
+            let result = crate::api::analytics(query).await;
+            busy.try_set_value(false);
+            answer.try_set(Some(result.map_err(|error| error.to_string())));
+        });
+    };
+    Effect::new(move |_| {
+        widget.with(|widget| (widget.kind, widget.source.clone(), widget.display.limit));
+        ask();
+    });
+    let handle = set_interval_with_handle(ask, std::time::Duration::from_millis(REFRESH_MS)).ok();
+    on_cleanup(move || {
+        if let Some(handle) = handle {
+            handle.clear();
+        }
+    });
+}
+
+/// Distinct users, with the HyperLogLog's error.
+#[component]
+fn Uniques(users: u64) -> impl IntoView {
+    let margin = (users as f64 * UNIQUE_STANDARD_ERROR * 1.96).round() as u64;
+    view! {
+        <div class="stat uniques">
+            <div class="stat-value" data-testid="uniques-value" data-users=users>{format_count(users)}</div>
+            <div class="stat-sub muted" title="HyperLogLog estimate: 95% of the time within this margin">
+                {format!("± {} (± {:.1}%) distinct users", format_count(margin), UNIQUE_STANDARD_ERROR * 196.0)}
+            </div>
+        </div>
+    }
+}
+
+/// The most frequent values, with bars and shares.
+#[component]
+fn Ranking(entries: Vec<(String, u64)>, total: u64) -> impl IntoView {
+    let largest = entries.first().map_or(1, |(_, count)| (*count).max(1));
+    if entries.is_empty() {
+        return leptos::either::Either::Left(
+            view! { <p class="muted">"No events in this range."</p> },
+        );
+    }
+    leptos::either::Either::Right(view! {
+        <table class="values widget-rows" data-testid="top-values">
+            <tbody>
+                {entries
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, (value, count))| {
+                        let share = count as f64 / largest as f64 * 100.0;
+                        let of_total = if total > 0 { count as f64 / total as f64 } else { 0.0 };
+                        view! {
+                            <tr>
+                                <td class="rank">{index + 1}</td>
+                                <td class="row-name">
+                                    <span class="bar" style=format!("width:{share:.1}%")></span>
+                                    <span>{value}</span>
+                                </td>
+                                <td class="num">{format_count(count)}</td>
+                                <td class="num muted">{format_percent(of_total)}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    })
+}
+
+/// A funnel as horizontal bars: users per step, the share of the first step, the conversion
+/// from the step before, what dropped off, and the median time from the step before.
+#[component]
+fn FunnelBars(report: FunnelReport) -> impl IntoView {
+    let first = report.users.first().copied().unwrap_or(0).max(1);
+    let since = report
+        .funnel
+        .counts_from_ms
+        .unwrap_or(report.funnel.created_ms);
+    let rows = report
+        .funnel
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(index, step)| {
+            let users = report.users.get(index).copied().unwrap_or(0);
+            let width = users as f64 / first as f64 * 100.0;
+            let dropped = index
+                .checked_sub(1)
+                .map(|before| report.users[before].saturating_sub(users));
+            let name = match &step.filter {
+                Some((property, value)) => format!("{} · {property} = {value}", step.event),
+                None => step.event.clone(),
+            };
+            let detail = match index {
+                0 => "started".to_owned(),
+                _ => {
+                    let mut parts = vec![format!(
+                        "{} of the step before",
+                        report.step_conversion(index).map_or("–".into(), format_percent)
+                    )];
+                    if let Some(dropped) = dropped {
+                        parts.push(format!("{} dropped", format_count(dropped)));
+                    }
+                    if let Some(Some(median)) = report.median_ms.get(index) {
+                        parts.push(format!("median {}", format_elapsed(*median)));
+                    }
+                    parts.join(" · ")
+                }
+            };
+            view! {
+                <li class="funnel-step" data-testid="funnel-step" data-users=users>
+                    <div class="funnel-label">
+                        <span class="funnel-name">{format!("{}. {name}", index + 1)}</span>
+                        <span class="num">
+                            {format_count(users)}
+                            <span class="muted">
+                                {format!(" · {}", report.overall_conversion(index).map_or("–".into(), format_percent))}
+                            </span>
+                        </span>
+                    </div>
+                    <div class="funnel-track">
+                        <div class="funnel-bar" style=format!("width:{width:.1}%")></div>
+                    </div>
+                    <div class="funnel-detail muted">{detail}</div>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="funnel">
+            <ol class="funnel-steps">{rows}</ol>
+            <p class="muted small">
+                {format!(
+                    "Within {} of the first step · counting since {}",
+                    format_elapsed(report.funnel.window_ms as f64),
+                    format_utc(since),
+                )}
+            </p>
+        </div>
+    }
+}
+
+/// An experiment's results: rate and difference with 95 % intervals, always-valid p-values,
+/// and a plain warning while the sample is small.
+#[component]
+fn ExperimentTable(report: ExperimentReport) -> impl IntoView {
+    let interval =
+        |(low, high): (f64, f64)| format!("{} to {}", format_percent(low), format_percent(high));
+    let p_text = |p: Option<f64>| match p {
+        Some(p) if p < 0.0001 => "< 0.0001".to_owned(),
+        Some(p) => format!("{p:.4}"),
+        None => "–".to_owned(),
+    };
+    let several = report.rows.len() > 2;
+    let warnings: Vec<String> = report
+        .rows
+        .iter()
+        .filter_map(|row| row.warning.clone())
+        .collect();
+    let rows = report
+        .rows
+        .into_iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let verdict = match (index, row.always_valid_p_value, row.difference) {
+                (0, _, _) => "control",
+                (_, Some(p), Some(difference)) if p < 0.05 && difference > 0.0 => "better",
+                (_, Some(p), Some(_)) if p < 0.05 => "worse",
+                _ => "no clear difference yet",
+            };
+            view! {
+                <tr data-testid="experiment-row" data-users=row.users data-verdict=verdict>
+                    <td class="row-name">{row.name}</td>
+                    <td class="num">{format_count(row.users)}</td>
+                    <td class="num">{format_count(row.conversions)}</td>
+                    <td class="num">
+                        {row.rate.map_or("–".into(), format_percent)}
+                        <div class="muted small">{interval(row.rate_interval)}</div>
+                    </td>
+                    <td class="num">
+                        {row.difference.map_or("–".into(), |d| format!("{}{}", if d >= 0.0 { "+" } else { "" }, format_percent(d)))}
+                        <div class="muted small">{row.difference_interval.map(interval)}</div>
+                    </td>
+                    <td class="num" title=format!("fixed-horizon p = {}", p_text(row.p_value))>
+                        {p_text(row.always_valid_p_value)}
+                    </td>
+                    <td class=format!("verdict verdict-{}", verdict.split(' ').next().unwrap_or_default())>{verdict}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="experiment">
+            <table class="values experiment-table" data-testid="experiment-table">
+                <thead>
+                    <tr>
+                        <th>"Variant"</th>
+                        <th class="num">"Users"</th>
+                        <th class="num">"Converted"</th>
+                        <th class="num">"Rate (95% CI)"</th>
+                        <th class="num">"vs control"</th>
+                        <th class="num" title="Always-valid (mSPRT) p-value: safe to watch live">"p"</th>
+                        <th></th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+            {warnings.into_iter().map(|warning| view! { <p class="warning small" data-testid="experiment-warning">{warning}</p> }).collect_view()}
+            <p class="muted small">
+                {format!(
+                    "Goal: {}. p-values are always-valid (mSPRT), so watching live does not inflate false positives; hover a p-value for the fixed-horizon one.{}",
+                    report.experiment.goal_event,
+                    if several { " Each variant is compared with the control on its own, without correction for multiple comparisons." } else { "" },
+                )}
+            </p>
+        </div>
+    }
+}
+
+/// The newest events, newest first.
+#[component]
+fn Feed(events: Vec<Event>) -> impl IntoView {
+    if events.is_empty() {
+        return leptos::either::Either::Left(view! { <p class="muted">"No events yet."</p> });
+    }
+    leptos::either::Either::Right(view! {
+        <ul class="event-feed" data-testid="event-feed">
+            {events
+                .into_iter()
+                .map(|event| {
+                    let properties = event
+                        .properties
+                        .iter()
+                        .take(4)
+                        .map(|(name, value)| format!("{name}={value}"))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    view! {
+                        <li class="feed-item">
+                            <span class="feed-time muted">{format_utc(event.ts)}</span>
+                            <span class="feed-event">{event.event}</span>
+                            <span class="feed-user muted">{event.user_id}</span>
+                            <span class="feed-props muted">{properties}</span>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    })
+}

@@ -1,0 +1,108 @@
+// Product analytics in Chromium: the demo's funnel, experiment and percentile widgets show live
+// numbers; a funnel defined on the Analytics page counts page views sent by the tracking snippet
+// from another site.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { expect, Locator, test } from "@playwright/test";
+import { Livedash, watchErrors } from "./support/livedash";
+
+let app: Livedash;
+
+test.afterEach(async ({}, testInfo) => {
+  await app.dispose(testInfo);
+});
+
+async function numberOf(locator: Locator, attribute: string): Promise<number> {
+  return Number((await locator.getAttribute(attribute)) ?? "0");
+}
+
+test("with --demo, the funnel, experiment and percentile widgets show live numbers", async ({ page }) => {
+  app = await Livedash.start(["--demo"]);
+  const errors = watchErrors(page);
+  await page.goto(app.url("/dashboards"));
+  await page.getByRole("link", { name: "Product analytics (demo)" }).click();
+  await expect(page.getByTestId("dashboard-title")).toHaveText("Product analytics (demo)");
+
+  // The funnel: people start it, and more do as time passes.
+  const funnel = page.locator('[data-testid="widget"][data-kind="Funnel"]');
+  const firstStep = funnel.getByTestId("funnel-step").first();
+  await expect(funnel.getByTestId("funnel-step")).toHaveCount(3);
+  await expect.poll(() => numberOf(firstStep, "data-users"), { timeout: 20_000 }).toBeGreaterThan(0);
+  const started = await numberOf(firstStep, "data-users");
+  await expect.poll(() => numberOf(firstStep, "data-users"), { timeout: 20_000 }).toBeGreaterThan(started);
+  await expect(firstStep).toContainText("/pricing");
+
+  // The experiment: both variants have exposed users, with rates and intervals.
+  const experiment = page.locator('[data-testid="widget"][data-kind="Experiment"]');
+  const rows = experiment.getByTestId("experiment-row");
+  await expect(rows).toHaveCount(2);
+  for (const row of await rows.all()) {
+    await expect.poll(() => numberOf(row, "data-users"), { timeout: 20_000 }).toBeGreaterThan(0);
+  }
+  await expect(rows.first()).toHaveAttribute("data-verdict", "control");
+  await expect(experiment).toContainText("always-valid");
+
+  // Response-time percentiles: four lines, drawn live.
+  const percentiles = page.locator('[data-testid="widget"][data-kind="Percentiles"]');
+  const chart = percentiles.getByTestId("widget-chart");
+  await expect(chart).toHaveAttribute("data-lines", "4");
+  const points = await numberOf(chart, "data-points");
+  await expect.poll(() => numberOf(chart, "data-points"), { timeout: 20_000 }).toBeGreaterThan(points);
+  await expect(percentiles.locator(".legend")).toContainText("p99");
+
+  // Unique visitors and top pages, from the same events.
+  const visitors = page.getByTestId("uniques-value");
+  await expect.poll(() => numberOf(visitors, "data-users"), { timeout: 20_000 }).toBeGreaterThan(0);
+  await expect(page.getByTestId("top-values")).toContainText("/");
+  await expect(page.getByTestId("event-feed").locator(".feed-item").first()).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+test("a funnel defined on the Analytics page counts page views from the tracking snippet", async ({ page }) => {
+  app = await Livedash.start();
+  const errors = watchErrors(page);
+  await page.goto(app.url("/analytics"));
+  await expect(page.getByTestId("analytics-page")).toHaveAttribute("data-ready", "true");
+  const form = page.getByTestId("new-funnel");
+  await form.getByTestId("funnel-name").fill("Pricing to sign-up");
+  const events = form.getByTestId("funnel-step-event");
+  await events.nth(0).fill("page_view");
+  await form.getByTestId("funnel-step-filter").nth(0).fill("path=/pricing");
+  await events.nth(1).fill("page_view");
+  await form.getByTestId("funnel-step-filter").nth(1).fill("path=/signup");
+  await form.getByTestId("funnel-window").selectOption({ label: "30 minutes" });
+  await form.getByTestId("funnel-create").click();
+  await expect(page.getByTestId("funnel-list")).toContainText("Pricing to sign-up");
+
+  // A funnel widget on a new dashboard, its funnel picked in the side panel.
+  await page.goto(app.url("/dashboards"));
+  await page.getByTestId("new-dashboard-title").fill("Growth");
+  await page.getByRole("button", { name: "Create" }).click();
+  await expect(page.getByTestId("editor")).toHaveAttribute("data-ready", "true");
+  await page.getByTestId("palette-funnel").click();
+  await page.getByTestId("source-funnel").selectOption({ label: "Pricing to sign-up" });
+  const widget = page.locator('[data-testid="widget"][data-kind="Funnel"]');
+  await expect(widget.getByTestId("funnel-step")).toHaveCount(2);
+
+  // Another site (another origin, served here) includes the snippet; its visitor reads the
+  // pricing page, then signs up.
+  const site = createServer((_, response) => {
+    response.writeHead(200, { "content-type": "text/html" });
+    response.end(`<!doctype html><title>Shop</title><script src="${app.url("/track.js")}"></script>`);
+  });
+  await new Promise<void>((listening) => site.listen(0, "127.0.0.1", listening));
+  const shop = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+  const visitor = await page.context().newPage();
+  await visitor.goto(`${shop}/pricing`);
+  const uid = await visitor.evaluate(() => localStorage.getItem("livedash:uid"));
+  expect(uid).toMatch(/^[0-9a-f]{32}$/);
+  await visitor.goto(`${shop}/signup`);
+  expect(await visitor.evaluate(() => localStorage.getItem("livedash:uid"))).toBe(uid);
+
+  const steps = widget.getByTestId("funnel-step");
+  await expect.poll(() => numberOf(steps.nth(0), "data-users"), { timeout: 15_000 }).toBe(1);
+  await expect.poll(() => numberOf(steps.nth(1), "data-users"), { timeout: 15_000 }).toBe(1);
+  await expect(steps.nth(1)).toContainText("100.0% of the step before");
+  site.close();
+  expect(errors).toEqual([]);
+});

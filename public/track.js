@@ -1,0 +1,53 @@
+// livedash page-view tracking: include with
+//   <script defer src="http://<livedash host>/track.js"></script>
+// It sends a page view (with the path) on load and on client-side navigation, and offers
+// livedash.track(name, properties) for custom events. The user id is anonymous and random,
+// kept in local storage under "livedash:uid".
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var endpoint = new URL("/api/v1/events", script ? script.src : location.href).href;
+
+  function userId() {
+    try {
+      var id = localStorage.getItem("livedash:uid");
+      if (!id) {
+        var bytes = new Uint8Array(16);
+        crypto.getRandomValues(bytes);
+        id = Array.prototype.map.call(bytes, function (b) {
+          return (b + 256).toString(16).slice(1);
+        }).join("");
+        localStorage.setItem("livedash:uid", id);
+      }
+      return id;
+    } catch (e) {
+      // Storage blocked: an id per page load is the best we can do.
+      return "anon-" + Math.random().toString(16).slice(2);
+    }
+  }
+
+  function track(name, properties) {
+    var body = JSON.stringify([{ event: String(name), user_id: userId(), ts: Date.now(), properties: properties || {} }]);
+    // text/plain keeps it a simple request (no CORS preflight); livedash reads the JSON anyway.
+    var blob = new Blob([body], { type: "text/plain" });
+    if (!(navigator.sendBeacon && navigator.sendBeacon(endpoint, blob))) {
+      fetch(endpoint, { method: "POST", body: body, keepalive: true, mode: "cors", headers: { "content-type": "text/plain" } });
+    }
+  }
+
+  var lastPath = null;
+  function pageView() {
+    if (location.pathname === lastPath) return;
+    lastPath = location.pathname;
+    track("page_view", { path: location.pathname, referrer: document.referrer || "", title: document.title || "" });
+  }
+
+  var push = history.pushState;
+  history.pushState = function () {
+    push.apply(this, arguments);
+    pageView();
+  };
+  addEventListener("popstate", pageView);
+  window.livedash = { track: track };
+  pageView();
+})();
