@@ -123,11 +123,13 @@ pub enum WidgetKind {
     Percentiles,
     /// The newest events, as they arrive.
     EventFeed,
+    /// How a histogram's observations spread over values, over time.
+    Heatmap,
 }
 
 impl WidgetKind {
     /// Every kind, in palette order.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::Line,
         Self::Stat,
         Self::Gauge,
@@ -136,6 +138,7 @@ impl WidgetKind {
         Self::TopN,
         Self::Text,
         Self::Percentiles,
+        Self::Heatmap,
         Self::Uniques,
         Self::TopValues,
         Self::Funnel,
@@ -175,6 +178,7 @@ impl WidgetKind {
             Self::Experiment => "Experiment",
             Self::Percentiles => "Percentiles",
             Self::EventFeed => "Event feed",
+            Self::Heatmap => "Heatmap",
         }
     }
 
@@ -187,7 +191,7 @@ impl WidgetKind {
             Self::Table | Self::TopN => (4, 8),
             Self::Text | Self::Uniques => (4, 4),
             Self::TopValues | Self::EventFeed => (4, 8),
-            Self::Funnel | Self::Experiment | Self::Percentiles => (6, 8),
+            Self::Funnel | Self::Experiment | Self::Percentiles | Self::Heatmap => (6, 8),
         }
     }
 }

@@ -375,6 +375,26 @@ pub enum AnalyticsQuery {
     Uniques { event: String, from: i64, to: i64 },
     /// The newest events (of one name, or all when empty), newest first.
     Latest { event: String, limit: u32 },
+    /// How a histogram's observations spread over values, per step of `[from, to)`.
+    Heatmap {
+        selector: String,
+        from: i64,
+        to: i64,
+        step_ms: i64,
+    },
+}
+
+/// A histogram's observations per step and value row.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Heatmap {
+    pub step_ms: i64,
+    /// The span shown, `[from, to)`, `from` aligned to the step.
+    pub from: i64,
+    pub to: i64,
+    /// Row boundaries, ascending (one more than rows; log-spaced).
+    pub bounds: Vec<f64>,
+    /// Step start → observations per row (steps without data are absent).
+    pub columns: Vec<(i64, Vec<u64>)>,
 }
 
 /// What an analytics widget gets.
@@ -394,6 +414,7 @@ pub enum AnalyticsAnswer {
     Latest {
         events: Vec<Event>,
     },
+    Heatmap(Heatmap),
 }
 
 /// The funnels and experiments that exist (for the side panel's pickers and the analytics page).

@@ -56,7 +56,11 @@ pub fn live_query(widget: &Widget, span_ms: i64) -> Option<LiveQuery> {
     let query = widget.query.as_ref()?;
     let selector = Selector::parse(&query.selector).ok()?;
     match widget.kind {
-        kind if !kind.uses_query() || kind == WidgetKind::Percentiles => None,
+        kind if !kind.uses_query()
+            || matches!(kind, WidgetKind::Percentiles | WidgetKind::Heatmap) =>
+        {
+            None
+        }
         WidgetKind::Table | WidgetKind::TopN => Some(LiveQuery::Latest {
             selector: Some(selector),
         }),
@@ -128,6 +132,9 @@ pub fn live_queries(widget: &Widget, span_ms: i64) -> Vec<(String, LiveQuery)> {
         .collect()
 }
 
+/// A heatmap's columns are this many times wider than a chart's steps (about 60 over a range).
+const HEATMAP_STEP_FACTOR: i64 = 4;
+
 /// Rows a ranking shows unless the widget says otherwise.
 pub const DEFAULT_TOP_ROWS: u32 = 10;
 /// Events an event feed shows.
@@ -162,6 +169,17 @@ pub fn analytics_query(widget: &Widget, (from, to): (i64, i64)) -> Option<Analyt
             event: source.event,
             limit: FEED_EVENTS,
         }),
+        WidgetKind::Heatmap => {
+            let query = widget.query.as_ref()?;
+            Some(AnalyticsQuery::Heatmap {
+                selector: query.selector.clone(),
+                from,
+                to,
+                step_ms: query
+                    .step_ms
+                    .unwrap_or_else(|| auto_step_ms((to - from) * HEATMAP_STEP_FACTOR)),
+            })
+        }
         _ => None,
     }
 }
@@ -200,10 +218,13 @@ pub fn format_elapsed(ms: f64) -> String {
         seconds / 60 % 60,
         seconds % 60,
     );
-    match (days, hours, minutes) {
-        (0, 0, 0) => format!("{secs} s"),
-        (0, 0, _) => format!("{minutes} min {secs} s"),
-        (0, _, _) => format!("{hours} h {minutes} min"),
+    match (days, hours, minutes, secs) {
+        (0, 0, 0, _) => format!("{secs} s"),
+        (0, 0, _, 0) => format!("{minutes} min"),
+        (0, 0, _, _) => format!("{minutes} min {secs} s"),
+        (0, _, 0, _) => format!("{hours} h"),
+        (0, _, _, _) => format!("{hours} h {minutes} min"),
+        (_, 0, _, _) => format!("{days} d"),
         _ => format!("{days} d {hours} h"),
     }
 }
@@ -647,6 +668,8 @@ mod tests {
         assert_eq!(format_elapsed(850.0), "850 ms");
         assert_eq!(format_elapsed(200_000.0), "3 min 20 s");
         assert_eq!(format_elapsed(7_500_000.0), "2 h 5 min");
+        assert_eq!(format_elapsed(1_800_000.0), "30 min");
+        assert_eq!(format_elapsed(7.0 * 86_400_000.0), "7 d");
         let mut feed = widget(WidgetKind::EventFeed, "");
         feed.query = None;
         assert!(matches!(

@@ -50,11 +50,16 @@ test("with --demo, the funnel, experiment and percentile widgets show live numbe
   await expect.poll(() => numberOf(chart, "data-points"), { timeout: 20_000 }).toBeGreaterThan(points);
   await expect(percentiles.locator(".legend")).toContainText("p99");
 
+  // Their spread over values, as a heatmap merged from the buckets' sketches.
+  const heatmap = page.getByTestId("heatmap");
+  await expect.poll(() => numberOf(heatmap, "data-observations"), { timeout: 20_000 }).toBeGreaterThan(0);
+
   // Unique visitors and top pages, from the same events.
   const visitors = page.getByTestId("uniques-value");
   await expect.poll(() => numberOf(visitors, "data-users"), { timeout: 20_000 }).toBeGreaterThan(0);
   await expect(page.getByTestId("top-values")).toContainText("/");
   await expect(page.getByTestId("event-feed").locator(".feed-item").first()).toBeVisible();
+  await page.screenshot({ path: test.info().outputPath("demo.png"), fullPage: true });
   expect(errors).toEqual([]);
 });
 

@@ -211,6 +211,16 @@ fn dashboard(funnel_id: &str) -> Dashboard {
         &[],
     );
     latency.display.unit = "ms".into();
+    let mut heatmap = metric(
+        "latency-heatmap",
+        WidgetKind::Heatmap,
+        "Response time distribution",
+        at(0, 27, 12, 8),
+        "http_request_duration_ms",
+        Aggregation::Quantile { q: 0.5 },
+        &[],
+    );
+    heatmap.display.unit = "ms".into();
     let mut page_views = metric(
         "page-views",
         WidgetKind::Stat,
@@ -296,6 +306,7 @@ fn dashboard(funnel_id: &str) -> Dashboard {
             at(6, 19, 6, 8),
             AnalyticsSource::default(),
         ),
+        heatmap,
     ];
     dashboard
 }

@@ -546,3 +546,85 @@ async fn experiments_assign_stably_and_count_once() {
     assert_rows_match(&again.rows, &reference);
     other.stop().await;
 }
+
+/// A heatmap counts every observation once, in the row of its value, whatever the step: the
+/// sketches of buckets (and of series) merge.
+#[tokio::test]
+async fn heatmaps_merge_sketches_over_any_range() {
+    let redis = RedisServer::start();
+    let app = TestApp::start(&redis.url()).await;
+    let now = now_ms();
+    let start = now - 2 * 3_600_000;
+    let mut rng = Rng::new(3);
+    let mut samples = Vec::new();
+    let mut values = Vec::new();
+    for index in 0..6_000_i64 {
+        // Two services; response times from 1 ms to about 3 s.
+        let value = (rng.unit() * 8.0).exp();
+        values.push(value);
+        samples.push(json!({
+            "kind": "histogram", "name": "rt_ms", "labels": {"service": if index % 2 == 0 { "a" } else { "b" }},
+            "value": value, "ts": start + index * 1_000
+        }));
+    }
+    for batch in samples.chunks(2_000) {
+        let (status, answer) = app.ingest(&Value::Array(batch.to_vec()).to_string()).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let mut totals = Vec::new();
+    for step_ms in [60_000, 600_000, 3_600_000] {
+        let AnalyticsAnswer::Heatmap(heatmap) = ask(
+            &app,
+            AnalyticsQuery::Heatmap {
+                selector: "rt_ms".into(),
+                from: start,
+                to: now + 1,
+                step_ms,
+            },
+        )
+        .await
+        else {
+            panic!("not a heatmap");
+        };
+        assert_eq!(heatmap.step_ms, step_ms);
+        assert_eq!(heatmap.bounds.len(), 25);
+        let total: u64 = heatmap.columns.iter().flat_map(|(_, c)| c.iter()).sum();
+        totals.push(total);
+        // Each row holds the observations whose values lie in it (1 % either side, the sketch's
+        // accuracy, may cross a boundary).
+        let mut per_row = [0_u64; 24];
+        for (_, counts) in &heatmap.columns {
+            for (row, count) in counts.iter().enumerate() {
+                per_row[row] += count;
+            }
+        }
+        for (row, count) in per_row.iter().enumerate() {
+            let (low, high) = (heatmap.bounds[row], heatmap.bounds[row + 1]);
+            let inside = values
+                .iter()
+                .filter(|v| **v >= low * 1.01 && **v < high * 0.99)
+                .count() as u64;
+            let around = values
+                .iter()
+                .filter(|v| **v >= low * 0.99 && **v < high * 1.01)
+                .count() as u64;
+            assert!(
+                (inside..=around).contains(count),
+                "row {row}: {count} not in {inside}..={around}"
+            );
+        }
+    }
+    assert_eq!(totals, vec![6_000; 3]);
+    let (status, _) = app
+        .ingest(&json!([{"name": "rt_gauge", "value": 1.0}]).to_string())
+        .await;
+    assert_eq!(status, 200);
+    let (status, answer) = app
+        .call_fn(
+            "analytics",
+            json!({"query": {"Heatmap": {"selector": "rt_gauge", "from": start, "to": now + 1, "step_ms": 60_000}}}),
+        )
+        .await;
+    assert_eq!(status, 400, "a heatmap needs a histogram: {answer}");
+    assert!(answer.to_string().contains("histogram"), "{answer}");
+}

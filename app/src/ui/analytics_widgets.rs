@@ -1,14 +1,15 @@
-//! The analytics widgets: unique users, top pages, funnels, experiments and the event feed.
+//! The analytics widgets: unique users, top pages, funnels, experiments, the event feed, and
+//! histogram heatmaps.
 //! Their numbers are not sums of deltas (a union of users, a funnel's ordered steps, always-valid
 //! p-values), so the server recomputes them every two seconds while they are shown.
 
-use leptos::either::EitherOf6;
+use leptos::either::{Either, EitherOf7};
 use leptos::prelude::*;
 
 use super::widgets::WidgetContext;
 use crate::dashboard::Widget;
 use crate::events::{
-    AnalyticsAnswer, Event, ExperimentReport, FunnelReport, UNIQUE_STANDARD_ERROR,
+    AnalyticsAnswer, Event, ExperimentReport, FunnelReport, Heatmap, UNIQUE_STANDARD_ERROR,
 };
 use crate::model::format_utc;
 use crate::widget_data::{format_count, format_elapsed, format_percent};
@@ -24,16 +25,20 @@ pub fn AnalyticsBody(widget: Signal<Widget>, context: WidgetContext) -> impl Int
     view! {
         <div class="analytics" data-testid="widget-analytics">
             {move || match answer.get() {
-                None => EitherOf6::A(view! { <p class="muted">"Loading…"</p> }),
-                Some(Err(error)) => EitherOf6::B(view! { <p class="error" role="alert">{error}</p> }),
-                Some(Ok(AnalyticsAnswer::Uniques { users })) => EitherOf6::C(view! { <Uniques users /> }),
-                Some(Ok(AnalyticsAnswer::Top { entries, total })) => EitherOf6::D(view! { <Ranking entries total /> }),
-                Some(Ok(AnalyticsAnswer::Funnel(report))) => EitherOf6::E(view! { <FunnelBars report /> }),
+                None => EitherOf7::A(view! { <p class="muted">"Loading…"</p> }),
+                Some(Err(error)) => EitherOf7::B(view! { <p class="error" role="alert">{error}</p> }),
+                Some(Ok(AnalyticsAnswer::Uniques { users })) => EitherOf7::C(view! { <Uniques users /> }),
+                Some(Ok(AnalyticsAnswer::Top { entries, total })) => EitherOf7::D(view! { <Ranking entries total /> }),
+                Some(Ok(AnalyticsAnswer::Funnel(report))) => EitherOf7::E(view! { <FunnelBars report /> }),
                 Some(Ok(AnalyticsAnswer::Experiment(report))) => {
-                    EitherOf6::F(leptos::either::Either::Left(view! { <ExperimentTable report /> }))
+                    EitherOf7::F(Either::Left(view! { <ExperimentTable report /> }))
                 }
                 Some(Ok(AnalyticsAnswer::Latest { events })) => {
-                    EitherOf6::F(leptos::either::Either::Right(view! { <Feed events /> }))
+                    EitherOf7::F(Either::Right(view! { <Feed events /> }))
+                }
+                Some(Ok(AnalyticsAnswer::Heatmap(heatmap))) => {
+                    let unit = widget.with_untracked(|widget| widget.display.unit.clone());
+                    EitherOf7::G(view! { <HeatmapChart heatmap unit /> })
                 }
             }}
         </div>
@@ -76,7 +81,14 @@ fn keep_asking(
         });
     };
     Effect::new(move |_| {
-        widget.with(|widget| (widget.kind, widget.source.clone(), widget.display.limit));
+        widget.with(|widget| {
+            (
+                widget.kind,
+                widget.source.clone(),
+                widget.query.clone(),
+                widget.display.limit,
+            )
+        });
         ask();
     });
     let handle = set_interval_with_handle(ask, std::time::Duration::from_millis(REFRESH_MS)).ok();
@@ -291,9 +303,9 @@ fn ExperimentTable(report: ExperimentReport) -> impl IntoView {
 #[component]
 fn Feed(events: Vec<Event>) -> impl IntoView {
     if events.is_empty() {
-        return leptos::either::Either::Left(view! { <p class="muted">"No events yet."</p> });
+        return Either::Left(view! { <p class="muted">"No events yet."</p> });
     }
-    leptos::either::Either::Right(view! {
+    Either::Right(view! {
         <ul class="event-feed" data-testid="event-feed">
             {events
                 .into_iter()
@@ -317,4 +329,82 @@ fn Feed(events: Vec<Event>) -> impl IntoView {
                 .collect_view()}
         </ul>
     })
+}
+
+/// A heatmap: time across, value rows (log-spaced) up, darker where more observations fell.
+#[component]
+fn HeatmapChart(heatmap: Heatmap, unit: String) -> impl IntoView {
+    let rows = heatmap.bounds.len().saturating_sub(1).max(1);
+    let most = heatmap
+        .columns
+        .iter()
+        .flat_map(|(_, counts)| counts.iter().copied())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let total: u64 = heatmap
+        .columns
+        .iter()
+        .flat_map(|(_, counts)| counts.iter().copied())
+        .sum();
+    let step = heatmap.step_ms.max(1);
+    let (first, last) = (heatmap.from, heatmap.to);
+    let width = ((last - first + step - 1) / step).max(1);
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {rows}" preserveAspectRatio="none" width="100%" height="100%">"#
+    );
+    for (start, counts) in &heatmap.columns {
+        let x = (start - first) / step;
+        for (row, count) in counts.iter().enumerate().filter(|(_, count)| **count > 0) {
+            // Square root, so that the tail (a few slow requests) stays visible.
+            let strength = 0.12 + 0.88 * (*count as f64 / most as f64).sqrt();
+            svg.push_str(&format!(
+                r#"<rect x="{x}" y="{}" width="1" height="1" fill="var(--accent)" fill-opacity="{strength:.3}"/>"#,
+                rows - 1 - row
+            ));
+        }
+    }
+    svg.push_str("</svg>");
+    let label = |value: f64| {
+        let digits = if value >= 100.0 {
+            0
+        } else if value >= 10.0 {
+            1
+        } else {
+            2
+        };
+        format!("{value:.digits$} {unit}").trim_end().to_owned()
+    };
+    let top = heatmap
+        .bounds
+        .last()
+        .copied()
+        .map(label)
+        .unwrap_or_default();
+    let middle = heatmap
+        .bounds
+        .get(rows / 2)
+        .copied()
+        .map(label)
+        .unwrap_or_default();
+    let bottom = heatmap
+        .bounds
+        .first()
+        .copied()
+        .map(label)
+        .unwrap_or_default();
+    view! {
+        <div class="heatmap" data-testid="heatmap" data-columns=heatmap.columns.len() data-observations=total>
+            <div class="heatmap-axis muted small">
+                <span>{top}</span>
+                <span>{middle}</span>
+                <span>{bottom}</span>
+            </div>
+            <div class="heatmap-plot" inner_html=svg></div>
+            <div class="heatmap-times muted small">
+                <span>{format_utc(first)}</span>
+                <span>{format_utc(last)}</span>
+            </div>
+        </div>
+    }
 }

@@ -37,7 +37,15 @@ pub fn line_name(labels: &BTreeMap<String, String>, metric: &str) -> String {
     }
     labels
         .iter()
-        .map(|(name, value)| format!("{name}={value}"))
+        // Real labels always have a name; an unnamed one is a line livedash derived (a
+        // percentile), shown by its value alone.
+        .map(|(name, value)| {
+            if name.is_empty() {
+                value.clone()
+            } else {
+                format!("{name}={value}")
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -204,6 +204,10 @@ mod live {
                 data.status.set(ConnectionStatus::Live);
                 widgets.with(|widgets| {
                     for widget in widgets {
+                        if widget.kind == WidgetKind::Heatmap {
+                            // Asked for by the widget itself, like the analytics widgets.
+                            continue;
+                        }
                         if widget.kind == WidgetKind::Percentiles {
                             for (name, q) in PERCENTILES {
                                 let view = data.view_of(&view_id(&widget.id, Some(name)));

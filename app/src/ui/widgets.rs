@@ -93,7 +93,8 @@ pub fn WidgetBody(widget: Signal<Widget>, context: WidgetContext) -> impl IntoVi
                 | WidgetKind::TopValues
                 | WidgetKind::Funnel
                 | WidgetKind::Experiment
-                | WidgetKind::EventFeed => EitherOf7::G(view! { <AnalyticsBody widget context /> }),
+                | WidgetKind::EventFeed
+                | WidgetKind::Heatmap => EitherOf7::G(view! { <AnalyticsBody widget context /> }),
             }}
         </div>
     }
@@ -307,7 +308,7 @@ fn PercentilesBody(
             part.with(|part| {
                 if let Some(points) = part.lines.values().next() {
                     view.lines.insert(
-                        std::iter::once(("quantile".to_owned(), (*name).to_owned())).collect(),
+                        std::iter::once((String::new(), (*name).to_owned())).collect(),
                         points.clone(),
                     );
                 }

@@ -638,6 +638,29 @@ impl Store {
                     users: self.uniques(&event, from, to.min(now_ms + 1)).await?,
                 })
             }
+            AnalyticsQuery::Heatmap {
+                selector,
+                from,
+                to,
+                step_ms,
+            } => {
+                check_range(from, to)?;
+                let selector = app::query::Selector::parse(&selector)
+                    .map_err(|error| AnalyticsError::Invalid(error.to_string()))?;
+                match self
+                    .heatmap(&selector, (from, to, Some(step_ms)), now_ms)
+                    .await
+                {
+                    Ok(heatmap) => Ok(AnalyticsAnswer::Heatmap(heatmap)),
+                    Err(super::query::QueryError::Storage(error)) => Err(error.into()),
+                    Err(super::query::QueryError::KindMismatch { series, kind, .. }) => {
+                        Err(AnalyticsError::Invalid(format!(
+                            "a heatmap shows histograms, and {series} is a {kind}"
+                        )))
+                    }
+                    Err(other) => Err(AnalyticsError::Invalid(other.to_string())),
+                }
+            }
             AnalyticsQuery::Latest { event, limit } => Ok(AnalyticsAnswer::Latest {
                 events: self
                     .latest_events(&event, limit.min(MAX_LATEST_LIMIT) as usize)

@@ -68,6 +68,23 @@ impl Sketch {
         self.zeros += other.zeros;
     }
 
+    /// Each bin's representative value (within [`RELATIVE_ERROR`] of every value in it) and its
+    /// count, in ascending value order.
+    pub fn values(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+        let gamma = LN_GAMMA.exp();
+        let value_of = move |bin: i64| 2.0 * gamma.powf(bin as f64) / (gamma + 1.0);
+        self.negative
+            .iter()
+            .rev()
+            .map(move |(bin, count)| (-value_of(*bin), *count))
+            .chain((self.zeros > 0).then_some((0.0, self.zeros)))
+            .chain(
+                self.positive
+                    .iter()
+                    .map(move |(bin, count)| (value_of(*bin), *count)),
+            )
+    }
+
     /// How many observations it holds.
     #[must_use]
     pub fn count(&self) -> u64 {
