@@ -259,6 +259,10 @@ pub struct Display {
     /// How many rows a top-N list shows.
     #[serde(default)]
     pub limit: Option<u32>,
+    /// Whether a line chart shades each line's range per step, from its smallest to its
+    /// largest value (read from the rollups' min and max).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub band: bool,
 }
 
 fn yes() -> bool {
@@ -275,6 +279,7 @@ impl Default for Display {
             max: None,
             legend: true,
             limit: None,
+            band: false,
         }
     }
 }

@@ -103,10 +103,36 @@ pub fn view_id(widget_id: &str, part: Option<&str>) -> String {
 #[must_use]
 pub fn live_queries(widget: &Widget, span_ms: i64) -> Vec<(String, LiveQuery)> {
     if widget.kind != WidgetKind::Percentiles {
-        return live_query(widget, span_ms)
-            .map(|query| (widget.id.clone(), query))
-            .into_iter()
-            .collect();
+        let Some(main) = live_query(widget, span_ms) else {
+            return Vec::new();
+        };
+        let mut queries = Vec::new();
+        if widget.kind == WidgetKind::Line && widget.display.band {
+            // The band: the same query, combined by min and by max.
+            for (name, aggregation) in BAND {
+                if let LiveQuery::Range {
+                    selector,
+                    step_ms,
+                    window_ms,
+                    group_by,
+                    ..
+                } = main.clone()
+                {
+                    queries.push((
+                        view_id(&widget.id, Some(name)),
+                        LiveQuery::Range {
+                            selector,
+                            aggregation,
+                            step_ms,
+                            window_ms,
+                            group_by,
+                        },
+                    ));
+                }
+            }
+        }
+        queries.insert(0, (widget.id.clone(), main));
+        return queries;
     }
     let Some(query) = widget.query.as_ref() else {
         return Vec::new();
@@ -129,6 +155,29 @@ pub fn live_queries(widget: &Widget, span_ms: i64) -> Vec<(String, LiveQuery)> {
                 .ok()
                 .map(|()| (view_id(&widget.id, Some(name)), live))
         })
+        .collect()
+}
+
+/// The views of a line chart's min/max band, with the aggregation of each.
+pub const BAND: [(&str, crate::query::Aggregation); 2] = [
+    ("min", crate::query::Aggregation::Min),
+    ("max", crate::query::Aggregation::Max),
+];
+
+/// Each line's band: for every step of `line` that both `low` and `high` cover, `(start, min,
+/// max)`.
+#[must_use]
+pub fn band_of(
+    line: &BTreeMap<i64, f64>,
+    low: Option<&BTreeMap<i64, f64>>,
+    high: Option<&BTreeMap<i64, f64>>,
+    (from, to): (i64, i64),
+) -> Vec<(i64, f64, f64)> {
+    let (Some(low), Some(high)) = (low, high) else {
+        return Vec::new();
+    };
+    line.range(from..=to)
+        .filter_map(|(start, _)| Some((*start, *low.get(start)?, *high.get(start)?)))
         .collect()
 }
 
@@ -695,6 +744,34 @@ mod tests {
         let ids: Vec<&str> = queries.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(ids, ["w7#p50", "w7#p90", "w7#p95", "w7#p99"]);
         assert_eq!(live_query(&percentiles, 3_600_000), None);
+        let mut line = widget(WidgetKind::Line, "latency_ms");
+        line.display.band = true;
+        let queries = live_queries(&line, 3_600_000);
+        let aggregations: Vec<_> = queries
+            .iter()
+            .map(|(id, query)| match query {
+                LiveQuery::Range { aggregation, .. } => (id.as_str(), *aggregation),
+                LiveQuery::Latest { .. } => panic!("a range"),
+            })
+            .collect();
+        assert_eq!(
+            aggregations,
+            [
+                ("w", crate::query::Aggregation::Avg),
+                ("w#min", crate::query::Aggregation::Min),
+                ("w#max", crate::query::Aggregation::Max)
+            ]
+        );
+        let points = |pairs: &[(i64, f64)]| pairs.iter().copied().collect::<BTreeMap<_, _>>();
+        assert_eq!(
+            band_of(
+                &points(&[(0, 5.0), (10, 6.0), (20, 7.0)]),
+                Some(&points(&[(0, 1.0), (10, 2.0)])),
+                Some(&points(&[(0, 9.0), (10, 8.0), (20, 9.5)])),
+                (0, 20),
+            ),
+            [(0, 1.0, 9.0), (10, 2.0, 8.0)]
+        );
     }
 
     /// Markdown becomes blocks of text; HTML in a note stays text.

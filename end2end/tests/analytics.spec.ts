@@ -54,6 +54,10 @@ test("with --demo, the funnel, experiment and percentile widgets show live numbe
   const heatmap = page.getByTestId("heatmap");
   await expect.poll(() => numberOf(heatmap, "data-observations"), { timeout: 20_000 }).toBeGreaterThan(0);
 
+  // Averages by service with a band from each step's fastest to its slowest request.
+  const band = page.locator('[data-testid="widget"][data-kind="Line"]', { hasText: "min/max band" });
+  await expect.poll(() => band.locator(".chart-series polygon").count(), { timeout: 20_000 }).toBeGreaterThan(0);
+
   // Unique visitors and top pages, from the same events.
   const visitors = page.getByTestId("uniques-value");
   await expect.poll(() => numberOf(visitors, "data-users"), { timeout: 20_000 }).toBeGreaterThan(0);

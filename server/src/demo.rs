@@ -221,6 +221,17 @@ fn dashboard(funnel_id: &str) -> Dashboard {
         &[],
     );
     heatmap.display.unit = "ms".into();
+    let mut averages = metric(
+        "latency-band",
+        WidgetKind::Line,
+        "Average response time by service, with its min/max band",
+        at(0, 35, 12, 8),
+        "http_request_duration_ms",
+        Aggregation::Avg,
+        &["service"],
+    );
+    averages.display.unit = "ms".into();
+    averages.display.band = true;
     let mut page_views = metric(
         "page-views",
         WidgetKind::Stat,
@@ -307,6 +318,7 @@ fn dashboard(funnel_id: &str) -> Dashboard {
             AnalyticsSource::default(),
         ),
         heatmap,
+        averages,
     ];
     dashboard
 }

@@ -117,7 +117,7 @@ pub fn render_chart(
 ) -> String {
     let bounds = value_bounds(lines, style);
     let axes = render_axes(window, bounds, size);
-    let series = render_series(lines, step_ms, window, bounds, size, style);
+    let series = render_series(lines, &[], step_ms, window, bounds, size, style);
     // One document: the series' shapes go inside the axes' SVG.
     match (
         axes.rfind("</svg>"),
@@ -235,6 +235,7 @@ pub fn render_axes(window: (i64, i64), bounds: (f64, f64), size: (u32, u32)) -> 
 #[must_use]
 pub fn render_series(
     lines: &[Vec<(i64, f64)>],
+    bands: &[Vec<(i64, f64, f64)>],
     step_ms: i64,
     window: (i64, i64),
     bounds: (f64, f64),
@@ -243,6 +244,22 @@ pub fn render_series(
 ) -> String {
     plot_svg(window, bounds, size, |chart| {
         let step = step_ms.max(1);
+        // Bands under the lines: each a polygon from its maxima forward and its minima back,
+        // broken where a step is missing.
+        for (index, band) in bands.iter().enumerate() {
+            let fill = PALETTE[index % PALETTE.len()].mix(0.18).filled();
+            for segment in band.chunk_by(|a, b| b.0 - a.0 <= step) {
+                if segment.len() < 2 {
+                    continue;
+                }
+                let outline: Vec<(i64, f64)> = segment
+                    .iter()
+                    .map(|(t, _, high)| (*t, *high))
+                    .chain(segment.iter().rev().map(|(t, low, _)| (*t, *low)))
+                    .collect();
+                chart.draw_series(std::iter::once(Polygon::new(outline, fill)))?;
+            }
+        }
         let count = i64::try_from(lines.len()).unwrap_or(1).max(1);
         for (index, points) in lines.iter().enumerate() {
             let colour = PALETTE[index % PALETTE.len()];

@@ -118,6 +118,8 @@ impl DashboardData {
             status: self.status,
             percentiles: crate::widget_data::PERCENTILES
                 .map(|(name, _)| self.view_of(&crate::widget_data::view_id(id, Some(name)))),
+            band: crate::widget_data::BAND
+                .map(|(name, _)| self.view_of(&crate::widget_data::view_id(id, Some(name)))),
         }
     }
 }
@@ -164,7 +166,9 @@ mod live {
     use crate::live::{Cursor, LiveData, View};
     use crate::model::CurrentValue;
     use crate::query::{Aggregation, Query, Selector, TimeRange};
-    use crate::widget_data::{PERCENTILES, auto_step_ms, live_queries, live_span_ms, view_id};
+    use crate::widget_data::{
+        BAND, PERCENTILES, auto_step_ms, live_queries, live_span_ms, view_id,
+    };
 
     pub fn keep_fed(
         data: DashboardData,
@@ -220,6 +224,12 @@ mod live {
                             }
                         } else {
                             query_once(widget, data.view_of(&widget.id), (from, to), None);
+                            if widget.kind == WidgetKind::Line && widget.display.band {
+                                for (name, aggregation) in BAND {
+                                    let view = data.view_of(&view_id(&widget.id, Some(name)));
+                                    query_once(widget, view, (from, to), Some(aggregation));
+                                }
+                            }
                         }
                     }
                 });

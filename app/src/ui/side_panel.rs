@@ -150,6 +150,8 @@ pub fn SidePanel(editor: Editor, id: String) -> impl IntoView {
                     {move || selector_problem().map(|problem| view! {
                         <p class="error" role="alert" data-testid="selector-problem">{problem}</p>
                     })}
+                    // Percentiles and heatmaps show the distribution itself.
+                    <Show when=move || !matches!(kind(), WidgetKind::Percentiles | WidgetKind::Heatmap)>
                     <label class="field">
                         <span>"Aggregation"</span>
                         <select data-testid="widget-aggregation" on:change=move |event| {
@@ -165,6 +167,7 @@ pub fn SidePanel(editor: Editor, id: String) -> impl IntoView {
                             }}
                         </select>
                     </label>
+                    </Show>
                     <label class="field">
                         <span>"Step"</span>
                         <select data-testid="widget-step" on:change=move |event| {
@@ -244,6 +247,17 @@ pub fn SidePanel(editor: Editor, id: String) -> impl IntoView {
                             " Legend"
                         </label>
                     </Show>
+                    <Show when=move || kind() == WidgetKind::Line>
+                        <label class="check">
+                            <input type="checkbox" data-testid="widget-band"
+                                prop:checked=move || widget.with(|w| w.as_ref().is_some_and(|w| w.display.band))
+                                on:change=move |event| {
+                                    let shown = event_target_checked(&event);
+                                    set("", Box::new(move |w: &mut Widget| w.display.band = shown));
+                                } />
+                            " Min/max band (each step's smallest to largest value)"
+                        </label>
+                    </Show>
                     <Show when=move || kind() == WidgetKind::TopN>
                         <NumberField label="Rows" testid="widget-limit"
                             value=Signal::derive(move || widget.with(|w| w.as_ref().and_then(|w| w.display.limit).map(f64::from)))
@@ -256,6 +270,14 @@ pub fn SidePanel(editor: Editor, id: String) -> impl IntoView {
                         set("thresholds", Box::new(move |w: &mut Widget| w.display.thresholds = thresholds));
                     }) />
                 </fieldset>
+            </Show>
+            <Show when=move || kind() == WidgetKind::TopValues>
+                <NumberField label="Rows" testid="widget-limit"
+                    value=Signal::derive(move || widget.with(|w| w.as_ref().and_then(|w| w.display.limit).map(f64::from)))
+                    on_change=Callback::new(move |value: Option<f64>| {
+                        let limit = value.map(|v| v.clamp(1.0, 100.0) as u32);
+                        set("limit", Box::new(move |w: &mut Widget| w.display.limit = limit));
+                    }) />
             </Show>
             <Show when=move || kind().uses_source()>
                 <SourceFields widget kind=Signal::derive(kind) set=Callback::new(move |(field, apply): SourceChange| {

@@ -14,8 +14,8 @@ use crate::dashboard::{Display, Widget, WidgetKind};
 use crate::live::View;
 use crate::model::format_utc;
 use crate::widget_data::{
-    Block, Inline, PERCENTILES, format_change, format_value, gauge_fraction, markdown, rows,
-    series_name, stat, threshold_color,
+    Block, Inline, PERCENTILES, band_of, format_change, format_value, gauge_fraction, markdown,
+    rows, series_name, stat, threshold_color,
 };
 
 /// Pixel height of one grid row, and the gap between cells; the stylesheet uses the same.
@@ -35,6 +35,8 @@ pub struct WidgetContext {
     pub status: RwSignal<ConnectionStatus>,
     /// A percentiles widget's data, one view per quantile of [`PERCENTILES`].
     pub percentiles: [RwSignal<View>; 4],
+    /// A line chart's min/max band, one view per entry of [`crate::widget_data::BAND`].
+    pub band: [RwSignal<View>; 2],
 }
 
 /// The body's drawing size in pixels: measured in the browser, estimated from the layout on
@@ -165,14 +167,58 @@ fn Chart(
             (lines, view.step_ms)
         })
     });
+    // Each line's min/max band, when the widget shows one (same order as `lines`).
+    let bands = Memo::new(move |_| {
+        if !widget.with(|widget| widget.display.band) {
+            return Vec::new();
+        }
+        let window = context.window.get();
+        let [low, high] = context.band;
+        context.view.with(|view| {
+            low.with(|low| {
+                high.with(|high| {
+                    view.lines
+                        .iter()
+                        .map(|(labels, line)| {
+                            band_of(line, low.lines.get(labels), high.lines.get(labels), window)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+        })
+    });
     // Two layers: the axes change when the window moves or the bounds change, the series with
     // every update.
-    let bounds = Memo::new(move |_| lines.with(|(lines, _)| value_bounds(lines, style)));
+    let bounds = Memo::new(move |_| {
+        lines.with(|(lines, _)| {
+            bands.with(|bands| {
+                let mut all = lines.clone();
+                for band in bands {
+                    all.push(
+                        band.iter()
+                            .flat_map(|(t, low, high)| [(*t, *low), (*t, *high)])
+                            .collect(),
+                    );
+                }
+                value_bounds(&all, style)
+            })
+        })
+    });
     let axes = Memo::new(move |_| render_axes(context.window.get(), bounds.get(), plot_size()));
     let series = move || {
         let window = context.window.get();
         lines.with(|(lines, step)| {
-            render_series(lines, *step, window, bounds.get(), plot_size(), style)
+            bands.with(|bands| {
+                render_series(
+                    lines,
+                    bands,
+                    *step,
+                    window,
+                    bounds.get(),
+                    plot_size(),
+                    style,
+                )
+            })
         })
     };
     let metric = move || {

@@ -22,6 +22,9 @@ use super::{StorageError, Store};
 const EVENT_NAME_RANKING: (&str, &str) = ("", "event");
 /// Ranked buckets: one minute (for ranges up to [`MINUTE_RANKING_SPAN_MS`]) and one hour.
 const RANKING_TIERS: [(&str, i64); 2] = [("1m", 60_000), ("1h", 3_600_000)];
+/// The index of the one-hour rollups in [`crate::config::TIERS`], whose retention hourly
+/// rankings keep.
+const HOUR_TIER: usize = 2;
 /// Longest range read from one-minute rankings (360 buckets).
 const MINUTE_RANKING_SPAN_MS: i64 = 6 * 3_600_000;
 /// How long one-minute rankings are kept (hourly ones keep the 1-hour rollup retention).
@@ -162,7 +165,7 @@ impl Store {
                     let kept = if index == 0 {
                         MINUTE_RANKING_RETENTION_MS
                     } else {
-                        self.retention.tiers_ms[2]
+                        self.retention.tiers_ms[HOUR_TIER]
                     };
                     let key = self.keys.top(ranked_event, property, tier, start);
                     let entry = rankings
@@ -623,11 +626,10 @@ impl Store {
                 };
                 let (entries, total) = self
                     .top(
-                        event,
-                        property,
-                        from,
-                        to.min(now_ms + 1),
+                        (event, property),
+                        (from, to.min(now_ms + 1)),
                         limit.min(MAX_TOP_LIMIT),
+                        now_ms,
                     )
                     .await?;
                 Ok(AnalyticsAnswer::Top { entries, total })
@@ -755,16 +757,17 @@ impl Store {
         Ok(ExperimentReport { experiment, rows })
     }
 
-    /// The `limit` most frequent values over `[from, to)`, and the count of all.
+    /// The `limit` most frequent values of `property` on `event` over `[from, to)`, and the
+    /// count of all: from the minute rankings for short ranges they still hold, else hourly.
     async fn top(
         &self,
-        event: &str,
-        property: &str,
-        from: i64,
-        to: i64,
+        (event, property): (&str, &str),
+        (from, to): (i64, i64),
         limit: u32,
+        now_ms: i64,
     ) -> Result<(Vec<(String, u64)>, u64), StorageError> {
-        let (tier, width) = if to - from <= MINUTE_RANKING_SPAN_MS {
+        let minutes_kept = from >= now_ms - MINUTE_RANKING_RETENTION_MS;
+        let (tier, width) = if to - from <= MINUTE_RANKING_SPAN_MS && minutes_kept {
             RANKING_TIERS[0]
         } else {
             RANKING_TIERS[1]
