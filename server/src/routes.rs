@@ -290,12 +290,11 @@ async fn events(State(state): State<AppState>, body: Bytes) -> Response {
         let outcome = state.writer.write(observations).await?;
         let mut rejected = batch.rejected;
         // Two observations per event: a refused one refuses its event.
-        let mut refused_events: Vec<usize> = outcome
+        let refused_events: std::collections::HashSet<usize> = outcome
             .refused
             .iter()
             .map(|(position, _)| position / 2)
             .collect();
-        refused_events.dedup();
         for (position, reason) in &outcome.refused {
             let index = indices[position / 2];
             if !rejected.iter().any(|item| item.index == index) {

@@ -95,6 +95,17 @@ pub fn SidePanel(editor: Editor, id: String) -> impl IntoView {
         set_selector(name, filters);
     });
     let metric = Signal::derive(move || split_selector(&selector()).0);
+    // How many rows a top-N list or a ranking shows.
+    let rows_field = move || {
+        view! {
+            <NumberField label="Rows" testid="widget-limit"
+                value=Signal::derive(move || widget.with(|w| w.as_ref().and_then(|w| w.display.limit).map(f64::from)))
+                on_change=Callback::new(move |value: Option<f64>| {
+                    let limit = value.map(|v| v.clamp(1.0, 100.0) as u32);
+                    set("limit", Box::new(move |w: &mut Widget| w.display.limit = limit));
+                }) />
+        }
+    };
 
     view! {
         <aside class="side-panel" aria-label="Widget settings" data-testid="side-panel">
@@ -258,27 +269,13 @@ pub fn SidePanel(editor: Editor, id: String) -> impl IntoView {
                             " Min/max band (each step's smallest to largest value)"
                         </label>
                     </Show>
-                    <Show when=move || kind() == WidgetKind::TopN>
-                        <NumberField label="Rows" testid="widget-limit"
-                            value=Signal::derive(move || widget.with(|w| w.as_ref().and_then(|w| w.display.limit).map(f64::from)))
-                            on_change=Callback::new(move |value: Option<f64>| {
-                                let limit = value.map(|v| v.clamp(1.0, 100.0) as u32);
-                                set("limit", Box::new(move |w: &mut Widget| w.display.limit = limit));
-                            }) />
-                    </Show>
+                    <Show when=move || kind() == WidgetKind::TopN>{rows_field()}</Show>
                     <Thresholds widget set=Callback::new(move |thresholds: Vec<Threshold>| {
                         set("thresholds", Box::new(move |w: &mut Widget| w.display.thresholds = thresholds));
                     }) />
                 </fieldset>
             </Show>
-            <Show when=move || kind() == WidgetKind::TopValues>
-                <NumberField label="Rows" testid="widget-limit"
-                    value=Signal::derive(move || widget.with(|w| w.as_ref().and_then(|w| w.display.limit).map(f64::from)))
-                    on_change=Callback::new(move |value: Option<f64>| {
-                        let limit = value.map(|v| v.clamp(1.0, 100.0) as u32);
-                        set("limit", Box::new(move |w: &mut Widget| w.display.limit = limit));
-                    }) />
-            </Show>
+            <Show when=move || kind() == WidgetKind::TopValues>{rows_field()}</Show>
             <Show when=move || kind().uses_source()>
                 <SourceFields widget kind=Signal::derive(kind) set=Callback::new(move |(field, apply): SourceChange| {
                     set(field, Box::new(move |w: &mut Widget| apply(w.source.get_or_insert_with(AnalyticsSource::default))));

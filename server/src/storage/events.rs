@@ -151,7 +151,9 @@ impl Store {
             return Ok(());
         }
         let settings = &self.events.settings;
-        let mut rankings: HashMap<String, (i64, HashMap<&str, u64>)> = HashMap::new();
+        // Keyed by (event, property, tier, bucket start): the key name, a hash, is built once
+        // per bucket rather than once per event.
+        let mut rankings: HashMap<(&str, &str, usize, i64), HashMap<&str, u64>> = HashMap::new();
         for event in events {
             let mut ranked = vec![(EVENT_NAME_RANKING, event.event.as_str())];
             for property in &settings.ranked_properties {
@@ -160,31 +162,36 @@ impl Store {
                 }
             }
             for ((ranked_event, property), value) in ranked {
-                for (index, (tier, width)) in RANKING_TIERS.iter().enumerate() {
+                for (index, (_, width)) in RANKING_TIERS.iter().enumerate() {
                     let start = bucket_start(event.ts, *width);
-                    let kept = if index == 0 {
-                        MINUTE_RANKING_RETENTION_MS
-                    } else {
-                        self.retention.tiers_ms[HOUR_TIER]
-                    };
-                    let key = self.keys.top(ranked_event, property, tier, start);
-                    let entry = rankings
-                        .entry(key)
-                        .or_insert_with(|| (start + width + kept, HashMap::new()));
-                    *entry.1.entry(value).or_default() += 1;
+                    *rankings
+                        .entry((ranked_event, property, index, start))
+                        .or_default()
+                        .entry(value)
+                        .or_default() += 1;
                 }
             }
         }
         let mut pipe = redis::pipe();
-        for (key, (expires_at, counts)) in &rankings {
+        for ((ranked_event, property, index, start), counts) in &rankings {
+            let (tier, width) = RANKING_TIERS[*index];
+            let kept = if *index == 0 {
+                MINUTE_RANKING_RETENTION_MS
+            } else {
+                self.retention.tiers_ms[HOUR_TIER]
+            };
+            let key = self.keys.top(ranked_event, property, tier, *start);
             for (value, count) in counts {
                 pipe.cmd("ZINCRBY")
-                    .arg(key)
+                    .arg(&key)
                     .arg(*count)
                     .arg(*value)
                     .ignore();
             }
-            pipe.cmd("PEXPIREAT").arg(key).arg(*expires_at).ignore();
+            pipe.cmd("PEXPIREAT")
+                .arg(key)
+                .arg(start + width + kept)
+                .ignore();
         }
         let batch = serde_json::to_string(events).unwrap_or_default();
         pipe.cmd("XADD")
@@ -196,9 +203,11 @@ impl Store {
             .arg("b")
             .arg(batch)
             .ignore();
-        let () = pipe.query_async(&mut self.connection()).await?;
-
-        let definitions = self.definitions().await?;
+        // The definitions come back in the same round trip.
+        pipe.cmd("HVALS").arg(self.keys.funnels());
+        pipe.cmd("HVALS").arg(self.keys.experiments());
+        let stored: (Vec<String>, Vec<String>) = pipe.query_async(&mut self.connection()).await?;
+        let definitions = self.decode_definitions(stored)?;
         if !definitions.funnels.is_empty() {
             let _guard = self.events.funnel_lock.lock().await;
             for funnel in &definitions.funnels {
@@ -219,8 +228,15 @@ impl Store {
         let mut pipe = redis::pipe();
         pipe.cmd("HVALS").arg(self.keys.funnels());
         pipe.cmd("HVALS").arg(self.keys.experiments());
-        let (funnels, experiments): (Vec<String>, Vec<String>) =
-            pipe.query_async(&mut self.connection()).await?;
+        let stored = pipe.query_async(&mut self.connection()).await?;
+        self.decode_definitions(stored)
+    }
+
+    /// The funnels and experiments from their hashes' values, sorted by name.
+    fn decode_definitions(
+        &self,
+        (funnels, experiments): (Vec<String>, Vec<String>),
+    ) -> Result<AnalyticsDefinitions, StorageError> {
         let corrupt = |key: String| {
             move |error: serde_json::Error| StorageError::Corrupt {
                 key,
