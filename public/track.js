@@ -1,12 +1,17 @@
 // livedash page-view tracking: include with
-//   <script defer src="http://<livedash host>/track.js"></script>
+//   <script defer src="http://<livedash host>/track.js" data-token="<ingest token>"></script>
+// The token is an ingest token (Access page): it can write events and nothing else, so it may
+// be public. A sendBeacon cannot carry headers, so it travels as ?token=.
 // It sends a page view (with the path) on load and on client-side navigation, and offers
 // livedash.track(name, properties) for custom events. The user id is anonymous and random,
 // kept in local storage under "livedash:uid".
 (function () {
   "use strict";
   var script = document.currentScript;
-  var endpoint = new URL("/api/v1/events", script ? script.src : location.href).href;
+  var endpoint = new URL("/api/v1/events", script ? script.src : location.href);
+  var token = script && script.getAttribute("data-token");
+  if (token) endpoint.searchParams.set("token", token);
+  endpoint = endpoint.href;
 
   function userId() {
     try {

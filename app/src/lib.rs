@@ -9,6 +9,8 @@
 //! - [`query`]: selectors, ranges, aggregations, and query results.
 //! - [`analytics`]: the statistics of product analytics: intervals, p-values (also
 //!   always-valid ones, for results watched live), stable experiment assignment, the funnel rule.
+//! - [`auth`]: roles, credentials and the access each request needs, shared by the server
+//!   (which enforces it) and the browser.
 //! - [`api`]: server functions and the error type they return; under `ssr`, the
 //!   [`api::backend`] trait that `server/` implements so that `app/` never touches Redis.
 //! - [`widget_data`]: what each kind of widget shows, worked out from its live data.
@@ -17,6 +19,7 @@
 
 pub mod analytics;
 pub mod api;
+pub mod auth;
 pub mod dashboard;
 pub mod events;
 pub mod live;

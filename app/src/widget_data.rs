@@ -233,6 +233,35 @@ pub fn analytics_query(widget: &Widget, (from, to): (i64, i64)) -> Option<Analyt
     }
 }
 
+/// The selectors `dashboard`'s widgets show: all a share link's viewer may ask for.
+#[must_use]
+pub fn shown_selectors(dashboard: &crate::dashboard::Dashboard) -> Vec<Selector> {
+    dashboard
+        .widgets
+        .iter()
+        .filter_map(|widget| widget.query.as_ref())
+        .filter_map(|query| Selector::parse(&query.selector).ok())
+        .collect()
+}
+
+/// Whether a widget of `dashboard` asks `query` (for the window the query names): what a
+/// share link's viewer may ask.
+#[must_use]
+pub fn shows(dashboard: &crate::dashboard::Dashboard, query: &AnalyticsQuery) -> bool {
+    let window = match query {
+        AnalyticsQuery::Top { from, to, .. }
+        | AnalyticsQuery::Uniques { from, to, .. }
+        | AnalyticsQuery::Heatmap { from, to, .. } => (*from, *to - 1),
+        AnalyticsQuery::Funnel { .. }
+        | AnalyticsQuery::Experiment { .. }
+        | AnalyticsQuery::Latest { .. } => (0, 0),
+    };
+    dashboard
+        .widgets
+        .iter()
+        .any(|widget| analytics_query(widget, window).as_ref() == Some(query))
+}
+
 /// A count with thousands separators: `12,345`.
 #[must_use]
 pub fn format_count(count: u64) -> String {

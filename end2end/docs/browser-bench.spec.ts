@@ -41,6 +41,7 @@ test("20 widgets: time to draw 24 h, and main-thread time while live", async ({ 
     const loads: number[] = [];
     for (let run = 0; run < 5; run++) {
       const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+      await app.signIn(context);
       const page = await context.newPage();
       await page.goto(app.url(`/d/${day.id}`), { waitUntil: "commit" });
       const drawn = await page.waitForFunction((count) => {
@@ -58,6 +59,7 @@ test("20 widgets: time to draw 24 h, and main-thread time while live", async ({ 
     const updates: number[] = [];
     for (let run = 0; run < 5; run++) {
       const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+      await app.signIn(context);
       const page = await context.newPage();
       await page.goto(app.url(`/d/${live.id}`));
       await expect(page.getByTestId("dashboard-view")).toHaveAttribute("data-ready", "true");

@@ -5,7 +5,7 @@ import { Livedash } from "../tests/support/livedash";
 export async function serverFn(app: Livedash, name: string, body: unknown): Promise<any> {
   const response = await fetch(app.url(`/api/fn/${name}`), {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...app.authHeaders() },
     body: JSON.stringify(body),
   });
   if (!response.ok) throw new Error(`${name}: ${response.status} ${await response.text()}`);

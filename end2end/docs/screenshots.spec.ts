@@ -24,6 +24,7 @@ test("screenshots", async ({ browser }) => {
       for (const theme of ["light", "dark"] as const) {
         for (const [device, viewport] of [["desktop", { width: 1440, height: 1000 }], ["phone", { width: 390, height: 844 }]] as const) {
           const context = await browser.newContext({ colorScheme: theme, viewport, deviceScaleFactor: device === "phone" ? 2 : 1 });
+          await app.signIn(context);
           const page = await context.newPage();
           await page.goto(app.url(`/d/${created.id}`));
           await expect(page.getByTestId("dashboard-view")).toHaveAttribute("data-ready", "true");

@@ -18,6 +18,7 @@ async function numberOf(locator: Locator, attribute: string): Promise<number> {
 
 test("with --demo, the funnel, experiment and percentile widgets show live numbers", async ({ page }) => {
   app = await Livedash.start(["--demo"]);
+  await app.signIn(page.context());
   const errors = watchErrors(page);
   await page.goto(app.url("/dashboards"));
   await page.getByRole("link", { name: "Product analytics (demo)" }).click();
@@ -69,6 +70,7 @@ test("with --demo, the funnel, experiment and percentile widgets show live numbe
 
 test("a funnel defined on the Analytics page counts page views from the tracking snippet", async ({ page }) => {
   app = await Livedash.start();
+  await app.signIn(page.context());
   const errors = watchErrors(page);
   await page.goto(app.url("/analytics"));
   await expect(page.getByTestId("analytics-page")).toHaveAttribute("data-ready", "true");
@@ -93,11 +95,12 @@ test("a funnel defined on the Analytics page counts page views from the tracking
   const widget = page.locator('[data-testid="widget"][data-kind="Funnel"]');
   await expect(widget.getByTestId("funnel-step")).toHaveCount(2);
 
-  // Another site (another origin, served here) includes the snippet; its visitor reads the
-  // pricing page, then signs up.
+  // Another site (another origin, served here) includes the snippet with an ingest token from
+  // the Access page; its visitor reads the pricing page, then signs up.
+  const ingestToken = await app.createToken("ingest", "shop website");
   const site = createServer((_, response) => {
     response.writeHead(200, { "content-type": "text/html" });
-    response.end(`<!doctype html><title>Shop</title><script src="${app.url("/track.js")}"></script>`);
+    response.end(`<!doctype html><title>Shop</title><script src="${app.url("/track.js")}" data-token="${ingestToken}"></script>`);
   });
   await new Promise<void>((listening) => site.listen(0, "127.0.0.1", listening));
   const shop = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;

@@ -28,7 +28,7 @@ async function writeNow(name: string, value: number, labels: Record<string, stri
 async function serverFn(name: string, body: unknown): Promise<any> {
   const response = await fetch(app.url(`/api/fn/${name}`), {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...app.authHeaders() },
     body: JSON.stringify(body),
   });
   expect(response.status, await response.clone().text()).toBe(200);
@@ -56,6 +56,7 @@ async function gridCell(page: Page): Promise<{ column: number; row: number }> {
 }
 
 test("a dashboard is built in the editor, saved, undone and redone, and restored", async ({ page, browser }) => {
+  await app.signIn(page.context());
   const errors = watchErrors(page);
   await writeRecent("editor_latency_ms", 30, { host: "a" });
   await writeRecent("editor_errors", 5);
@@ -173,6 +174,7 @@ test("a dashboard is built in the editor, saved, undone and redone, and restored
 
   // A conflicting save from a second browser context is detected, and the user chooses.
   const other = await browser.newContext();
+  await app.signIn(other);
   const otherPage = await other.newPage();
   await otherPage.goto(app.url(`/d/${dashboardId}/edit`));
   await expect(otherPage.getByTestId("editor")).toHaveAttribute("data-ready", "true");
@@ -197,6 +199,7 @@ test("a dashboard is built in the editor, saved, undone and redone, and restored
 });
 
 test("unsaved edits survive a crash and leaving asks first", async ({ page }) => {
+  await app.signIn(page.context());
   const errors = watchErrors(page);
   const created = await serverFn("create_dashboard", { dashboard: { title: "Drafts" }, summary: "Created" });
   await page.goto(app.url(`/d/${created.id}/edit`));
@@ -231,6 +234,7 @@ test("unsaved edits survive a crash and leaving asks first", async ({ page }) =>
 });
 
 test("a share link shows the dashboard live without edit controls, until it is revoked", async ({ page, browser }) => {
+  await app.signIn(page.context());
   const errors = watchErrors(page);
   await writeRecent("shared_requests", 20, { route: "/pay" });
   const dashboard = {
@@ -295,6 +299,7 @@ test("a share link shows the dashboard live without edit controls, until it is r
 });
 
 test("user text in titles and notes is shown as text, never as HTML", async ({ page }) => {
+  await app.signIn(page.context());
   const markup = "<img src=x onerror=alert(1)>";
   let dialogs = 0;
   page.on("dialog", async (dialog) => {
@@ -327,6 +332,7 @@ test("user text in titles and notes is shown as text, never as HTML", async ({ p
 });
 
 test("a series charted in the explorer is added to a dashboard", async ({ page }) => {
+  await app.signIn(page.context());
   const errors = watchErrors(page);
   await writeRecent("explored_latency", 10, { route: "/pay" });
   const created = await serverFn("create_dashboard", { dashboard: { title: "Found things" }, summary: "Created" });

@@ -31,6 +31,7 @@ async function create(page: Page, title: string) {
 }
 
 test("dashboards are created, searched, duplicated, exported, imported and deleted", async ({ page }) => {
+  await app.signIn(page.context());
   const errors = watchErrors(page);
   let dialogs = 0;
   page.on("dialog", async (dialog) => {

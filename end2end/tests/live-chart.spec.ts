@@ -12,6 +12,7 @@ test.afterEach(async ({}, testInfo) => {
 });
 
 test("a live chart keeps its points across a server restart and goes on", async ({ page }) => {
+  await app.signIn(page.context());
   const errors = watchErrors(page);
   // One point per second-wide bucket, in the recent past, so all fall in the 5-minute window.
   const base = Math.floor((Date.now() - 90_000) / 1000) * 1000;
@@ -55,6 +56,7 @@ test("a live chart keeps its points across a server restart and goes on", async 
 });
 
 test("a bad selector or step is explained on the page", async ({ page }) => {
+  await app.signIn(page.context());
   await page.goto(app.url("/explore?q=cpu%7Bhost%3D&fn=avg&step=10s&window=15m"));
   await expect(page.getByTestId("query-error")).toContainText("selector");
   await page.goto(app.url("/explore?q=cpu&fn=avg&step=1s&window=24h"));

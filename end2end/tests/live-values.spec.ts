@@ -16,6 +16,7 @@ function row(page: Page, series: string) {
 }
 
 test("a posted value appears without a reload, and the page reconnects after a restart", async ({ page }) => {
+  await app.signIn(page.context());
   const errors = watchErrors(page);
   await page.goto(app.url());
   const status = page.getByTestId("live-status");
@@ -41,6 +42,7 @@ test("a posted value appears without a reload, and the page reconnects after a r
 });
 
 test("a reload shows the stored values, rendered on the server", async ({ page, request }) => {
+  await app.signIn(page.context());
   const errors = watchErrors(page);
   const ts = Date.now() - 60_000;
   const written = await app.ingest([
@@ -49,7 +51,7 @@ test("a reload shows the stored values, rendered on the server", async ({ page, 
   ]);
   expect(written).toEqual({ status: 200, body: { accepted: 2 } });
 
-  const html = await (await request.get(app.url())).text();
+  const html = await (await request.get(app.url(), { headers: app.authHeaders() })).text();
   expect(html).toContain("disk_free_bytes");
   expect(html).toContain("1234567");
 
@@ -66,6 +68,7 @@ test("a reload shows the stored values, rendered on the server", async ({ page, 
 });
 
 test("an empty instance explains how to send the first point", async ({ page }) => {
+  await app.signIn(page.context());
   await page.goto(app.url());
   await expect(page.getByText("No series yet")).toBeVisible();
   await expect(page.getByTestId("live-status")).toHaveText("Live");

@@ -22,6 +22,12 @@
 //! | `LIVEDASH_SELF_METRICS` | `10s` | how often livedash records its own metrics (shown on the Overview dashboard), or `off` |
 //! | `LIVEDASH_EVENT_PROPERTIES` | `path` | event properties whose values are ranked per time bucket (top pages), comma-separated |
 //! | `LIVEDASH_EVENT_RETENTION` | `7d` | how long the raw event log keeps events (the latest-events widget, funnel backfills) |
+//! | `LIVEDASH_AUTH` | `on` | `off` lets everyone who reaches the server do everything, for a trusted local setup (the UI shows a warning) |
+//! | `LIVEDASH_ADMIN_TOKEN` | unset | an admin token (at least 24 characters) to use instead of the one-time sign-in link printed at start |
+//! | `LIVEDASH_ALLOWED_ORIGINS` | unset | other origins (`https://host:port`, comma-separated) whose pages may open live sockets and call the API with a browser session |
+//! | `LIVEDASH_SHARE_FRAME_ANCESTORS` | `'none'` | who may embed share links in a frame (a CSP `frame-ancestors` source list, e.g. `https://wiki.example.com`) |
+//! | `LIVEDASH_RATE_LIMIT` | `100` | requests per second per API token or browser session (per client address without one), bursts of twice that; beyond, `429` with `Retry-After`; or `off` |
+//! | `LIVEDASH_LIVE_SOCKETS_PER_ADDRESS` | `500` | open live sockets per client address, or `off` |
 //! | `LIVEDASH_DEMO` | `off` | `on` simulates services and product traffic (as `livedash --demo` does) |
 //! | `RUST_LOG` | `info` | log filter (`tracing_subscriber::EnvFilter` syntax) |
 //!
@@ -127,6 +133,60 @@ pub struct Config {
     pub events: crate::storage::events::EventSettings,
     /// Whether simulated traffic is generated (`--demo`).
     pub demo: bool,
+    /// Who may do what.
+    pub auth: AuthConfig,
+    /// Rate and connection limits.
+    pub limits: LimitsConfig,
+}
+
+/// Default sustained requests per second per credential (or client address).
+pub const DEFAULT_RATE_LIMIT: u32 = 100;
+/// Default live sockets per client address.
+pub const DEFAULT_SOCKETS_PER_ADDRESS: usize = 500;
+
+/// Rate and connection limits; `None` means no limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LimitsConfig {
+    /// Requests per second per credential (or per client address without one).
+    pub rate_per_second: Option<u32>,
+    /// Open live sockets per client address.
+    pub sockets_per_address: Option<usize>,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            rate_per_second: Some(DEFAULT_RATE_LIMIT),
+            sockets_per_address: Some(DEFAULT_SOCKETS_PER_ADDRESS),
+        }
+    }
+}
+
+/// Shortest accepted `LIVEDASH_ADMIN_TOKEN`: it must not be guessable.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 24;
+
+/// Access control settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthConfig {
+    /// False with `LIVEDASH_AUTH=off`: everyone is an admin.
+    pub enabled: bool,
+    /// A configured admin token; without one, a one-time sign-in link is printed at start.
+    pub admin_token: Option<String>,
+    /// Origins besides livedash's own whose pages may use a browser session.
+    pub allowed_origins: Vec<String>,
+    /// The `frame-ancestors` source list of share link pages.
+    pub share_frame_ancestors: String,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            admin_token: None,
+            allowed_origins: Vec::new(),
+            share_frame_ancestors: "'none'".into(),
+        }
+    }
 }
 
 /// How the live push behaves.
@@ -307,16 +367,38 @@ impl Config {
             },
             log_retention_ms: duration("LIVEDASH_EVENT_RETENTION", defaults.log_retention_ms)?,
         };
-        let demo = match get("LIVEDASH_DEMO").as_deref().map(str::trim) {
-            None | Some("off" | "0" | "false" | "") => false,
-            Some("on" | "1" | "true") => true,
-            Some(other) => {
-                return Err(ConfigError {
-                    variable: "LIVEDASH_DEMO",
+        let switch =
+            |variable: &'static str, default: bool| match get(variable).as_deref().map(str::trim) {
+                None => Ok(default),
+                Some("off" | "0" | "false") => Ok(false),
+                Some("on" | "1" | "true") => Ok(true),
+                Some(other) => Err(ConfigError {
+                    variable,
                     value: other.to_owned(),
                     reason: "use on or off".into(),
-                });
-            }
+                }),
+            };
+        let demo = switch("LIVEDASH_DEMO", false)?;
+        let auth = auth_config(&get, switch("LIVEDASH_AUTH", true)?)?;
+        let limit = |variable: &'static str, default: usize| match get(variable) {
+            None => Ok(Some(default)),
+            Some(value) if value.trim() == "off" => Ok(None),
+            Some(value) => match value.trim().parse::<usize>() {
+                Ok(0) | Err(_) => Err(ConfigError {
+                    variable,
+                    value,
+                    reason: "a positive whole number, or off".into(),
+                }),
+                Ok(limit) => Ok(Some(limit)),
+            },
+        };
+        let limits = LimitsConfig {
+            rate_per_second: limit("LIVEDASH_RATE_LIMIT", DEFAULT_RATE_LIMIT as usize)?
+                .map(|rate| u32::try_from(rate).unwrap_or(u32::MAX)),
+            sockets_per_address: limit(
+                "LIVEDASH_LIVE_SOCKETS_PER_ADDRESS",
+                DEFAULT_SOCKETS_PER_ADDRESS,
+            )?,
         };
         Ok(Self {
             addr,
@@ -330,8 +412,66 @@ impl Config {
             self_metrics_ms,
             events,
             demo,
+            auth,
+            limits,
         })
     }
+}
+
+fn auth_config(
+    get: &impl Fn(&str) -> Option<String>,
+    enabled: bool,
+) -> Result<AuthConfig, ConfigError> {
+    let defaults = AuthConfig::default();
+    let admin_token = get("LIVEDASH_ADMIN_TOKEN").map(|token| token.trim().to_owned());
+    if let Some(token) = &admin_token
+        && (token.chars().count() < MIN_ADMIN_TOKEN_CHARS || token.contains(char::is_whitespace))
+    {
+        return Err(ConfigError {
+            variable: "LIVEDASH_ADMIN_TOKEN",
+            value: "(hidden)".into(),
+            reason: format!(
+                "must be at least {MIN_ADMIN_TOKEN_CHARS} characters without spaces \
+                 (e.g. openssl rand -hex 16)"
+            ),
+        });
+    }
+    let mut allowed_origins = Vec::new();
+    for origin in get("LIVEDASH_ALLOWED_ORIGINS")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|origin| !origin.is_empty())
+    {
+        let well_formed = origin.split_once("://").is_some_and(|(scheme, rest)| {
+            matches!(scheme, "http" | "https") && !rest.is_empty() && !rest.contains('/')
+        });
+        if !well_formed {
+            return Err(ConfigError {
+                variable: "LIVEDASH_ALLOWED_ORIGINS",
+                value: origin.to_owned(),
+                reason: "each origin is scheme://host[:port], without a path".into(),
+            });
+        }
+        allowed_origins.push(origin.trim_end_matches('/').to_owned());
+    }
+    let share_frame_ancestors = match get("LIVEDASH_SHARE_FRAME_ANCESTORS") {
+        Some(value) if value.contains([';', ',', '\n', '\r']) => {
+            return Err(ConfigError {
+                variable: "LIVEDASH_SHARE_FRAME_ANCESTORS",
+                value,
+                reason: "a space-separated CSP source list, without ; or ,".into(),
+            });
+        }
+        Some(value) => value.trim().to_owned(),
+        None => defaults.share_frame_ancestors,
+    };
+    Ok(AuthConfig {
+        enabled,
+        admin_token,
+        allowed_origins,
+        share_frame_ancestors,
+    })
 }
 
 fn parse<T>(variable: &'static str, value: String) -> Result<T, ConfigError>

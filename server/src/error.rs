@@ -9,6 +9,7 @@ use crate::ingest::json::{MalformedBatch, RejectedItem};
 use crate::ingest::line_protocol::LineError;
 use crate::query_params::BadParameter;
 use crate::storage::StorageError;
+use crate::storage::access::AccessError;
 use crate::storage::dashboards::DashboardError;
 use crate::storage::events::AnalyticsError;
 use crate::storage::query::QueryError;
@@ -56,6 +57,9 @@ pub enum AppError {
     /// A funnel, experiment or analytics request failed.
     #[error(transparent)]
     Analytics(#[from] AnalyticsError),
+    /// A token, session or sign-in link request failed.
+    #[error(transparent)]
+    Access(#[from] AccessError),
     /// Some items were refused; the others were stored.
     #[error("{} of {} items rejected", rejected.len(), rejected.len() + accepted)]
     PartlyRejected {
@@ -107,6 +111,17 @@ impl IntoResponse for AppError {
             )
                 .into_response(),
             Self::Analytics(missing) => (
+                StatusCode::NOT_FOUND,
+                Json(json!({ "error": missing.to_string() })),
+            )
+                .into_response(),
+            Self::Access(AccessError::Storage(error)) => Self::Storage(error).into_response(),
+            Self::Access(error @ AccessError::Invalid(_)) => (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": error.to_string() })),
+            )
+                .into_response(),
+            Self::Access(missing) => (
                 StatusCode::NOT_FOUND,
                 Json(json!({ "error": missing.to_string() })),
             )

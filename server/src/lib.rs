@@ -7,6 +7,9 @@
 //! - [`ingest`]: parsing and validating what clients send.
 //! - [`live`]: the single Redis subscription per process and the WebSocket fan-out.
 //! - [`query_params`]: the query API's parameters.
+//! - [`auth`]: who may do what: credentials, CSRF and Origin checks, security headers,
+//!   signing in.
+//! - [`limits`]: request rate limits per credential.
 //! - [`routes`]: the HTTP surface; [`error`] maps failures to responses, once.
 //! - [`state`]: the state shared by handlers and server functions.
 //! - [`demo`]: simulated services and product traffic for `--demo`.
@@ -14,10 +17,12 @@
 // Leptos view types of the app nest deeply; the server monomorphises them.
 #![recursion_limit = "512"]
 
+pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod error;
 pub mod ingest;
+pub mod limits;
 pub mod live;
 pub mod managed_redis;
 pub mod query_params;
@@ -164,7 +169,12 @@ impl Livedash {
             .site_addr(config.addr)
             .env(Env::PROD)
             .build();
+        let limiter = config
+            .limits
+            .rate_per_second
+            .map(|rate| Arc::new(limits::RateLimiter::new(rate)));
         let state = AppState {
+            limiter,
             leptos_options,
             store,
             writer,
@@ -206,12 +216,18 @@ impl Livedash {
     ) -> Result<(), StartError> {
         let app = routes::router(self.state.clone());
         let shutdown = self.state.shutdown.clone();
+        let base_url = match listener.local_addr()? {
+            addr if addr.ip().is_unspecified() => format!("http://127.0.0.1:{}", addr.port()),
+            addr => format!("http://{addr}"),
+        };
+        let announce = tokio::spawn(auth::announce_sign_in(self.state.clone(), base_url));
         // Live messages are small and must not wait for Nagle's algorithm to fill a segment.
         let listener = listener.tap_io(|tcp| {
             if let Err(error) = tcp.set_nodelay(true) {
                 tracing::debug!(%error, "cannot set TCP_NODELAY");
             }
         });
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 signal.await;
@@ -220,6 +236,7 @@ impl Livedash {
             })
             .await;
         self.state.shutdown.cancel();
+        let _ = announce.await;
         for task in self.tasks {
             let _ = task.await;
         }

@@ -34,6 +34,12 @@ Configuration is read from environment variables (defaults in brackets):
   LIVEDASH_SELF_METRICS    how often livedash records its own metrics, or off [10s]
   LIVEDASH_EVENT_PROPERTIES  event properties ranked per time bucket [path]
   LIVEDASH_EVENT_RETENTION how long the raw event log keeps events [7d]
+  LIVEDASH_AUTH            off: everyone may do everything (trusted local use only) [on]
+  LIVEDASH_ADMIN_TOKEN     an admin token (24+ characters) [unset: print a one-time sign-in link]
+  LIVEDASH_ALLOWED_ORIGINS other origins whose pages may use a browser session [unset]
+  LIVEDASH_SHARE_FRAME_ANCESTORS  who may embed share links in frames (CSP) ['none']
+  LIVEDASH_RATE_LIMIT      requests a second per token or browser, or off [100]
+  LIVEDASH_LIVE_SOCKETS_PER_ADDRESS  live sockets per client address, or off [500]
   LIVEDASH_DEMO            on: the same as --demo [off]
   RUST_LOG                 log filter [info]
 ";

@@ -3,6 +3,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use app::api::backend::SharedBackend;
+use app::auth::LOGIN_LINK_PATH;
 use app::live::LIVE_PATH;
 use app::query::{QueryResult, Selector};
 use app::{App, shell};
@@ -18,6 +19,7 @@ use serde_json::json;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth;
 use crate::error::AppError;
 use crate::ingest::events::parse_events;
 use crate::ingest::influx;
@@ -32,6 +34,11 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let backend: SharedBackend = std::sync::Arc::new(state.store.clone());
     let options = state.leptos_options.clone();
+    let share_frame_ancestors = state.config.auth.share_frame_ancestors.clone();
+    let context = move || {
+        provide_context(backend.clone());
+        page_security_policy(&share_frame_ancestors);
+    };
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -46,16 +53,44 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/share/{token}", get(shared_dashboard))
         .merge(influx_routes())
         .route(LIVE_PATH, get(socket::upgrade))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(backend.clone()),
-            move || shell(options.clone()),
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .route(auth::LOGIN_PATH, post(auth::login))
+        .route(LOGIN_LINK_PATH, get(auth::login_link))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::guard,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Gives a page being rendered its Content-Security-Policy, with the nonce Leptos puts on the
+/// page's inline scripts; share link pages may be framed as configured, others not at all.
+fn page_security_policy(share_frame_ancestors: &str) {
+    use leptos::prelude::{use_context, use_nonce};
+    let (Some(nonce), Some(response), Some(parts)) = (
+        use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+        use_context::<axum::http::request::Parts>(),
+    ) else {
+        return;
+    };
+    let frame_ancestors = if parts.uri.path().starts_with("/s/") {
+        share_frame_ancestors
+    } else {
+        "'none'"
+    };
+    let policy = auth::page_security_policy(&nonce, frame_ancestors);
+    if let Ok(value) = header::HeaderValue::from_str(&policy) {
+        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    }
 }
 
 /// The InfluxDB-compatible endpoints; their bodies may be gzip-compressed.

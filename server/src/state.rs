@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::ingest::statsd::StatsdCounters;
+use crate::limits::RateLimiter;
 use crate::live::Hub;
 use crate::storage::Store;
 use crate::storage::writer::Writer;
@@ -29,4 +30,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// What the StatsD listener has seen (zero when it is off).
     pub statsd: Arc<StatsdCounters>,
+    /// Requests per credential, when rate-limited.
+    pub limiter: Option<Arc<RateLimiter>>,
 }

@@ -7,8 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Configuration read from `vars` alone, not the environment (a later entry overrides an earlier
-/// one), as tests and benchmarks set it; livedash's own metrics are off unless `vars` turn them
-/// on.
+/// one), as tests and benchmarks set it; livedash's own metrics, access control and its limits
+/// are off unless `vars` turn them on.
 ///
 /// # Panics
 /// A variable is unusable.
@@ -19,8 +19,19 @@ pub fn config(vars: &[(&str, String)]) -> crate::config::Config {
             .rev()
             .find(|(key, _)| *key == name)
             .map(|(_, value)| value.clone())
-            // Tests see only the series they write, unless they ask for livedash's own.
-            .or_else(|| (name == "LIVEDASH_SELF_METRICS").then(|| "off".to_owned()))
+            // Tests see only the series they write, unless they ask for livedash's own; access
+            // control and limits are tested on their own (tests/access.rs), so others run
+            // without them.
+            .or_else(|| {
+                matches!(
+                    name,
+                    "LIVEDASH_SELF_METRICS"
+                        | "LIVEDASH_AUTH"
+                        | "LIVEDASH_RATE_LIMIT"
+                        | "LIVEDASH_LIVE_SOCKETS_PER_ADDRESS"
+                )
+                .then(|| "off".to_owned())
+            })
     })
     .expect("a valid test configuration")
 }

@@ -29,6 +29,8 @@ impl Process {
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .env("LIVEDASH_STATSD_ADDR", "off")
+            // The managed Redis is tested here; access control in tests/access.rs.
+            .env("LIVEDASH_AUTH", "off")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

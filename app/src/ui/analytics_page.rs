@@ -64,6 +64,7 @@ pub fn AnalyticsPage() -> impl IntoView {
                 .unwrap_or_default()
         })
     };
+    let can_edit = super::access::can_edit();
     view! {
         <section class="analytics-page" data-testid="analytics-page" data-ready=move || definitions.with(|d| d.is_some().to_string())>
             <h1>"Analytics"</h1>
@@ -82,12 +83,19 @@ pub fn AnalyticsPage() -> impl IntoView {
                         <li>
                             <strong>{funnel.name.clone()}</strong>
                             <span class="muted">{format!(" · {steps} · within {}", format_elapsed(funnel.window_ms as f64))}</span>
-                            <button type="button" class="button danger small" on:click=move |_| delete("funnel", name.clone(), change.clone())>"Delete"</button>
+                            <Show when=can_edit>
+                                <button type="button" class="button danger small" on:click={
+                                    let (name, change) = (name.clone(), change.clone());
+                                    move |_| delete("funnel", name.clone(), change.clone())
+                                }>"Delete"</button>
+                            </Show>
                         </li>
                     }
                 }).collect_view()}
             </ul>
-            <NewFunnel create=Callback::new(move |(funnel, backfill)| apply.run(AnalyticsChange::CreateFunnel { funnel, backfill })) />
+            <Show when=can_edit>
+                <NewFunnel create=Callback::new(move |(funnel, backfill)| apply.run(AnalyticsChange::CreateFunnel { funnel, backfill })) />
+            </Show>
             <h2>"Experiments"</h2>
             <ul class="definition-list" data-testid="experiment-list">
                 {move || experiments().into_iter().map(|experiment| {
@@ -99,15 +107,22 @@ pub fn AnalyticsPage() -> impl IntoView {
                             <strong>{experiment.name.clone()}</strong>
                             <span class="muted">{format!(" · {variants} · goal {}", experiment.goal_event)}</span>
                             <code class="small">{format!("GET /api/v1/experiments/{}/assign?user_id=…", experiment.id)}</code>
-                            <button type="button" class="button danger small" on:click=move |_| delete("experiment", name.clone(), change.clone())>"Delete"</button>
+                            <Show when=can_edit>
+                                <button type="button" class="button danger small" on:click={
+                                    let (name, change) = (name.clone(), change.clone());
+                                    move |_| delete("experiment", name.clone(), change.clone())
+                                }>"Delete"</button>
+                            </Show>
                         </li>
                     }
                 }).collect_view()}
             </ul>
-            <NewExperiment create=Callback::new(move |experiment| apply.run(AnalyticsChange::CreateExperiment { experiment })) />
+            <Show when=can_edit>
+                <NewExperiment create=Callback::new(move |experiment| apply.run(AnalyticsChange::CreateExperiment { experiment })) />
+            </Show>
             <h2>"Sending page views from a website"</h2>
-            <p>"Add one line to every page; it sends a page view with the path and keeps an anonymous id in local storage:"</p>
-            <pre class="snippet">{"<script defer src=\"http://<livedash host>/track.js\"></script>"}</pre>
+            <p>"Add one line to every page, with an ingest token from the Access page (it can only write events); it sends a page view with the path and keeps an anonymous id in local storage:"</p>
+            <pre class="snippet">{"<script defer src=\"http://<livedash host>/track.js\" data-token=\"ldt_…\"></script>"}</pre>
             <p>"Custom events: "<code>"livedash.track(\"signup_completed\", {plan: \"pro\"})"</code>"."</p>
         </section>
     }

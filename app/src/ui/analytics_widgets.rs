@@ -74,8 +74,9 @@ fn keep_asking(
             return;
         };
         busy.set_value(true);
+        let share = context.share.get_value();
         leptos::task::spawn_local(async move {
-            let result = crate::api::analytics(query).await;
+            let result = crate::api::analytics(query, share).await;
             busy.try_set_value(false);
             answer.try_set(Some(result.map_err(|error| error.to_string())));
         });

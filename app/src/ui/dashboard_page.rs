@@ -92,6 +92,8 @@ pub struct DashboardData {
     owner: StoredValue<Owner>,
     pub status: RwSignal<ConnectionStatus>,
     pub window: Signal<(i64, i64)>,
+    /// The share link the page shows the dashboard through, if any.
+    share: StoredValue<Option<String>>,
 }
 
 impl DashboardData {
@@ -115,6 +117,7 @@ impl DashboardData {
         WidgetContext {
             view: self.view_of(id),
             window: self.window,
+            share: self.share,
             status: self.status,
             percentiles: crate::widget_data::PERCENTILES
                 .map(|(name, _)| self.view_of(&crate::widget_data::view_id(id, Some(name)))),
@@ -144,6 +147,7 @@ pub fn dashboard_data(
         owner: StoredValue::new(Owner::current().unwrap_or_default()),
         status: RwSignal::new(ConnectionStatus::Connecting),
         window,
+        share: StoredValue::new(share.clone()),
     };
     #[cfg(feature = "hydrate")]
     live::keep_fed(data, widgets, range, share, now);
@@ -177,7 +181,7 @@ mod live {
         share: Option<String>,
         now: RwSignal<i64>,
     ) {
-        let connection = StoredValue::new(LiveConnection::open(share, data.status));
+        let connection = StoredValue::new(LiveConnection::open(share.clone(), data.status));
         // Subscription ids stay with their widget for the page's life.
         let ids: StoredValue<HashMap<String, u32>> = StoredValue::new(HashMap::new());
         Effect::new(move |_| {
@@ -220,14 +224,17 @@ mod live {
                                     view,
                                     (from, to),
                                     Some(Aggregation::Quantile { q }),
+                                    share.clone(),
                                 );
                             }
                         } else {
-                            query_once(widget, data.view_of(&widget.id), (from, to), None);
+                            let view = data.view_of(&widget.id);
+                            query_once(widget, view, (from, to), None, share.clone());
                             if widget.kind == WidgetKind::Line && widget.display.band {
                                 for (name, aggregation) in BAND {
                                     let view = data.view_of(&view_id(&widget.id, Some(name)));
-                                    query_once(widget, view, (from, to), Some(aggregation));
+                                    let share = share.clone();
+                                    query_once(widget, view, (from, to), Some(aggregation), share);
                                 }
                             }
                         }
@@ -269,12 +276,14 @@ mod live {
     }
 
     /// Fills `view` with `widget`'s data over `[from, to)` (absolute ranges are not live),
-    /// combined by `quantile` instead of the widget's aggregation when given.
+    /// combined by `quantile` instead of the widget's aggregation when given; through share
+    /// link `share` when given.
     fn query_once(
         widget: &Widget,
         view: RwSignal<View>,
         (from, to): (i64, i64),
         quantile: Option<Aggregation>,
+        share: Option<String>,
     ) {
         let Some(spec) = widget.query.clone() else {
             return;
@@ -308,7 +317,7 @@ mod live {
             },
         };
         leptos::task::spawn_local(async move {
-            let result = run_query(query).await;
+            let result = run_query(query, share).await;
             view.update(|view| match result {
                 Ok(result) => {
                     let data = if latest {
@@ -716,9 +725,11 @@ fn Viewer(dashboard: Dashboard, share: Option<String>) -> impl IntoView {
                     {move || if kiosk.get() { "Exit kiosk" } else { "Kiosk" }}
                 </button>
                 {(!shared).then(|| view! {
-                    <button class="button secondary" type="button" data-testid="open-share"
-                        on:click=move |_| share_panel.update(|open| *open = !*open)>"Share"</button>
-                    <a class="button" href=format!("/d/{id}/edit") data-testid="edit">"Edit"</a>
+                    <Show when=super::access::can_edit()>
+                        <button class="button secondary" type="button" data-testid="open-share"
+                            on:click=move |_| share_panel.update(|open| *open = !*open)>"Share"</button>
+                        <a class="button" href=format!("/d/{id}/edit") data-testid="edit">"Edit"</a>
+                    </Show>
                 })}
             </div>
             {(!dashboard.description.is_empty()).then(|| view! { <p class="description">{dashboard.description.clone()}</p> })}

@@ -51,6 +51,7 @@ pub fn DashboardsPage() -> impl IntoView {
                     on:input=move |event| search.set(event_target_value(&event))
                 />
             </div>
+            <Show when=super::access::can_edit()>
             <form
                 class="toolbar"
                 on:submit=move |event| {
@@ -71,6 +72,7 @@ pub fn DashboardsPage() -> impl IntoView {
                 <button type="submit" class="button">"Create"</button>
                 <ImportButton report />
             </form>
+            </Show>
             {move || {
                 outcome
                     .get()
@@ -195,20 +197,22 @@ fn DashboardRow(
                     fallback=move || {
                         view! {
                             <a class="button secondary" href=export.clone() download>"Export"</a>
-                            <button
-                                type="button"
-                                class="button secondary"
-                                on:click=move |_| { duplicate.run(()); }
-                            >
-                                "Duplicate"
-                            </button>
-                            <button
-                                type="button"
-                                class="button danger"
-                                on:click=move |_| confirming.set(true)
-                            >
-                                "Delete"
-                            </button>
+                            <Show when=super::access::can_edit()>
+                                <button
+                                    type="button"
+                                    class="button secondary"
+                                    on:click=move |_| { duplicate.run(()); }
+                                >
+                                    "Duplicate"
+                                </button>
+                                <button
+                                    type="button"
+                                    class="button danger"
+                                    on:click=move |_| confirming.set(true)
+                                >
+                                    "Delete"
+                                </button>
+                            </Show>
                         }
                     }
                 >

@@ -144,7 +144,7 @@ fn AddToDashboard(widget: Widget) -> impl IntoView {
             {move || Suspend::new(async move {
                 let list = dashboards.await.unwrap_or_default();
                 let first = list.first().map(|summary| summary.id.clone());
-                (!list.is_empty()).then(|| view! {
+                (!list.is_empty() && super::access::can_edit()()).then(|| view! {
                     <form class="toolbar add-to-dashboard" on:submit=move |event| {
                         event.prevent_default();
                         if let Some(id) = chosen.get_untracked().or_else(|| first.clone()) {

@@ -84,7 +84,7 @@ fn ValuesTable(first: ValueListing, live: RwSignal<View>) -> impl IntoView {
                     <div class="empty">
                         <p>"No series yet. Send a point and it appears here at once:"</p>
                         <pre class="code">
-                            "curl -X POST http://127.0.0.1:3000/api/v1/ingest \\\n  -H 'Content-Type: application/json' \\\n  -d '[{\"name\":\"cpu_usage\",\"labels\":{\"host\":\"a\"},\"value\":42.5}]'"
+                            "curl -X POST http://127.0.0.1:3000/api/v1/ingest \\\n  -H 'Authorization: Token <an ingest token from the Access page>' \\\n  -H 'Content-Type: application/json' \\\n  -d '[{\"name\":\"cpu_usage\",\"labels\":{\"host\":\"a\"},\"value\":42.5}]'"
                         </pre>
                     </div>
                 }

@@ -1,5 +1,6 @@
 //! The shell, the router and the pages.
 
+mod access;
 mod analytics_page;
 mod analytics_widgets;
 mod chart;
@@ -59,6 +60,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    access::provide_identity();
     view! {
         <Stylesheet id="leptos" href="/pkg/livedash.css" />
         <Title text="livedash" />
@@ -74,8 +76,10 @@ pub fn App() -> impl IntoView {
                     <A href="/explore">"Explore"</A>
                     <A href="/analytics">"Analytics"</A>
                 </nav>
+                <access::AccountMenu />
             </header>
             <main class="page">
+                <access::AuthOffBanner />
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
                     <Route path=StaticSegment("") view=LiveValuesPage />
                     <Route path=StaticSegment("dashboards") view=DashboardsPage />
@@ -87,6 +91,8 @@ pub fn App() -> impl IntoView {
                         view=editor::DashboardEditPage
                     />
                     <Route path=(StaticSegment("s"), ParamSegment("token")) view=dashboard_page::SharedDashboardPage />
+                    <Route path=StaticSegment("login") view=access::LoginPage />
+                    <Route path=StaticSegment("access") view=access::AccessPage />
                 </Routes>
             </main>
         </Router>

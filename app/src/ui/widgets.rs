@@ -37,6 +37,10 @@ pub struct WidgetContext {
     pub percentiles: [RwSignal<View>; 4],
     /// A line chart's min/max band, one view per entry of [`crate::widget_data::BAND`].
     pub band: [RwSignal<View>; 2],
+    /// The share link the page shows the dashboard through, if any (widgets that ask the
+    /// server themselves ask through it; only in the browser).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    pub share: StoredValue<Option<String>>,
 }
 
 /// The body's drawing size in pixels: measured in the browser, estimated from the layout on

@@ -1,6 +1,7 @@
 // Starts and stops a real livedash process for a test. With no REDIS_URL, livedash launches
 // its own redis-server on a temporary data directory, so every spec gets a throwaway Redis.
-import type { Page, TestInfo } from "@playwright/test";
+import type { BrowserContext, Page, TestInfo } from "@playwright/test";
+import { randomBytes } from "node:crypto";
 import { ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,12 +17,16 @@ export class Livedash {
   /** 0 until the first launch, which binds port 0 and learns the port from the log. */
   private port = 0;
 
-  private constructor(readonly dataDir: string, private readonly args: string[]) {}
+  /** The admin token it is configured with (access control is on, as for users). */
+  readonly adminToken = randomBytes(16).toString("hex");
+
+  private constructor(readonly dataDir: string, private readonly args: string[],
+    private readonly extraEnv: Record<string, string>) {}
 
   /** Starts livedash (with command-line `args`) on a free port with a fresh data directory, and
    * waits until it is ready. */
-  static async start(args: string[] = []): Promise<Livedash> {
-    const app = new Livedash(mkdtempSync(join(tmpdir(), "livedash-e2e-")), args);
+  static async start(args: string[] = [], env: Record<string, string> = {}): Promise<Livedash> {
+    const app = new Livedash(mkdtempSync(join(tmpdir(), "livedash-e2e-")), args, env);
     await app.launch();
     return app;
   }
@@ -35,7 +40,8 @@ export class Livedash {
     const env = { ...process.env, LIVEDASH_ADDR: `127.0.0.1:${this.port}`, LIVEDASH_DATA_DIR: this.dataDir,
       LIVEDASH_SITE_ROOT: siteRoot, LIVEDASH_STATSD_ADDR: "off", RUST_LOG: process.env.RUST_LOG ?? "info", NO_COLOR: "1",
       // Each test sees only what it writes: no series or Overview dashboard of livedash's own.
-      LIVEDASH_SELF_METRICS: "off" };
+      LIVEDASH_SELF_METRICS: "off", LIVEDASH_ADMIN_TOKEN: this.adminToken, ...this.extraEnv };
+    if (this.extraEnv.LIVEDASH_ADMIN_TOKEN === "") delete env.LIVEDASH_ADMIN_TOKEN;
     delete env.REDIS_URL;
     const child = spawn(binary, this.args, { env, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout?.on("data", (chunk) => (this.log += chunk));
@@ -82,11 +88,47 @@ export class Livedash {
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 
+  /** What the server printed so far. */
+  output(): string {
+    return this.log;
+  }
+
+  /** The header that authenticates a script as the admin. */
+  authHeaders(): Record<string, string> {
+    return { authorization: `Token ${this.adminToken}` };
+  }
+
+  /** Signs `context`'s browser in as the admin (through the sign-in form, as a user would
+   * after pasting the token), so its pages and server function calls carry the session. */
+  async signIn(context: BrowserContext): Promise<void> {
+    const response = await context.request.post(this.url("/login"), {
+      form: { token: this.adminToken, next: "/" },
+      maxRedirects: 0,
+    });
+    if (response.status() !== 303) throw new Error(`sign-in failed: ${response.status()}`);
+  }
+
+  /** Calls server function `name` as the admin; its JSON answer. */
+  async callFn(name: string, args: unknown): Promise<any> {
+    const response = await fetch(this.url(`/api/fn/${name}`), {
+      method: "POST",
+      headers: { "content-type": "application/json", ...this.authHeaders() },
+      body: JSON.stringify(args),
+    });
+    if (!response.ok) throw new Error(`${name}: ${response.status} ${await response.text()}`);
+    return response.json();
+  }
+
+  /** Makes an API token for `role`; the secret. */
+  async createToken(role: "admin" | "viewer" | "ingest", label = role): Promise<string> {
+    return (await this.callFn("create_token", { role, label })).token;
+  }
+
   /** POSTs a JSON batch to the ingest endpoint and returns the parsed answer. */
   async ingest(batch: unknown): Promise<{ status: number; body: any }> {
     const response = await fetch(this.url("/api/v1/ingest"), {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...this.authHeaders() },
       body: JSON.stringify(batch),
     });
     return { status: response.status, body: await response.json() };

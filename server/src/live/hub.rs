@@ -45,10 +45,13 @@ pub struct Shared {
     status: watch::Sender<Option<String>>,
     next_feed: AtomicU64,
     sockets: AtomicUsize,
+    /// Open sockets per client address.
+    by_address: Mutex<HashMap<std::net::IpAddr, usize>>,
     /// Sockets closed because they fell behind.
     pub slow_clients_closed: AtomicU64,
-    /// Sockets opened with a share link, by link id, to close when it is revoked.
-    shares: Mutex<HashMap<String, Vec<(u64, Outbox)>>>,
+    /// Sockets by the revocation names of the credential they were opened with (a share link's
+    /// id, `token:<id>`, `session:<id>`), to close when it is revoked.
+    watched: Mutex<HashMap<String, Vec<(u64, Outbox)>>>,
     next_watch: AtomicU64,
 }
 
@@ -85,35 +88,66 @@ pub struct Hub {
     shared: Arc<Shared>,
 }
 
-/// Keeps a share link's socket known to the hub while it lives.
-pub struct ShareWatch {
+/// Keeps a socket known to the hub under a revocation name while it lives.
+pub struct RevocationWatch {
     shared: Arc<Shared>,
-    link: String,
+    name: String,
     id: u64,
 }
 
-impl Drop for ShareWatch {
+impl Drop for RevocationWatch {
     fn drop(&mut self) {
-        let mut shares = self.shared.shares.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(watching) = shares.get_mut(&self.link) {
+        let mut watched = self
+            .shared
+            .watched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(watching) = watched.get_mut(&self.name) {
             watching.retain(|(id, _)| *id != self.id);
             if watching.is_empty() {
-                shares.remove(&self.link);
+                watched.remove(&self.name);
             }
         }
     }
 }
 
-/// Closes the sockets opened with share link `link`.
-fn revoke(shared: &Shared, link: &str) {
+/// Closes the sockets opened with the credential whose revocation name is `name`.
+fn revoke(shared: &Shared, name: &str) {
     let watching = shared
-        .shares
+        .watched
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .remove(link)
+        .remove(name)
         .unwrap_or_default();
+    let reason = if name.starts_with("token:") || name.starts_with("session:") {
+        "your access was revoked; sign in again"
+    } else {
+        "this share link was revoked"
+    };
     for (_, outbox) in watching {
-        outbox.end_access("this share link was revoked");
+        outbox.end_access(reason);
+    }
+}
+
+/// Counts a socket against its client address while it lives.
+pub struct AddressGuard {
+    shared: Arc<Shared>,
+    address: std::net::IpAddr,
+}
+
+impl Drop for AddressGuard {
+    fn drop(&mut self) {
+        let mut counts = self
+            .shared
+            .by_address
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = counts.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.address);
+            }
+        }
     }
 }
 
@@ -144,8 +178,9 @@ impl Hub {
             status: watch::channel(None).0,
             next_feed: AtomicU64::new(1),
             sockets: AtomicUsize::new(0),
+            by_address: Mutex::new(HashMap::new()),
             slow_clients_closed: AtomicU64::new(0),
-            shares: Mutex::new(HashMap::new()),
+            watched: Mutex::new(HashMap::new()),
             next_watch: AtomicU64::new(1),
         });
         let task = tokio::spawn(subscribe_loop(client, channel, shared.clone()));
@@ -183,26 +218,46 @@ impl Hub {
     }
 
     /// Counts a socket until the guard is dropped.
+    /// Admits one more socket from `address` unless it already has `limit` open.
+    #[must_use]
+    pub fn admit(&self, address: std::net::IpAddr, limit: usize) -> Option<AddressGuard> {
+        let mut counts = self
+            .shared
+            .by_address
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let count = counts.entry(address).or_insert(0);
+        if *count >= limit {
+            return None;
+        }
+        *count += 1;
+        Some(AddressGuard {
+            shared: self.shared.clone(),
+            address,
+        })
+    }
+
     #[must_use]
     pub fn socket_opened(&self) -> SocketGuard {
         self.shared.sockets.fetch_add(1, Ordering::Relaxed);
         SocketGuard(self.shared.clone())
     }
 
-    /// Closes `outbox`'s socket when share link `link` is revoked, until the guard is dropped.
+    /// Closes `outbox`'s socket when the credential with revocation name `name` (a share link's
+    /// id, `token:<id>`, `session:<id>`) is revoked, until the guard is dropped.
     #[must_use]
-    pub fn watch_share(&self, link: &str, outbox: Outbox) -> ShareWatch {
+    pub fn watch_revocation(&self, name: &str, outbox: Outbox) -> RevocationWatch {
         let id = self.shared.next_watch.fetch_add(1, Ordering::Relaxed);
         self.shared
-            .shares
+            .watched
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .entry(link.to_owned())
+            .entry(name.to_owned())
             .or_default()
             .push((id, outbox));
-        ShareWatch {
+        RevocationWatch {
             shared: self.shared.clone(),
-            link: link.to_owned(),
+            name: name.to_owned(),
             id,
         }
     }
@@ -380,8 +435,8 @@ async fn subscribe_loop(client: redis::Client, channel: String, shared: Arc<Shar
             };
             let Some(message) = message else { break };
             if message.get_channel_name() == revocations {
-                if let Ok(link) = std::str::from_utf8(message.get_payload_bytes()) {
-                    revoke(&shared, link);
+                if let Ok(name) = std::str::from_utf8(message.get_payload_bytes()) {
+                    revoke(&shared, name);
                 }
                 continue;
             }

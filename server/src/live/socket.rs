@@ -11,13 +11,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use app::auth::Principal;
 use app::live::{
     CLOSE_ACCESS_ENDED, CLOSE_GOING_AWAY, CLOSE_PROTOCOL_ERROR, CLOSE_TRY_AGAIN_LATER,
     ClientMessage, LiveQuery, MAX_SUBSCRIPTIONS, ServerMessage, SubscriptionId,
 };
 use app::query::Selector;
+use axum::Extension;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Query, State};
 use axum::response::Response;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -140,18 +144,43 @@ pub struct LiveParams {
 pub async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
+    principal: Option<Extension<Principal>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Query(params): Query<LiveParams>,
 ) -> Response {
+    // Many sockets from one address are one client misbehaving (or attacking), not many users.
+    let admitted = match (state.config.limits.sockets_per_address, peer) {
+        (Some(limit), Some(Extension(ConnectInfo(peer)))) => {
+            match state.hub.admit(peer.ip(), limit) {
+                Some(guard) => Ok(Some(guard)),
+                None => Err((
+                    CLOSE_TRY_AGAIN_LATER,
+                    "too many live sockets from your address (LIVEDASH_LIVE_SOCKETS_PER_ADDRESS)",
+                )),
+            }
+        }
+        _ => Ok(None),
+    };
+    // The authentication layer let this through with a credential that may read, or a share
+    // link; the socket closes when that credential is revoked.
+    let revocation_names = principal
+        .and_then(|Extension(principal)| principal.credential)
+        .map(|credential| credential.revocation_names())
+        .unwrap_or_default();
     // A share link that does not stand still gets a socket, to be closed with the reason.
-    let share = match params.share {
-        Some(token) => Some(share_scope(&state, token).await),
-        None => None,
+    let share = match (&admitted, params.share) {
+        (Err(refused), _) => Some(Err(*refused)),
+        (Ok(_), Some(token)) => Some(share_scope(&state, token).await),
+        (Ok(_), None) => None,
     };
     // Small buffers: thousands of idle viewers must stay cheap.
     ws.read_buffer_size(4 * 1024)
         .write_buffer_size(0)
         .max_message_size(MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| serve(socket, state, share))
+        .on_upgrade(move |socket| async move {
+            let _admitted = admitted;
+            serve(socket, state, share, revocation_names).await;
+        })
 }
 
 /// The scope of `token`; `Err` with the close code and reason when it grants nothing now.
@@ -174,12 +203,7 @@ async fn share_scope(state: &AppState, token: String) -> Result<ShareScope, (u16
         .dashboard(&link.dashboard)
         .await
         .map_err(unavailable)?;
-    let selectors = dashboard
-        .widgets
-        .iter()
-        .filter_map(|widget| widget.query.as_ref())
-        .filter_map(|query| Selector::parse(&query.selector).ok())
-        .collect();
+    let selectors = app::widget_data::shown_selectors(&dashboard);
     Ok(ShareScope {
         token,
         link: link.id,
@@ -213,6 +237,7 @@ async fn serve(
     mut socket: WebSocket,
     state: AppState,
     share: Option<Result<ShareScope, (u16, &'static str)>>,
+    revocation_names: Vec<String>,
 ) {
     let share = match share {
         None => None,
@@ -230,10 +255,14 @@ async fn serve(
         queue,
         kick: kick.clone(),
     };
-    // A share link's socket is closed at once when the link is revoked, in any process.
-    let _watched = share
+    // A socket is closed at once when what opened it is revoked, in any process.
+    let _watched: Vec<_> = share
         .as_ref()
-        .map(|share| state.hub.watch_share(&share.link, outbox.clone()));
+        .map(|share| share.link.clone())
+        .into_iter()
+        .chain(revocation_names)
+        .map(|name| state.hub.watch_revocation(&name, outbox.clone()))
+        .collect();
     let mut subscriptions: HashMap<SubscriptionId, FeedHandle> = HashMap::new();
     let mut status = state.hub.status();
     let mut status_open = true;

@@ -30,9 +30,6 @@ if current == 0 then return false end
 return redis.call('HGET', KEYS[1], current)
 ";
 
-/// Who saves, until there are accounts (the access-control work adds them).
-pub const LOCAL_AUTHOR: &str = "local user";
-
 /// What dashboard storage can fail with.
 #[derive(thiserror::Error, Debug)]
 pub enum DashboardError {

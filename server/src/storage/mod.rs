@@ -1,6 +1,7 @@
 //! All Redis access: writing samples (raw points, rollups, current values), reading them back
 //! for queries and listings, and checking that Redis is there.
 
+pub mod access;
 pub mod catalog;
 pub mod changes;
 pub mod dashboards;
@@ -25,7 +26,7 @@ use crate::routes;
 use app::dashboard::{
     CreatedShareLink, Dashboard, DashboardSummary, SaveOutcome, ShareLink, VersionInfo,
 };
-use dashboards::{DashboardError, LOCAL_AUTHOR};
+use dashboards::DashboardError;
 pub use keys::{Keys, SeriesId};
 
 /// The write script's body; see the file for its contract, and [`write_script`].
@@ -107,6 +108,8 @@ pub struct Store {
     resume_window_ms: i64,
     /// Analytics settings and the funnel lock.
     events: events::EventState,
+    /// When each API token's use was last written down.
+    usage: Arc<access::UsageClock>,
 }
 
 /// How long the change log keeps entries unless configured otherwise.
@@ -140,6 +143,7 @@ impl Store {
             write_script: Arc::new(redis::Script::new(&write_script(retention))),
             registered: Arc::new(Mutex::new(HashSet::new())),
             events: events::EventState::default(),
+            usage: Arc::new(access::UsageClock::default()),
         })
     }
 
@@ -664,11 +668,11 @@ impl Backend for Store {
         &self,
         dashboard: Dashboard,
         summary: String,
+        author: String,
     ) -> BoxFuture<'_, Result<Dashboard, ApiError>> {
         Box::pin(async move {
             dashboard_answer(
-                Store::create_dashboard(self, dashboard, &summary, LOCAL_AUTHOR, routes::now_ms())
-                    .await,
+                Store::create_dashboard(self, dashboard, &summary, &author, routes::now_ms()).await,
             )
         })
     }
@@ -677,11 +681,11 @@ impl Backend for Store {
         &self,
         dashboard: Dashboard,
         summary: String,
+        author: String,
     ) -> BoxFuture<'_, Result<SaveOutcome, ApiError>> {
         Box::pin(async move {
             dashboard_answer(
-                Store::save_dashboard(self, dashboard, &summary, LOCAL_AUTHOR, routes::now_ms())
-                    .await,
+                Store::save_dashboard(self, dashboard, &summary, &author, routes::now_ms()).await,
             )
         })
     }
@@ -691,11 +695,11 @@ impl Backend for Store {
         id: String,
         version: u64,
         base: u64,
+        author: String,
     ) -> BoxFuture<'_, Result<SaveOutcome, ApiError>> {
         Box::pin(async move {
             dashboard_answer(
-                Store::restore_dashboard(self, &id, version, base, LOCAL_AUTHOR, routes::now_ms())
-                    .await,
+                Store::restore_dashboard(self, &id, version, base, &author, routes::now_ms()).await,
             )
         })
     }
@@ -728,6 +732,78 @@ impl Backend for Store {
         Box::pin(
             async move { analytics_answer(Store::analytics(self, query, routes::now_ms()).await) },
         )
+    }
+
+    fn shared_query(
+        &self,
+        token: String,
+        query: app::query::Query,
+    ) -> BoxFuture<'_, Result<app::query::QueryResult, ApiError>> {
+        Box::pin(async move {
+            let dashboard =
+                dashboard_answer(Store::shared_dashboard(self, &token, routes::now_ms()).await)?;
+            let shown = app::widget_data::shown_selectors(&dashboard).contains(&query.selector);
+            if !shown {
+                return Err(ApiError::Forbidden(
+                    "this share link's dashboard does not show that".into(),
+                ));
+            }
+            Backend::query(self, query).await
+        })
+    }
+
+    fn shared_analytics(
+        &self,
+        token: String,
+        query: app::events::AnalyticsQuery,
+    ) -> BoxFuture<'_, Result<app::events::AnalyticsAnswer, ApiError>> {
+        Box::pin(async move {
+            let now = routes::now_ms();
+            let dashboard = dashboard_answer(Store::shared_dashboard(self, &token, now).await)?;
+            if !app::widget_data::shows(&dashboard, &query) {
+                return Err(ApiError::Forbidden(
+                    "this share link's dashboard does not show that".into(),
+                ));
+            }
+            analytics_answer(Store::analytics(self, query, now).await)
+        })
+    }
+
+    fn tokens(&self) -> BoxFuture<'_, Result<Vec<app::auth::TokenInfo>, ApiError>> {
+        Box::pin(async move { Ok(Store::tokens(self).await?) })
+    }
+
+    fn create_token(
+        &self,
+        role: app::auth::Role,
+        label: String,
+        created_by: String,
+    ) -> BoxFuture<'_, Result<app::auth::CreatedToken, ApiError>> {
+        Box::pin(async move {
+            Ok(Store::create_token(self, role, &label, &created_by, routes::now_ms()).await?)
+        })
+    }
+
+    fn revoke_token(&self, id: String) -> BoxFuture<'_, Result<(), ApiError>> {
+        Box::pin(async move { Ok(Store::revoke_token(self, &id).await?) })
+    }
+
+    fn sessions(&self) -> BoxFuture<'_, Result<Vec<app::auth::SessionInfo>, ApiError>> {
+        Box::pin(async move { Ok(Store::sessions(self).await?) })
+    }
+
+    fn revoke_session(&self, id: String) -> BoxFuture<'_, Result<(), ApiError>> {
+        Box::pin(async move { Ok(Store::revoke_session(self, &id).await?) })
+    }
+
+    fn create_login_link(
+        &self,
+        role: app::auth::Role,
+        label: String,
+    ) -> BoxFuture<'_, Result<app::auth::CreatedLoginLink, ApiError>> {
+        Box::pin(async move {
+            Ok(Store::create_login_link(self, role, &label, routes::now_ms()).await?)
+        })
     }
 
     fn analytics_definitions(

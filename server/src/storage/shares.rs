@@ -5,7 +5,7 @@
 use app::dashboard::{CreatedShareLink, Dashboard, ShareLink};
 
 use super::dashboards::DashboardError;
-use super::keys::{hex, random_hex};
+use super::keys::{random_hex, secret_id};
 use super::{StorageError, Store};
 
 /// What a link that no longer works says, wherever it is used.
@@ -16,7 +16,7 @@ pub const MAX_LABEL_CHARS: usize = 200;
 
 /// The id of a link: its token's hash (so the token itself is never stored).
 fn link_id(token: &str) -> String {
-    hex(&blake3::hash(token.as_bytes()).as_bytes()[..16])
+    secret_id(token)
 }
 
 fn is_link_id(id: &str) -> bool {

@@ -6,16 +6,20 @@ Starts livedash (with its own managed, throwaway Redis) on free ports, writes th
 official InfluxDB Python client (the InfluxDB 2 write API: Point objects, line strings,
 dictionaries, millisecond and second precision, gzip) and the `statsd` package (counters with
 sample rates, gauges and gauge deltas, timers, sets), reads everything back through livedash's
-server function and query API, and exits non-zero on any difference.
+server function and query API, and exits non-zero on any difference. Access control is on:
+the script creates an ingest token (for the clients) and a viewer token (for reading back) with
+the configured admin token, and checks that a wrong token is refused.
 """
 
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -45,11 +49,23 @@ def wait_ready(base: str, process: subprocess.Popen) -> None:
     sys.exit("livedash did not become ready")
 
 
-def current_values(base: str) -> dict:
+def create_token(base: str, admin_token: str, role: str) -> str:
+    request = urllib.request.Request(
+        f"{base}/api/fn/create_token",
+        data=json.dumps({"role": role, "label": f"client check ({role})"}).encode(),
+        headers={"Content-Type": "application/json", "Accept": "application/json",
+                 "Authorization": f"Token {admin_token}"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.load(response)["token"]
+
+
+def current_values(base: str, token: str) -> dict:
     request = urllib.request.Request(
         f"{base}/api/fn/current_values",
         data=b"",
-        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json",
+                 "Authorization": f"Bearer {token}"},
     )
     with urllib.request.urlopen(request, timeout=5) as response:
         listing = json.load(response)
@@ -62,13 +78,14 @@ def current_values(base: str) -> dict:
     }
 
 
-def query(base: str, **params: str) -> list:
+def query(base: str, token: str, **params: str) -> list:
     url = f"{base}/api/v1/query?" + urllib.parse.urlencode(params)
-    with urllib.request.urlopen(url, timeout=5) as response:
+    request = urllib.request.Request(url, headers={"Authorization": f"Token {token}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
         return json.load(response)["series"]
 
 
-def statsd_check(base: str, statsd_port: int) -> list:
+def statsd_check(base: str, statsd_port: int, token: str) -> list:
     client = statsd.StatsClient("127.0.0.1", statsd_port, prefix="shop")
     for _ in range(3):
         client.incr("orders")
@@ -101,7 +118,7 @@ def statsd_check(base: str, statsd_port: int) -> list:
     deadline = time.time() + 5
     while time.time() < deadline:
         for (name, agg) in want:
-            series = query(base, query=name, agg=agg, range="5m", step="5m", group_by="")
+            series = query(base, token, query=name, agg=agg, range="5m", step="5m", group_by="")
             got[(name, agg)] = series[0]["points"][-1][1] if series else None
         if got == want:
             break
@@ -115,15 +132,37 @@ def main() -> None:
     statsd_port = free_port(socket.SOCK_DGRAM)
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as data_dir:
+        admin_token = secrets.token_hex(16)
         env = dict(os.environ, LIVEDASH_ADDR=f"127.0.0.1:{port}", LIVEDASH_DATA_DIR=data_dir,
-                   LIVEDASH_STATSD_ADDR=f"127.0.0.1:{statsd_port}", RUST_LOG="warn")
+                   LIVEDASH_STATSD_ADDR=f"127.0.0.1:{statsd_port}", RUST_LOG="warn",
+                   LIVEDASH_ADMIN_TOKEN=admin_token, LIVEDASH_AUTH="on")
         env.pop("REDIS_URL", None)
         process = subprocess.Popen([binary], env=env)
         try:
             wait_ready(base, process)
+            # The admin token is stored once Redis answers, just after readiness.
+            deadline = time.time() + 10
+            while True:
+                try:
+                    ingest_token = create_token(base, admin_token, "ingest")
+                    break
+                except urllib.error.HTTPError:
+                    if time.time() > deadline:
+                        raise
+                    time.sleep(0.1)
+            viewer_token = create_token(base, admin_token, "viewer")
+            failures = []
+            with InfluxDBClient(url=base, token="ldt_wrong", org="acme") as client:
+                try:
+                    client.write_api(write_options=SYNCHRONOUS).write(
+                        bucket="metrics", record="refused value=1")
+                    failures.append("a write with a wrong token was accepted")
+                except Exception as error:  # influxdb_client raises ApiException
+                    if getattr(error, "status", None) != 401:
+                        failures.append(f"a wrong token got {error!r}, expected 401")
             now_ms = int(time.time() * 1000) - 5_000
             now_s = now_ms // 1000
-            with InfluxDBClient(url=base, token="any-token", org="acme") as client:
+            with InfluxDBClient(url=base, token=ingest_token, org="acme") as client:
                 writer = client.write_api(write_options=SYNCHRONOUS)
                 writer.write(
                     bucket="metrics",
@@ -140,19 +179,19 @@ def main() -> None:
                 writer.write(bucket="metrics", record=[
                     {"measurement": "h2o", "tags": {"location": "coyote creek"}, "fields": {"level": 4.5, "ok": True}},
                 ])
-            with InfluxDBClient(url=base, token="any-token", org="acme", enable_gzip=True) as client:
+            with InfluxDBClient(url=base, token=ingest_token, org="acme", enable_gzip=True) as client:
                 client.write_api(write_options=SYNCHRONOUS).write(
                     bucket="metrics", record=Point("gzipped").field("value", 11.5)
                 )
 
-            values = current_values(base)
+            values = current_values(base, viewer_token)
             expected = {
                 ("weather_temperature", (("station", "oslo"),)): (3.5, now_ms),
                 ("weather_humidity", (("station", "oslo"),)): (81, now_ms),
                 ("weather_temperature", (("station", "bergen"),)): (7.25, now_s * 1000),
             }
-            failures = [f"{key}: expected {want}, got {values.get(key)}" for key, want in expected.items()
-                        if values.get(key) != want]
+            failures += [f"{key}: expected {want}, got {values.get(key)}" for key, want in expected.items()
+                         if values.get(key) != want]
             for key, want in [
                 (("h2o_level", (("location", "coyote creek"),)), 4.5),
                 (("h2o_ok", (("location", "coyote creek"),)), 1),
@@ -160,10 +199,10 @@ def main() -> None:
             ]:
                 if key not in values or values[key][0] != want:
                     failures.append(f"{key}: expected {want}, got {values.get(key)}")
-            failures += statsd_check(base, statsd_port)
+            failures += statsd_check(base, statsd_port, viewer_token)
             if failures:
                 sys.exit("client check failed:\n  " + "\n  ".join(failures))
-            print("third-party clients: influxdb-client (6 series) and statsd (8 series) read back: 14 passed, 0 failed")
+            print("third-party clients: influxdb-client (6 series) and statsd (8 series) read back, a wrong token refused: 15 passed, 0 failed")
         finally:
             process.terminate()
             process.wait(timeout=30)

@@ -212,6 +212,17 @@ pub enum LiveEvent {
 }
 
 impl LiveClient {
+    /// Opens a live socket with `request` (headers of its own: a token, a cookie).
+    pub async fn from_request(
+        request: tokio_tungstenite::tungstenite::handshake::client::Request,
+    ) -> Self {
+        let (socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        Self {
+            socket,
+            pending: std::collections::VecDeque::new(),
+        }
+    }
+
     /// The next protocol message or close, waiting at most `within`.
     pub async fn next(&mut self, within: Duration) -> Option<LiveEvent> {
         if let Some(message) = self.pending.pop_front() {
