@@ -121,8 +121,7 @@ pub fn route_access(method: &Method, path: &str, share: bool) -> RouteAccess {
             Access::Admin
         });
     }
-    let file = path.rsplit('/').next().unwrap_or_default();
-    if file.contains('.') {
+    if is_site_file_or_health(path) {
         // Files of the site root (favicon, track.js); pages have no dots in their last segment.
         return Api(Access::Public);
     }
@@ -302,6 +301,12 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
             .as_deref()
             .is_some_and(|query| query.split('&').any(|pair| pair.starts_with("share=")));
     let needs = route_access(request.method(), &path, share);
+    if is_site_file_or_health(&path) {
+        // The site's files and health checks: nobody's credential matters, none is looked up.
+        let mut response = next.run(request).await;
+        secure_headers(response.headers_mut());
+        return response;
+    }
     let authenticated = match authenticate(&state, request.headers(), query.as_deref()).await {
         Ok(authenticated) => authenticated,
         // Public routes work while Redis is down (health checks, the sign-in page).
@@ -316,7 +321,10 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         }
         Err(denied) => return refuse(&path, denied),
     };
-    if let Some(authenticated) = &authenticated
+    // Public routes do not act on the session's authority (signing in again, for one, is a
+    // plain form post that carries no CSRF header).
+    if needs != RouteAccess::Api(Access::Public)
+        && let Some(authenticated) = &authenticated
         && let Err(denied) = check_browser_request(&state, &request, authenticated)
     {
         return refuse(&path, denied);
@@ -349,9 +357,7 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         }
         (RouteAccess::Api(_), Some(_)) => {}
     }
-    if let Some(limiter) = &state.limiter
-        && rate_limited(&path)
-    {
+    if let Some(limiter) = &state.limiter {
         let key = match principal.as_ref().and_then(|p| p.credential.as_ref()) {
             Some(credential) => credential.revocation_names().swap_remove(0),
             None => format!("address:{}", client_address(&request)),
@@ -368,15 +374,16 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     response
 }
 
-/// Whether `path` counts against the rate limit: everything but the site's files and health
-/// checks, which are cheap and which load balancers poll.
-fn rate_limited(path: &str) -> bool {
-    !(path.starts_with("/pkg/")
+/// Whether `path` is one of the site's files or a health check: cheap, polled by load
+/// balancers, and the same for everyone, so no credential is looked up and no rate counted.
+fn is_site_file_or_health(path: &str) -> bool {
+    path.starts_with("/pkg/")
         || matches!(path, "/healthz" | "/readyz" | "/ping" | "/health")
-        || path
-            .rsplit('/')
-            .next()
-            .is_some_and(|file| file.contains('.')))
+        || (!path.starts_with("/api/")
+            && path
+                .rsplit('/')
+                .next()
+                .is_some_and(|file| file.contains('.')))
 }
 
 /// The peer's IP address (the proxy's, behind one), or "unknown".

@@ -488,6 +488,39 @@ async fn every_endpoint_by_every_role() {
     );
     assert!(cells > 250, "{cells}");
 
+    // A share link's holder reads its dashboard's series and nothing else.
+    let mut elsewhere = query.clone();
+    elsewhere["selector"] =
+        serde_json::to_value(app::query::Selector::parse("acl_secret").unwrap()).unwrap();
+    let (status, answer) = call(
+        &app,
+        &Who::Nobody,
+        "query",
+        json!({"query": elsewhere, "share": share}),
+    )
+    .await;
+    assert_eq!(status, 403, "{answer}");
+    assert!(
+        answer.to_string().contains("does not show that"),
+        "{answer}"
+    );
+    let (status, _) = call(
+        &app,
+        &Who::Nobody,
+        "analytics",
+        json!({"query": uniques, "share": share}),
+    )
+    .await;
+    assert_eq!(status, 403, "the dashboard has no unique-users widget");
+    let (status, _) = call(
+        &app,
+        &Who::Nobody,
+        "query",
+        json!({"query": query, "share": "0".repeat(32)}),
+    )
+    .await;
+    assert_eq!(status, 404, "an unknown share token reads nothing");
+
     // Tokens in URLs: an ingest token may ride in `?token=` (the tracking snippet's beacon),
     // nothing else may.
     let Who::Token(_, ingest_secret) = &ingest else {
@@ -576,19 +609,22 @@ async fn browser_sessions_need_the_csrf_token_and_their_own_origin() {
     // Nothing was made by the refused ones.
     let (_, list) = call(&app, &admin(), "dashboards", json!({})).await;
     assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
-    // A read needs no CSRF token.
+    // A GET reads without the CSRF token; server functions are POSTs, so they all need it.
     let read = client()
+        .get(app.url("/api/v1/series/names"))
+        .header(COOKIE, format!("{SESSION_COOKIE}={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let listed = client()
         .post(app.url("/api/fn/dashboards"))
         .header(COOKIE, format!("{SESSION_COOKIE}={session}"))
         .json(&json!({}))
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        read.status(),
-        403,
-        "server functions are POSTs: they all need the token"
-    );
+    assert_eq!(listed.status(), 403);
     // A live socket opened by another site's page with the victim's cookie is refused.
     let mut request = format!("ws://{}/api/v1/live", app.addr)
         .into_client_request()
@@ -609,6 +645,19 @@ async fn browser_sessions_need_the_csrf_token_and_their_own_origin() {
             other.map(|_| ())
         ),
     }
+    // Signing in again while signed in is a plain form post (no CSRF header): it works.
+    let again = client()
+        .post(app.url("/login"))
+        .header(
+            COOKIE,
+            format!("{SESSION_COOKIE}={session}; {CSRF_COOKIE}={csrf}"),
+        )
+        .form(&[("token", ADMIN_TOKEN), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    assert!(again.headers().get(SET_COOKIE).is_some());
     // Signing out ends the session everywhere and clears the cookies.
     let out = client()
         .post(app.url("/api/fn/sign_out"))
