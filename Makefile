@@ -18,7 +18,7 @@ NODE_MODULES := end2end/node_modules/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run demo test build site server tools test-tools lint unit clients e2e bench-live bench-ingest bench-events bench-storage bench-browser screenshots clean
+.PHONY: run demo test build site server tools test-tools lint unit clients e2e fuzz fuzz-build fuzz-smoke fault-test soak bench-live bench-ingest bench-events bench-storage bench-browser screenshots clean
 
 ## run: install what is missing, build in release mode, serve on http://127.0.0.1:3000
 run: tools build
@@ -28,8 +28,9 @@ run: tools build
 demo: tools build
 	LIVEDASH_SITE_ROOT="$${LIVEDASH_SITE_ROOT:-$(SITE)}" ./target/release/livedash --demo
 
-## test: install what is missing (Chromium too), then lint, Rust tests and Playwright tests
-test: tools test-tools lint unit build clients e2e
+## test: install what is missing (Chromium too), then lint, Rust tests, a short fuzz run and
+## Playwright tests
+test: tools test-tools lint unit fuzz-smoke build clients e2e
 
 build: site server
 
@@ -57,8 +58,10 @@ tools: $(NODE_MODULES)
 	@command -v redis-server >/dev/null \
 		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y redis-server; }
 
-## test-tools: Chromium for the Playwright tests and Python's venv for the client check, if missing
+## test-tools: Chromium for the Playwright tests, Python's venv for the client check and
+## cargo-fuzz, if missing
 test-tools:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
 	@command -v chromium >/dev/null \
 		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 	@python3 -c 'import venv, ensurepip' 2>/dev/null \
@@ -70,6 +73,7 @@ $(NODE_MODULES): end2end/package.json end2end/package-lock.json
 
 lint:
 	cargo fmt --all -- --check
+	cargo fmt --manifest-path $(FUZZ_DIR)/Cargo.toml -- --check
 	cargo clippy --release -p app -p server --all-targets -- -D warnings
 	cargo clippy --release -p frontend --target $(WASM_TARGET) -- -D warnings
 
@@ -86,6 +90,44 @@ $(PYENV)/.installed: server/tests/clients/requirements.txt
 	python3 -m venv $(PYENV)
 	$(PYENV)/bin/pip install --quiet --disable-pip-version-check -r $<
 	touch $@
+
+## fuzz-smoke: every fuzz target for FUZZ_SMOKE_SECONDS (20), starting from the corpus kept in
+## the repo (new inputs go to a scratch directory, so the tree stays clean)
+FUZZ_DIR := server/fuzz
+FUZZ_TARGETS := line_protocol statsd json_ingest live_client live_frame
+FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_SECONDS ?= 600
+# cargo fuzz's sanitizer and coverage flags are unstable; RUSTC_BOOTSTRAP lets the machine's one
+# (stable) toolchain take them. Built optimised with debug assertions (overflow checks on).
+FUZZ := RUSTC_BOOTSTRAP=1 cargo fuzz
+FUZZ_FLAGS := --fuzz-dir $(FUZZ_DIR) --target-dir target/fuzz -O -a
+FUZZ_ARTIFACTS := $(CURDIR)/target/fuzz/artifacts
+
+fuzz-build:
+	$(FUZZ) build $(FUZZ_FLAGS)
+	mkdir -p $(FUZZ_ARTIFACTS)
+
+fuzz-smoke: fuzz-build
+	for target in $(FUZZ_TARGETS); do \
+		scratch=$$(mktemp -d); \
+		$(FUZZ) run $(FUZZ_FLAGS) $$target $$scratch $(FUZZ_DIR)/corpus/$$target -- \
+			-max_total_time=$(FUZZ_SMOKE_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_ARTIFACTS)/$$target- || exit 1; \
+		rm -rf $$scratch; \
+	done
+
+## fuzz: every target for FUZZ_SECONDS (600) each (`make -j2 fuzz` runs two at once); what
+## finds new coverage joins the corpus in the repo, which is then minimised
+fuzz: $(addprefix fuzz-run-,$(FUZZ_TARGETS))
+
+fuzz-run-%: fuzz-build
+	$(FUZZ) run $(FUZZ_FLAGS) $* $(FUZZ_DIR)/corpus/$* -- \
+		-max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=$(FUZZ_ARTIFACTS)/$*-
+	$(FUZZ) cmin $(FUZZ_FLAGS) $* $(FUZZ_DIR)/corpus/$*
+
+## fault-test: the Redis fault test alone, with its counts printed (it is part of `make unit`)
+fault-test:
+	cargo test --release -p server --test redis_faults -- --nocapture 2>&1 | grep -v '^livedash: '
 
 ## e2e: Playwright in Chromium against the release build (it starts livedash and Redis itself)
 e2e:
@@ -104,6 +146,11 @@ screenshots: tools test-tools build
 ## bench-browser: a 20-widget dashboard in Chromium: time to draw, main-thread time per second
 bench-browser: tools test-tools build
 	cd end2end && npx playwright test --config playwright.docs.config.ts browser-bench
+
+## soak: 30 minutes of mixed ingest, 1 000 live viewers and dashboard editing (SOAK_MINUTES,
+## SAMPLE_SECONDS change it): memory and latency over time, report in docs/soak.md
+soak: tools server
+	cargo run --release -p server --example soak
 
 ## bench-ingest / bench-storage: benchmarks on demand (each starts its own redis-server)
 bench-ingest: tools

@@ -118,3 +118,61 @@ test("a funnel defined on the Analytics page counts page views from the tracking
   site.close();
   expect(errors).toEqual([]);
 });
+
+test("markup in funnel, experiment, event and property text stays inert", async ({ page }) => {
+  app = await Livedash.start();
+  await app.signIn(page.context());
+  const errors = watchErrors(page);
+  const markup = `<img src=x onerror="window.__injected=1"><script>window.__injected=2</script>`;
+  let dialogs = 0;
+  page.on("dialog", async (dialog) => {
+    dialogs += 1;
+    await dialog.dismiss();
+  });
+  const definitions = await app.callFn("change_analytics", {
+    change: { CreateFunnel: { funnel: { name: markup, steps: [
+      { event: "page_view", filter: ["path", markup] }, { event: markup }], window_ms: 1_800_000 }, backfill: false } },
+  });
+  const funnelId = definitions.funnels[0].id;
+  await app.callFn("change_analytics", {
+    change: { CreateExperiment: { experiment: { id: "xss", name: markup,
+      variants: [{ name: markup, weight: 1 }, { name: "plain", weight: 1 }], goal_event: markup } } },
+  });
+  const sent = await fetch(app.url("/api/v1/events"), {
+    method: "POST",
+    headers: { "content-type": "application/json", ...app.authHeaders() },
+    body: JSON.stringify([
+      { event: "page_view", user_id: markup, properties: { path: markup, [markup]: markup } },
+      { event: markup, user_id: markup },
+    ]),
+  });
+  expect(sent.status).toBe(200);
+  const widget = (id: string, kind: string, x: number, source: object) =>
+    ({ id, kind, title: markup, layout: { x, y: 0, w: 3, h: 6 }, source });
+  const dashboard = await app.callFn("create_dashboard", {
+    dashboard: { title: markup, widgets: [
+      widget("f", "funnel", 0, { id: funnelId }),
+      widget("e", "experiment", 3, { id: "xss" }),
+      widget("t", "top_values", 6, { event: "page_view", property: "path" }),
+      widget("n", "event_feed", 9, {}),
+    ] },
+    summary: markup,
+  });
+
+  await page.goto(app.url("/analytics"));
+  await expect(page.getByTestId("analytics-page")).toHaveAttribute("data-ready", "true");
+  await expect(page.getByTestId("funnel-list")).toContainText(markup);
+  await expect(page.getByTestId("experiment-list")).toContainText(markup);
+  await expect(page.locator("main img, main script")).toHaveCount(0);
+
+  await page.goto(app.url(`/d/${dashboard.id}`));
+  await expect(page.locator("[data-ready=true]")).toHaveCount(1);
+  await expect(page.getByTestId("top-values")).toContainText(markup);
+  await expect(page.getByTestId("event-feed")).toContainText(markup);
+  await expect(page.locator('[data-testid="widget"][data-kind="Experiment"]')).toContainText(markup);
+  await expect(page.locator('[data-testid="widget"][data-kind="Funnel"]')).toContainText(markup);
+  await expect(page.locator("main img, main script")).toHaveCount(0);
+  expect(await page.evaluate(() => (window as any).__injected)).toBeUndefined();
+  expect(dialogs).toBe(0);
+  expect(errors).toEqual([]);
+});

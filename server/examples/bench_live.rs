@@ -13,17 +13,18 @@
 //! `redis-server` and livedash (`LIVEDASH_BIN`, default `target/release/livedash`); nothing else
 //! is touched. Prints Markdown tables.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use app::live::{ClientMessage, LiveQuery};
 use app::query::{Aggregation, Selector};
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use server::testing::RedisServer;
+use support::{Livedash, Samples, clock_ms};
 use tokio_tungstenite::tungstenite::Message;
 
 const SERIES: usize = 1_000;
@@ -35,13 +36,6 @@ const BATCH_POINTS: usize = 100;
 const REQUESTS_IN_FLIGHT: usize = 8;
 const WARM_UP: Duration = Duration::from_secs(2);
 const CONNECTING_AT_ONCE: usize = 200;
-
-static EPOCH: OnceLock<Instant> = OnceLock::new();
-
-/// Milliseconds since the benchmark started: what points carry as their value.
-fn clock_ms() -> f64 {
-    EPOCH.get_or_init(Instant::now).elapsed().as_secs_f64() * 1000.0
-}
 
 #[derive(Clone, Copy, PartialEq)]
 enum Case {
@@ -120,62 +114,6 @@ fn newest_sent(text: &str) -> Option<f64> {
         .reduce(f64::max)
 }
 
-struct Livedash {
-    child: Child,
-    addr: String,
-}
-
-impl Livedash {
-    fn start(redis: &RedisServer) -> Self {
-        let binary =
-            std::env::var("LIVEDASH_BIN").unwrap_or_else(|_| "target/release/livedash".into());
-        let mut child = Command::new(&binary)
-            .env("REDIS_URL", redis.url())
-            .env("LIVEDASH_ADDR", "127.0.0.1:0")
-            .env("LIVEDASH_STATSD_ADDR", "off")
-            .env("LIVEDASH_SELF_METRICS", "off")
-            // The push and write paths are measured, not access control or its limits.
-            .env("LIVEDASH_AUTH", "off")
-            .env("LIVEDASH_RATE_LIMIT", "off")
-            .env("LIVEDASH_LIVE_SOCKETS_PER_ADDRESS", "off")
-            .env("RUST_LOG", "warn,livedash=info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|error| panic!("{binary}: {error}; build it with `make server`"));
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut lines = stdout.lines();
-        let addr = loop {
-            let line = lines.next().expect("livedash exited").unwrap();
-            if let Some(at) = line.find("serving on http://") {
-                break line[at + "serving on http://".len()..].trim().to_owned();
-            }
-        };
-        // Keep draining its output so it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
-        Self { child, addr }
-    }
-
-    /// Resident memory, bytes.
-    fn rss(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .unwrap_or(0)
-            * 1024
-    }
-}
-
-impl Drop for Livedash {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Sends 10 000 points/s over the 1 000 series while `paused` is false, until `stop`.
 async fn generate(base: String, paused: Arc<AtomicBool>, stop: Arc<AtomicBool>) {
     let client = reqwest::Client::new();
@@ -215,31 +153,6 @@ async fn generate(base: String, paused: Arc<AtomicBool>, stop: Arc<AtomicBool>) 
             }
             drop(permit);
         });
-    }
-}
-
-/// Latency samples, ms, gathered while `measuring` holds.
-#[derive(Default)]
-struct Samples {
-    values: Mutex<Vec<f64>>,
-}
-
-impl Samples {
-    fn add(&self, local: &mut Vec<f64>) {
-        self.values.lock().unwrap().append(local);
-    }
-
-    fn summary(&self) -> (usize, f64, f64) {
-        let mut values = std::mem::take(&mut *self.values.lock().unwrap());
-        values.sort_by(f64::total_cmp);
-        let at = |q: f64| {
-            if values.is_empty() {
-                f64::NAN
-            } else {
-                values[((values.len() - 1) as f64 * q).round() as usize]
-            }
-        };
-        (values.len(), at(0.5), at(0.99))
     }
 }
 
@@ -373,12 +286,22 @@ async fn main() {
         .unwrap_or_else(|| vec![1, 100, 1_000, 10_000]);
     clock_ms();
     let redis = RedisServer::start();
-    let livedash = Livedash::start(&redis);
+    let livedash = Livedash::start(
+        &redis,
+        &[
+            ("LIVEDASH_STATSD_ADDR", "off"),
+            ("LIVEDASH_SELF_METRICS", "off"),
+            // The push and write paths are measured, not access control or its limits.
+            ("LIVEDASH_AUTH", "off"),
+            ("LIVEDASH_RATE_LIMIT", "off"),
+            ("LIVEDASH_LIVE_SOCKETS_PER_ADDRESS", "off"),
+        ],
+    );
     let base = format!("http://{}", livedash.addr);
     println!(
         "livedash {} (pid {}), {seconds} s per case\n",
         livedash.addr,
-        livedash.child.id()
+        livedash.pid()
     );
 
     let stop_generator = Arc::new(AtomicBool::new(false));
@@ -402,7 +325,7 @@ async fn main() {
     paused.store(true, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle = *counts.iter().max().unwrap_or(&1_000);
-    let before = livedash.rss();
+    let before = livedash.rss().expect("livedash is running");
     let samples = Arc::new(Samples::default());
     let measuring = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(tokio::sync::Notify::new());
@@ -416,7 +339,7 @@ async fn main() {
     )
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let after = livedash.rss();
+    let after = livedash.rss().expect("livedash is running");
     println!(
         "Server memory with {idle} idle viewers on the 10-widget dashboard: {:.1} MB before, \
          {:.1} MB after: {:.1} KB per viewer.\n",

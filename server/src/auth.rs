@@ -360,7 +360,10 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     if let Some(limiter) = &state.limiter {
         let key = match principal.as_ref().and_then(|p| p.credential.as_ref()) {
             Some(credential) => credential.revocation_names().swap_remove(0),
-            None => format!("address:{}", client_address(&request)),
+            None => format!(
+                "address:{}",
+                client_address(&request, &state.config.trusted_proxies)
+            ),
         };
         if let Err(wait) = limiter.take(&key, std::time::Instant::now()) {
             return too_many_requests(limiter.per_second(), wait);
@@ -386,13 +389,16 @@ fn is_site_file_or_health(path: &str) -> bool {
                 .is_some_and(|file| file.contains('.')))
 }
 
-/// The peer's IP address (the proxy's, behind one), or "unknown".
+/// The client's IP address (behind a trusted proxy, the one it forwarded for), or "unknown".
 #[must_use]
-pub fn client_address(request: &Request) -> String {
+pub fn client_address(request: &Request, trusted: &crate::proxy::TrustedProxies) -> String {
     request
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string())
+        .map_or_else(
+            || "unknown".to_owned(),
+            |info| trusted.client(info.0.ip(), request.headers()).to_string(),
+        )
 }
 
 fn too_many_requests(per_second: f64, wait: std::time::Duration) -> Response {

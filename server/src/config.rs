@@ -28,6 +28,9 @@
 //! | `LIVEDASH_SHARE_FRAME_ANCESTORS` | `'none'` | who may embed share links in a frame (a CSP `frame-ancestors` source list, e.g. `https://wiki.example.com`) |
 //! | `LIVEDASH_RATE_LIMIT` | `100` | requests per second per API token or browser session (per client address without one), bursts of twice that; beyond, `429` with `Retry-After`; or `off` |
 //! | `LIVEDASH_LIVE_SOCKETS_PER_ADDRESS` | `500` | open live sockets per client address, or `off` |
+//! | `LIVEDASH_TRUSTED_PROXIES` | unset | reverse proxies (addresses or networks, comma-separated) whose `X-Forwarded-For` names the client for per-address limits |
+//! | `LIVEDASH_MAX_SERIES` | `1000000` | series livedash stores in all; samples that would create more are refused with a message, or `off` |
+//! | `LIVEDASH_MAX_SERIES_PER_METRIC` | `100000` | series per metric name (a label with unbounded values, such as a user id, is the usual way past it), or `off` |
 //! | `LIVEDASH_DEMO` | `off` | `on` simulates services and product traffic (as `livedash --demo` does) |
 //! | `RUST_LOG` | `info` | log filter (`tracing_subscriber::EnvFilter` syntax) |
 //!
@@ -137,12 +140,18 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Rate and connection limits.
     pub limits: LimitsConfig,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: crate::proxy::TrustedProxies,
 }
 
 /// Default sustained requests per second per credential (or client address).
 pub const DEFAULT_RATE_LIMIT: u32 = 100;
 /// Default live sockets per client address.
 pub const DEFAULT_SOCKETS_PER_ADDRESS: usize = 500;
+/// Default most series in all.
+pub const DEFAULT_MAX_SERIES: usize = 1_000_000;
+/// Default most series per metric name.
+pub const DEFAULT_MAX_SERIES_PER_METRIC: usize = 100_000;
 
 /// Rate and connection limits; `None` means no limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,6 +160,8 @@ pub struct LimitsConfig {
     pub rate_per_second: Option<u32>,
     /// Open live sockets per client address.
     pub sockets_per_address: Option<usize>,
+    /// Cardinality caps: series in all and per metric name.
+    pub series: crate::storage::SeriesLimits,
 }
 
 impl Default for LimitsConfig {
@@ -158,6 +169,10 @@ impl Default for LimitsConfig {
         Self {
             rate_per_second: Some(DEFAULT_RATE_LIMIT),
             sockets_per_address: Some(DEFAULT_SOCKETS_PER_ADDRESS),
+            series: crate::storage::SeriesLimits {
+                total: Some(DEFAULT_MAX_SERIES),
+                per_metric: Some(DEFAULT_MAX_SERIES_PER_METRIC),
+            },
         }
     }
 }
@@ -399,6 +414,23 @@ impl Config {
                 "LIVEDASH_LIVE_SOCKETS_PER_ADDRESS",
                 DEFAULT_SOCKETS_PER_ADDRESS,
             )?,
+            series: crate::storage::SeriesLimits {
+                total: limit("LIVEDASH_MAX_SERIES", DEFAULT_MAX_SERIES)?,
+                per_metric: limit(
+                    "LIVEDASH_MAX_SERIES_PER_METRIC",
+                    DEFAULT_MAX_SERIES_PER_METRIC,
+                )?,
+            },
+        };
+        let trusted_proxies = match get("LIVEDASH_TRUSTED_PROXIES") {
+            Some(value) => {
+                crate::proxy::TrustedProxies::parse(&value).map_err(|reason| ConfigError {
+                    variable: "LIVEDASH_TRUSTED_PROXIES",
+                    value,
+                    reason,
+                })?
+            }
+            None => crate::proxy::TrustedProxies::default(),
         };
         Ok(Self {
             addr,
@@ -414,6 +446,7 @@ impl Config {
             demo,
             auth,
             limits,
+            trusted_proxies,
         })
     }
 }

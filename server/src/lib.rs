@@ -25,6 +25,7 @@ pub mod ingest;
 pub mod limits;
 pub mod live;
 pub mod managed_redis;
+pub mod proxy;
 pub mod query_params;
 pub mod routes;
 pub mod self_metrics;
@@ -114,6 +115,7 @@ impl Livedash {
         let channel = keys.live_channel();
         let store = Store::new(client.clone(), keys, config.retention)?
             .with_resume_window(config.live.resume_window_ms)
+            .with_series_limits(config.limits.series)
             .with_event_settings(config.events.clone());
         match store.ping().await {
             Ok(latency) => tracing::info!(?latency, "connected to Redis"),

@@ -1,5 +1,5 @@
 //! A throwaway `redis-server` for integration tests and benchmarks: a free port, no
-//! persistence, stopped on drop. The binary can be overridden with `LIVEDASH_TEST_REDIS_SERVER`.
+//! persistence unless asked for, stopped on drop. The binary can be overridden with `LIVEDASH_TEST_REDIS_SERVER`.
 //! Nothing here touches a Redis it did not start itself.
 
 use std::net::{Ipv4Addr, TcpListener};
@@ -53,6 +53,8 @@ pub struct RedisServer {
     child: Child,
     port: u16,
     dir: tempfile::TempDir,
+    /// Append-only file on, fsynced before each reply: a kill loses nothing acknowledged.
+    durable: bool,
 }
 
 impl RedisServer {
@@ -66,24 +68,49 @@ impl RedisServer {
     /// `redis-server` is missing or does not answer within 10 s.
     #[must_use]
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// As [`RedisServer::start`], with the append-only file on and fsynced before every reply,
+    /// so that killing it loses nothing it acknowledged (for fault tests).
+    ///
+    /// # Panics
+    /// As [`RedisServer::start`].
+    #[must_use]
+    pub fn start_durable() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         for _ in 0..5 {
             let port = free_port();
-            let mut child = Self::spawn(port, dir.path());
+            let mut child = Self::spawn(port, dir.path(), durable);
             if wait_ready(&mut child, port) {
-                return Self { child, port, dir };
+                return Self {
+                    child,
+                    port,
+                    dir,
+                    durable,
+                };
             }
             let _ = child.wait();
         }
         panic!("redis-server exited at start five times (see its redis.log)");
     }
 
-    fn spawn(port: u16, dir: &std::path::Path) -> Child {
+    fn spawn(port: u16, dir: &std::path::Path, durable: bool) -> Child {
         let binary =
             std::env::var("LIVEDASH_TEST_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+        let persistence: &[&str] = if durable {
+            &["--appendonly", "yes", "--appendfsync", "always"]
+        } else {
+            &["--appendonly", "no"]
+        };
         Command::new(binary)
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .args(["--save", "", "--daemonize", "no"])
+            .args(persistence)
             .arg("--dir")
             .arg(dir)
             .args(["--logfile", "redis.log"])
@@ -117,14 +144,32 @@ impl RedisServer {
             .unwrap()
     }
 
-    /// Kills it (SIGKILL, no goodbye) and starts a fresh one on the same port.
+    /// Kills it (SIGKILL, no goodbye) and starts it again on the same port: empty, unless it
+    /// is durable.
     ///
     /// # Panics
     /// It cannot be killed or restarted.
     pub fn restart(&mut self) {
+        self.kill();
+        self.start_again();
+    }
+
+    /// Kills it (SIGKILL, no goodbye); [`RedisServer::start_again`] brings it back.
+    ///
+    /// # Panics
+    /// It cannot be killed.
+    pub fn kill(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
-        self.child = Self::spawn(self.port, self.dir.path());
+    }
+
+    /// Starts it again on its port (with its data, if durable) after [`RedisServer::kill`],
+    /// and waits until it answers (a durable one may still be loading its data).
+    ///
+    /// # Panics
+    /// It cannot bind its port again.
+    pub fn start_again(&mut self) {
+        self.child = Self::spawn(self.port, self.dir.path(), self.durable);
         assert!(
             wait_ready(&mut self.child, self.port),
             "redis-server could not bind port {} again",

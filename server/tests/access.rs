@@ -1066,3 +1066,127 @@ async fn rate_and_socket_limits() {
         Some(LiveEvent::Message(_))
     ));
 }
+
+/// Cardinality caps: samples that would create series beyond `LIVEDASH_MAX_SERIES_PER_METRIC`
+/// or `LIVEDASH_MAX_SERIES` are refused, each with a message naming the limit, through JSON
+/// and line protocol alike; series that exist still take samples, also in a second process
+/// (the count is Redis's, not a process's).
+#[tokio::test]
+async fn cardinality_caps() {
+    let redis = RedisServer::start();
+    let caps = [
+        ("LIVEDASH_MAX_SERIES", "5"),
+        ("LIVEDASH_MAX_SERIES_PER_METRIC", "3"),
+    ];
+    let app = TestApp::start_with(&redis.url(), "caps:", &caps).await;
+    let users: Vec<_> = (0..5)
+        .map(|id| json!({ "name": "visits", "labels": { "user": id.to_string() }, "value": 1 }))
+        .collect();
+    let (status, answer) = app.ingest(&json!(users).to_string()).await;
+    assert_eq!(status, 400, "{answer}");
+    let rejected = answer["rejected"].as_array().unwrap();
+    let refused: Vec<u64> = rejected
+        .iter()
+        .map(|item| item["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(refused, [3, 4], "{answer}");
+    let message = rejected[0]["error"].as_str().unwrap();
+    assert!(
+        message.contains("LIVEDASH_MAX_SERIES_PER_METRIC") && message.contains("visits"),
+        "{message}"
+    );
+
+    // Existing series take samples; other metrics fill the total.
+    let (status, answer) = app
+        .ingest(r#"[{"name":"visits","labels":{"user":"0"},"value":2},{"name":"cpu","value":1},{"name":"mem","value":1}]"#)
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = app.ingest(r#"{"name":"disk","value":1}"#).await;
+    assert_eq!(status, 400, "{answer}");
+    let message = answer["rejected"][0]["error"].as_str().unwrap();
+    assert!(
+        message.contains("LIVEDASH_MAX_SERIES ") && message.contains("disk"),
+        "{message}"
+    );
+    let response = client()
+        .post(app.url("/api/v2/write?bucket=b&org=o&precision=s"))
+        .body("net,host=a rx=1\ncpu value=2\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let message = response.text().await.unwrap();
+    assert!(message.contains("LIVEDASH_MAX_SERIES"), "{message}");
+
+    // A second process on the same data counts from Redis.
+    let second = TestApp::start_with(&redis.url(), "caps:", &caps).await;
+    let (status, answer) = second
+        .ingest(r#"[{"name":"cpu","value":3},{"name":"visits","labels":{"user":"9"},"value":1}]"#)
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    let refused: Vec<u64> = answer["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(refused, [1], "{answer}");
+    let stored: i64 = redis::cmd("HLEN")
+        .arg("caps:catalog")
+        .query(&mut redis.connection())
+        .unwrap();
+    assert_eq!(
+        stored, 5,
+        "the catalog holds more series than the caps allow"
+    );
+    second.stop().await;
+    app.stop().await;
+}
+
+/// Behind a trusted proxy each forwarded client has its own rate limit; from anyone else
+/// `X-Forwarded-For` is ignored, so a client cannot dodge its limit by making addresses up.
+#[tokio::test]
+async fn forwarded_clients_are_limited_apart_only_behind_trusted_proxies() {
+    let redis = RedisServer::start();
+    let passed = |app: TestApp| async move {
+        let mut passed = 0;
+        for request in 0..30 {
+            let client_address = if request % 2 == 0 {
+                "203.0.113.1"
+            } else {
+                "203.0.113.2"
+            };
+            let response = client()
+                .get(app.url("/api/v1/series/names"))
+                .header("x-forwarded-for", format!("198.51.100.9, {client_address}"))
+                .send()
+                .await
+                .unwrap();
+            match response.status() {
+                StatusCode::OK => passed += 1,
+                StatusCode::TOO_MANY_REQUESTS => {}
+                other => panic!("unexpected {other}"),
+            }
+        }
+        app.stop().await;
+        passed
+    };
+    let limit = ("LIVEDASH_RATE_LIMIT", "5");
+    let behind_proxy = TestApp::start_with(
+        &redis.url(),
+        "fwd1:",
+        &[limit, ("LIVEDASH_TRUSTED_PROXIES", "127.0.0.0/8")],
+    )
+    .await;
+    let direct = TestApp::start_with(&redis.url(), "fwd2:", &[limit]).await;
+    // Bursts of 10 each: two clients get about 20 of 30 through, one about 10.
+    let (apart, together) = (passed(behind_proxy).await, passed(direct).await);
+    assert!(
+        apart >= 18,
+        "{apart} of 30 passed for two forwarded clients"
+    );
+    assert!(
+        together <= 14,
+        "{together} of 30 passed for one direct client"
+    );
+}

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use super::share_panel::SharePanel;
-use super::status::{ConnectionStatus, StatusPill};
+use super::status::{ConnectionStatus, StatusPill, StorageBanner};
 use super::widgets::{WidgetBody, WidgetContext, freshness};
 use crate::api::{get_dashboard, shared_dashboard};
 use crate::dashboard::{Dashboard, DashboardRange, GridRect, Widget};
@@ -733,6 +733,7 @@ fn Viewer(dashboard: Dashboard, share: Option<String>) -> impl IntoView {
                 })}
             </div>
             {(!dashboard.description.is_empty()).then(|| view! { <p class="description">{dashboard.description.clone()}</p> })}
+            <StorageBanner status=data.status />
             {move || ended().map(|reason| view! {
                 <p class="error banner" role="alert" data-testid="access-ended">
                     {format!("This view stopped updating: {reason}.")}

@@ -13,7 +13,7 @@ use super::dashboard_page::{
     hydrated, now_ms,
 };
 use super::side_panel::SidePanel;
-use super::status::StatusPill;
+use super::status::{StatusPill, StorageBanner};
 use super::widgets::{GAP_PX, ROW_PX};
 use crate::api::{
     create_dashboard, dashboard_history, get_dashboard, restore_dashboard, save_dashboard,
@@ -615,6 +615,7 @@ fn EditorView(dashboard: Dashboard) -> impl IntoView {
                 </form>
                 <a class="button secondary" href=view_link data-testid="done">"Done"</a>
             </div>
+            <StorageBanner status=data.status />
             {move || message.get().map(|message| match message {
                 Ok(text) => Either::Left(view! { <p class="note" role="status" data-testid="editor-message">{text}</p> }),
                 Err(text) => Either::Right(view! { <p class="error" role="alert" data-testid="editor-error">{text}</p> }),

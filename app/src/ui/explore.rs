@@ -11,7 +11,7 @@ use crate::api::{get_dashboard, list_dashboards, save_dashboard};
 use crate::dashboard::{GridRect, SaveOutcome, Widget, WidgetKind, WidgetQuery, free_spot};
 
 use super::chart::LiveChart;
-use super::status::{ConnectionStatus, StatusPill};
+use super::status::{ConnectionStatus, StatusPill, StorageBanner};
 use crate::live::{LiveQuery, View};
 use crate::query::{Aggregation, Selector, parse_duration_ms};
 
@@ -90,6 +90,7 @@ pub fn ExplorePage() -> impl IntoView {
                 <h1>"Explore"</h1>
                 <StatusPill status />
             </div>
+            <StorageBanner status />
             <QueryForm form />
             {body}
         </section>

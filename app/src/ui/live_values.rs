@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
-use super::status::{ConnectionStatus, StatusPill};
+use super::status::{ConnectionStatus, StatusPill, StorageBanner};
 use crate::api::{ValueListing, current_values};
 use crate::live::View;
 use crate::model::{CurrentValue, SeriesKey, format_utc};
@@ -36,6 +36,7 @@ pub fn LiveValuesPage() -> impl IntoView {
                 <h1>"Live values"</h1>
                 <StatusPill status />
             </div>
+            <StorageBanner status />
             <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match initial.await {

@@ -49,3 +49,22 @@ pub fn StatusPill(status: RwSignal<ConnectionStatus>) -> impl IntoView {
         </span>
     }
 }
+
+/// While the server cannot reach Redis, a banner that says what that means for the page: the
+/// pill alone is easy to miss on a wall display.
+#[component]
+pub fn StorageBanner(status: RwSignal<ConnectionStatus>) -> impl IntoView {
+    move || match status.get() {
+        ConnectionStatus::Degraded { reason } => Some(view! {
+            <p class="error banner" role="alert" data-testid="storage-banner">
+                <strong>"Storage unavailable."</strong>
+                {format!(
+                    " livedash cannot reach Redis ({reason}). Panels keep what they show and catch \
+                     up by themselves once Redis is back; meanwhile writes are refused (503, retry \
+                     later)."
+                )}
+            </p>
+        }),
+        _ => None,
+    }
+}

@@ -42,7 +42,8 @@ export class Livedash {
       // Each test sees only what it writes: no series or Overview dashboard of livedash's own.
       LIVEDASH_SELF_METRICS: "off", LIVEDASH_ADMIN_TOKEN: this.adminToken, ...this.extraEnv };
     if (this.extraEnv.LIVEDASH_ADMIN_TOKEN === "") delete env.LIVEDASH_ADMIN_TOKEN;
-    delete env.REDIS_URL;
+    // The managed Redis, unless the test brings its own.
+    if (!this.extraEnv.REDIS_URL) delete env.REDIS_URL;
     const child = spawn(binary, this.args, { env, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout?.on("data", (chunk) => (this.log += chunk));
     child.stderr?.on("data", (chunk) => (this.log += chunk));

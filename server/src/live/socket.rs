@@ -146,12 +146,14 @@ pub async fn upgrade(
     State(state): State<AppState>,
     principal: Option<Extension<Principal>>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: axum::http::HeaderMap,
     Query(params): Query<LiveParams>,
 ) -> Response {
     // Many sockets from one address are one client misbehaving (or attacking), not many users.
     let admitted = match (state.config.limits.sockets_per_address, peer) {
         (Some(limit), Some(Extension(ConnectInfo(peer)))) => {
-            match state.hub.admit(peer.ip(), limit) {
+            let client = state.config.trusted_proxies.client(peer.ip(), &headers);
+            match state.hub.admit(client, limit) {
                 Some(guard) => Ok(Some(guard)),
                 None => Err((
                     CLOSE_TRY_AGAIN_LATER,

@@ -13,7 +13,7 @@ pub mod shares;
 pub mod sketch;
 pub mod writer;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -87,9 +87,20 @@ impl StorageError {
 pub struct WriteOutcome {
     /// How many observations were stored.
     pub stored: usize,
-    /// Observations refused by storage (a kind that differs from the series' kind), by their
-    /// index in the input, with the reason.
+    /// Observations refused by storage (a kind that differs from the series' kind, or a new
+    /// series beyond a [`SeriesLimits`] cap), by their index in the input, with the reason.
     pub refused: Vec<(usize, String)>,
+}
+
+/// Cardinality caps; `None` means no cap. Checked when a series is first written; across
+/// several processes writing new series at the same moment, a cap may be passed by a batch.
+/// Series count until they are deleted, not when their data expires.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SeriesLimits {
+    /// Most series in all.
+    pub total: Option<usize>,
+    /// Most series per metric name.
+    pub per_metric: Option<usize>,
 }
 
 /// The Redis repository: one multiplexed, self-reconnecting connection shared by all requests.
@@ -110,6 +121,7 @@ pub struct Store {
     events: events::EventState,
     /// When each API token's use was last written down.
     usage: Arc<access::UsageClock>,
+    series_limits: SeriesLimits,
 }
 
 /// How long the change log keeps entries unless configured otherwise.
@@ -144,6 +156,7 @@ impl Store {
             registered: Arc::new(Mutex::new(HashSet::new())),
             events: events::EventState::default(),
             usage: Arc::new(access::UsageClock::default()),
+            series_limits: SeriesLimits::default(),
         })
     }
 
@@ -158,6 +171,13 @@ impl Store {
     #[must_use]
     pub fn with_resume_window(mut self, window_ms: i64) -> Self {
         self.resume_window_ms = window_ms;
+        self
+    }
+
+    /// Refuses samples that would create series beyond `limits`.
+    #[must_use]
+    pub fn with_series_limits(mut self, limits: SeriesLimits) -> Self {
+        self.series_limits = limits;
         self
     }
 
@@ -221,10 +241,29 @@ impl Store {
             grouped[group].1.push(index);
         }
         let now = crate::routes::now_ms();
-        let groups: Vec<SeriesGroup<'_>> = grouped
+        let mut groups: Vec<SeriesGroup<'_>> = grouped
             .into_iter()
             .map(|(group, indices)| (group, SeriesId::of(group.0), indices))
             .collect();
+        let mut outcome = WriteOutcome::default();
+        let mut unregistered = self.unregistered(groups.iter().map(|(g, id, _)| (g.0, id)));
+        let over_limits = self.over_series_limits(&unregistered).await?;
+        if !over_limits.is_empty() {
+            groups.retain(|(_, id, indices)| match over_limits.get(id) {
+                Some(reason) => {
+                    outcome
+                        .refused
+                        .extend(indices.iter().map(|&i| (i, reason.clone())));
+                    false
+                }
+                None => true,
+            });
+            unregistered.retain(|(_, id)| !over_limits.contains_key(id));
+            if groups.is_empty() {
+                outcome.refused.sort_by_key(|(index, _)| *index);
+                return Ok(outcome);
+            }
+        }
 
         let mut pipe = redis::pipe();
         pipe.ignore_errors();
@@ -232,7 +271,6 @@ impl Store {
         for call in &calls {
             self.push_write(&mut pipe, now, call, observations);
         }
-        let unregistered = self.unregistered(groups.iter().map(|(g, id, _)| (g.0, id)));
         self.push_registration(&mut pipe, &unregistered);
 
         let mut connection = self.connection.clone();
@@ -247,7 +285,6 @@ impl Store {
                 Err(error) => return Err(error.into()),
             };
 
-        let mut outcome = WriteOutcome::default();
         let mut notice = changes::Notice::default();
         for (call, reply) in calls.iter().zip(&replies) {
             let per_series = match reply {
@@ -393,9 +430,9 @@ impl Store {
         }
     }
 
-    fn unregistered<'a>(
+    fn unregistered<'a, 'b>(
         &self,
-        series: impl Iterator<Item = (&'a SeriesKey, &'a SeriesId)>,
+        series: impl Iterator<Item = (&'a SeriesKey, &'b SeriesId)>,
     ) -> Vec<(&'a SeriesKey, SeriesId)> {
         let registered = self.registered.lock().unwrap_or_else(|e| e.into_inner());
         let mut seen = HashSet::new();
@@ -403,6 +440,75 @@ impl Store {
             .filter(|(_, id)| !registered.contains(id) && seen.insert((*id).clone()))
             .map(|(key, id)| (key, id.clone()))
             .collect()
+    }
+
+    /// Of the series new to this process, those that would go over a cardinality cap, each
+    /// with the reason; one round trip, and only when a batch holds series this process has not
+    /// written before.
+    async fn over_series_limits(
+        &self,
+        new: &[(&SeriesKey, SeriesId)],
+    ) -> Result<HashMap<SeriesId, String>, StorageError> {
+        let limits = self.series_limits;
+        let mut over = HashMap::new();
+        if new.is_empty() || limits == SeriesLimits::default() {
+            return Ok(over);
+        }
+        let names: BTreeSet<&str> = new.iter().map(|(key, _)| key.name.as_str()).collect();
+        let mut pipe = redis::pipe();
+        let stored = pipe.cmd("HMGET").arg(self.keys.catalog());
+        for (_, id) in new {
+            stored.arg(id.as_str());
+        }
+        pipe.cmd("HLEN").arg(self.keys.catalog());
+        for name in &names {
+            pipe.cmd("SCARD").arg(self.keys.name_index(name));
+        }
+        let mut connection = self.connection.clone();
+        let mut replies: Vec<redis::Value> = pipe.query_async(&mut connection).await?;
+        let corrupt = |error: redis::ParsingError| StorageError::Corrupt {
+            key: self.keys.catalog(),
+            reason: format!("counting series: {error}"),
+        };
+        let per_name: Vec<usize> = replies
+            .split_off(2)
+            .iter()
+            .map(redis::from_redis_value_ref)
+            .collect::<Result<_, _>>()
+            .map_err(corrupt)?;
+        let mut total: usize = redis::from_redis_value_ref(&replies[1]).map_err(corrupt)?;
+        let stored: Vec<Option<String>> =
+            redis::from_redis_value_ref(&replies[0]).map_err(corrupt)?;
+        let mut per_name: HashMap<&str, usize> = names.into_iter().zip(per_name).collect();
+        for ((key, id), stored) in new.iter().zip(stored) {
+            if stored.is_some() {
+                continue;
+            }
+            let of_name = per_name.entry(key.name.as_str()).or_default();
+            let refusal = if let Some(max) = limits.total
+                && total >= max
+            {
+                format!(
+                    "series {key} was not created: livedash holds {total} series, the most \
+                     LIVEDASH_MAX_SERIES allows"
+                )
+            } else if let Some(max) = limits.per_metric
+                && *of_name >= max
+            {
+                format!(
+                    "series {key} was not created: metric {} has {} series, the most \
+                     LIVEDASH_MAX_SERIES_PER_METRIC allows (a label with unbounded values, \
+                     such as a user or request id, is the usual cause)",
+                    key.name, *of_name
+                )
+            } else {
+                total += 1;
+                *of_name += 1;
+                continue;
+            };
+            over.insert(id.clone(), refusal);
+        }
+        Ok(over)
     }
 
     fn remember(&self, ids: impl Iterator<Item = SeriesId>) {
