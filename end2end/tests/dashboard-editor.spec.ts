@@ -328,6 +328,15 @@ test("user text in titles and notes is shown as text, never as HTML", async ({ p
     await expect(page.locator("main img, main script")).toHaveCount(0);
   }
   await expect(page.getByTestId("dashboard-title-input")).toHaveValue(markup);
+  // The version summary in the history, and a share link's label in the share panel.
+  await page.getByTestId("open-history").click();
+  await expect(page.getByTestId("version").first()).toContainText(markup);
+  await serverFn("create_share_link", { id: created.id, label: markup, expires_in_ms: null });
+  await page.goto(app.url(`/d/${created.id}`));
+  await expect(page.getByTestId("dashboard-view")).toHaveAttribute("data-ready", "true");
+  await page.getByTestId("open-share").click();
+  await expect(page.getByTestId("share-link")).toContainText(markup);
+  await expect(page.locator("main img, main script")).toHaveCount(0);
   expect(dialogs).toBe(0);
 });
 
