@@ -205,3 +205,46 @@ async fn expiry_and_deletion_end_links() {
     assert_eq!(code, CLOSE_ACCESS_ENDED);
     assert!(took < Duration::from_secs(1), "closed after {took:?}");
 }
+
+/// A viewer watching through a link with an expiry is closed when it expires, however often
+/// data arrives meanwhile.
+#[tokio::test]
+async fn expiring_links_close_their_viewers_on_time() {
+    let redis = RedisServer::start();
+    let app = TestApp::start_with_prefix(&redis.url(), "expiring:").await;
+    let id = dashboard(&app).await;
+    let link = app
+        .ok_fn(
+            "create_share_link",
+            json!({"id": id, "label": "", "expires_in_ms": 1500}),
+        )
+        .await;
+    let token = link["token"].as_str().unwrap();
+    let mut viewer = app.connect_to(&format!("/api/v1/live?share={token}")).await;
+    assert!(matches!(
+        subscribe(&mut viewer, 1, latest(Some(r#"shared_cpu{host="a"}"#))).await,
+        ServerMessage::Snapshot { .. }
+    ));
+    let writing = {
+        let ingest_url = app.url("/api/v1/ingest");
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            for value in 0.. {
+                let _ = client
+                    .post(&ingest_url)
+                    .json(&json!([{"name": "shared_cpu", "labels": {"host": "a"}, "value": value}]))
+                    .send()
+                    .await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let (code, reason, took) = closed(&mut viewer, Duration::from_secs(8)).await;
+    writing.abort();
+    assert_eq!(code, CLOSE_ACCESS_ENDED);
+    assert!(reason.contains("revoked or has expired"), "{reason}");
+    assert!(
+        took > Duration::from_millis(800) && took < Duration::from_secs(4),
+        "closed after {took:?}"
+    );
+}

@@ -126,11 +126,13 @@ impl Outbox {
 struct ShareScope {
     token: String,
     link: String,
+    /// When the link stops working, ms since the epoch.
+    expires_at: Option<i64>,
     selectors: Vec<Selector>,
 }
 
-/// How often a share link's socket checks that its link still stands (revocations normally
-/// arrive at once, over the revocation channel; this covers a missed one and expiry).
+/// How often a share link's socket checks that its link still stands, besides at its expiry
+/// (revocations normally arrive at once, over the revocation channel; this covers a missed one).
 const SHARE_RECHECK: Duration = Duration::from_secs(10);
 
 /// Query parameters of the live endpoint.
@@ -209,18 +211,21 @@ async fn share_scope(state: &AppState, token: String) -> Result<ShareScope, (u16
     Ok(ShareScope {
         token,
         link: link.id,
+        expires_at: link.expires_at,
         selectors,
     })
 }
 
-/// Resolves when `share`'s link no longer stands (checked every [`SHARE_RECHECK`]); never
-/// without one.
-async fn recheck(state: &AppState, share: Option<&ShareScope>) {
-    let Some(share) = share else {
-        return std::future::pending().await;
-    };
+/// Resolves when `share`'s link no longer stands (checked every [`SHARE_RECHECK`], and at
+/// its expiry).
+async fn recheck(state: &AppState, share: &ShareScope) {
     loop {
-        tokio::time::sleep(SHARE_RECHECK).await;
+        let until_expiry = share.expires_at.map(|at| {
+            // A moment past it, so the check sees the link expired.
+            Duration::from_millis((at - crate::routes::now_ms()).max(0).unsigned_abs() + 5)
+        });
+        tokio::time::sleep(until_expiry.map_or(SHARE_RECHECK, |wait| wait.min(SHARE_RECHECK)))
+            .await;
         match state
             .store
             .resolve_share_token(&share.token, crate::routes::now_ms())
@@ -278,15 +283,27 @@ async fn serve(
     }
     let mut ping = tokio::time::interval(PING_INTERVAL);
     ping.reset();
+    // Made once, outside the loop: a share link's recheck keeps its own clock however often
+    // data arrives, and thousands of sockets do not re-register with the shared shutdown
+    // token on every message.
+    let shutdown = state.shutdown.cancelled();
+    let kicked = kick.token.cancelled();
+    // Boxed: only share-link sockets pay for the check's storage call in their task's size.
+    let mut link_ended: std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>> =
+        match share.as_ref() {
+            Some(share) => Box::pin(recheck(&state, share)),
+            None => Box::pin(std::future::pending()),
+        };
+    tokio::pin!(shutdown, kicked);
     let closing = loop {
         tokio::select! {
             biased;
-            () = state.shutdown.cancelled() => break Some((CLOSE_GOING_AWAY, "server shutting down")),
-            () = kick.token.cancelled() => {
+            () = &mut shutdown => break Some((CLOSE_GOING_AWAY, "server shutting down")),
+            () = &mut kicked => {
                 let closing = *kick.reason.lock().unwrap_or_else(|e| e.into_inner());
                 break Some(closing.unwrap_or((CLOSE_TRY_AGAIN_LATER, "closed by the server")));
             }
-            () = recheck(&state, share.as_ref()) => {
+            () = &mut link_ended => {
                 break Some((CLOSE_ACCESS_ENDED, crate::storage::shares::SHARE_LINK_ENDED));
             }
             incoming = socket.recv() => match incoming {
