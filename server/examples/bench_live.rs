@@ -40,6 +40,8 @@ const CONNECTING_AT_ONCE: usize = 200;
 
 /// Points the generator had accepted so far: what arrived really, against the 10 000/s meant.
 static POINTS_STORED: AtomicU64 = AtomicU64::new(0);
+/// Deltas the viewers received while measuring (a WebSocket frame carries one or more).
+static DELTAS_RECEIVED: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Clone, Copy, PartialEq)]
 enum Case {
@@ -101,21 +103,22 @@ struct LightSeries {
     points: Vec<(i64, f64)>,
 }
 
-/// The newest send time a frame shows, if it carries a delta.
-fn newest_sent(text: &str) -> Option<f64> {
+/// The newest send time a frame shows, if it carries a delta, and how many deltas it carries.
+fn newest_sent(text: &str) -> Option<(f64, u64)> {
     let messages: Vec<Light> = if text.starts_with('[') {
         serde_json::from_str(text).ok()?
     } else {
         vec![serde_json::from_str(text).ok()?]
     };
-    messages
-        .iter()
-        .filter(|message| message.kind == "delta")
+    let deltas = messages.iter().filter(|message| message.kind == "delta");
+    let newest = deltas
+        .clone()
         .filter_map(|message| message.data.as_ref())
         .flat_map(|data| &data.series)
         .flat_map(|series| &series.points)
         .map(|(_, value)| *value)
-        .reduce(f64::max)
+        .reduce(f64::max)?;
+    Some((newest, deltas.count() as u64))
 }
 
 /// Sends 10 000 points/s over the 1 000 series while `paused` is false, until `stop`.
@@ -233,8 +236,9 @@ async fn viewer(
             }
         }
         if measuring.load(Ordering::Relaxed)
-            && let Some(sent) = newest_sent(&text)
+            && let Some((sent, deltas)) = newest_sent(&text)
         {
+            DELTAS_RECEIVED.fetch_add(deltas, Ordering::Relaxed);
             local.push(received - sent);
             if local.len() >= 256 {
                 samples.add(&mut local);
@@ -368,9 +372,9 @@ async fn main() {
     paused.store(false, Ordering::Relaxed);
 
     println!(
-        "| viewers | case | points/s stored | deltas measured | p50 ms | p99 ms | Redis pub/sub floor p50 / p99 ms |"
+        "| viewers | case | points/s stored | frames measured | deltas/s received | p50 ms | p99 ms | Redis pub/sub floor p50 / p99 ms |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     for &count in &counts {
         for case in [Case::Dashboard, Case::PerSeries] {
             let samples = Arc::new(Samples::default());
@@ -382,8 +386,10 @@ async fn main() {
             measuring.store(true, Ordering::Relaxed);
             floor_measuring.store(true, Ordering::Relaxed);
             let stored_before = POINTS_STORED.load(Ordering::Relaxed);
+            let deltas_before = DELTAS_RECEIVED.load(Ordering::Relaxed);
             tokio::time::sleep(Duration::from_secs(seconds)).await;
             let stored = POINTS_STORED.load(Ordering::Relaxed) - stored_before;
+            let deltas = DELTAS_RECEIVED.load(Ordering::Relaxed) - deltas_before;
             measuring.store(false, Ordering::Relaxed);
             floor_measuring.store(false, Ordering::Relaxed);
             stop.notify_waiters();
@@ -393,9 +399,10 @@ async fn main() {
             let (n, p50, p99) = samples.summary();
             let (_, floor50, floor99) = floor.summary();
             println!(
-                "| {count} | {} | {:.0} | {n} | {p50:.1} | {p99:.1} | {floor50:.1} / {floor99:.1} |",
+                "| {count} | {} | {:.0} | {n} | {:.0} | {p50:.1} | {p99:.1} | {floor50:.1} / {floor99:.1} |",
                 case.name(),
-                stored as f64 / seconds as f64
+                stored as f64 / seconds as f64,
+                deltas as f64 / seconds as f64
             );
         }
     }

@@ -146,6 +146,14 @@ pub fn freshness(widget: &Widget, context: &WidgetContext) -> Option<(String, &'
     })
 }
 
+/// Part of a chart's lines and bands, drawn on one layer.
+#[derive(Clone, PartialEq)]
+struct SeriesPart {
+    lines: Vec<Vec<(i64, f64)>>,
+    bands: Vec<Vec<(i64, f64, f64)>>,
+    step: i64,
+}
+
 /// Line or bar chart, with legend and a hover read-out.
 #[component]
 fn Chart(
@@ -209,22 +217,44 @@ fn Chart(
         })
     });
     let axes = Memo::new(move |_| render_axes(context.window.get(), bounds.get(), plot_size()));
-    let series = move || {
-        let window = context.window.get();
-        lines.with(|(lines, step)| {
-            bands.with(|bands| {
+    // Each line's newest bucket is still open and changes with every update; the others change
+    // only when a bucket closes or the window moves. They are drawn on a layer of their own, so
+    // most updates redraw (and the browser parses and lays out) two buckets a line, not the
+    // whole window: the newest and the one before, which joins it to the rest.
+    let part = move |newest: bool| {
+        Memo::new(move |_| {
+            fn cut<T: Clone>(all: &[T], newest: bool) -> Vec<T> {
+                if newest {
+                    all[all.len().saturating_sub(2)..].to_vec()
+                } else {
+                    all[..all.len().saturating_sub(1)].to_vec()
+                }
+            }
+            let (lines, step) = lines.with(|(lines, step)| {
+                (lines.iter().map(|line| cut(line, newest)).collect(), *step)
+            });
+            let bands = bands.with(|bands| bands.iter().map(|band| cut(band, newest)).collect());
+            SeriesPart { lines, bands, step }
+        })
+    };
+    let layer = move |part: Memo<SeriesPart>| {
+        move || {
+            let window = context.window.get();
+            part.with(|part| {
                 render_series(
-                    lines,
-                    bands,
-                    *step,
+                    &part.lines,
+                    &part.bands,
+                    part.step,
                     window,
                     bounds.get(),
                     plot_size(),
                     style,
                 )
             })
-        })
+        }
     };
+    let settled_series = layer(part(false));
+    let newest_series = layer(part(true));
     let metric = move || {
         widget.with(|widget| {
             widget
@@ -305,7 +335,8 @@ fn Chart(
                 on:pointerleave=move |_| hover.set(None)
             >
                 <div class="chart-svg" inner_html=move || axes.get()></div>
-                <div class="chart-svg chart-series" inner_html=series></div>
+                <div class="chart-svg chart-series" inner_html=settled_series></div>
+                <div class="chart-svg chart-series" inner_html=newest_series></div>
                 {move || {
                     read_out()
                         .map(|(x, time, values)| {
