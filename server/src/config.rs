@@ -18,6 +18,7 @@
 //! | `LIVEDASH_LIVE_RESUME` | `5m` | how long the change log keeps entries, so a client that reconnects within it gets exactly what it missed (later, a fresh snapshot) |
 //! | `LIVEDASH_LIVE_CLIENT_BUFFER` | `64` | messages queued per live client; a client with a full queue gets coalesced data, then is closed |
 //! | `LIVEDASH_LIVE_SLOW_CLIENT` | `10s` | how long a live client may stay behind before it is closed |
+//! | `LIVEDASH_LIVE_THREADS` | number of cores | worker threads of the runtime live sockets run on, apart from ingest (which they would otherwise delay under load); `off` runs them on the main runtime |
 //! | `LIVEDASH_STATSD_ADDR` | `127.0.0.1:8125` | UDP address of the StatsD listener, or `off`; StatsD has no authentication, so keep it on loopback or a trusted network |
 //! | `LIVEDASH_SELF_METRICS` | `10s` | how often livedash records its own metrics (shown on the Overview dashboard), or `off` |
 //! | `LIVEDASH_EVENT_PROPERTIES` | `path` | event properties whose values are ranked per time bucket (top pages), comma-separated |
@@ -215,6 +216,14 @@ pub struct LiveConfig {
     pub client_buffer: usize,
     /// How long a client may stay behind before it is closed, ms.
     pub slow_client_ms: i64,
+    /// Worker threads of the runtime live sockets run on, apart from ingest; `None` runs them
+    /// on the main runtime.
+    pub threads: Option<usize>,
+}
+
+/// One live thread per core: the main runtime has as many, and the OS shares the cores.
+fn default_live_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 impl Default for LiveConfig {
@@ -224,6 +233,7 @@ impl Default for LiveConfig {
             resume_window_ms: 5 * 60_000,
             client_buffer: 64,
             slow_client_ms: 10_000,
+            threads: Some(default_live_threads()),
         }
     }
 }
@@ -349,6 +359,20 @@ impl Config {
                 None => defaults.client_buffer,
             },
             slow_client_ms: duration("LIVEDASH_LIVE_SLOW_CLIENT", defaults.slow_client_ms)?,
+            threads: match get("LIVEDASH_LIVE_THREADS") {
+                Some(value) if value.trim() == "off" => None,
+                Some(value) => match value.trim().parse::<usize>() {
+                    Ok(threads @ 1..=1024) => Some(threads),
+                    _ => {
+                        return Err(ConfigError {
+                            variable: "LIVEDASH_LIVE_THREADS",
+                            value,
+                            reason: "a number of threads from 1 to 1024, or off".into(),
+                        });
+                    }
+                },
+                None => defaults.threads,
+            },
         };
         let self_metrics_ms = match get("LIVEDASH_SELF_METRICS") {
             Some(value) if value.trim() == "off" => None,
@@ -571,7 +595,8 @@ mod tests {
                 frame_ms: 100,
                 resume_window_ms: 300_000,
                 client_buffer: 64,
-                slow_client_ms: 10_000
+                slow_client_ms: 10_000,
+                threads: Some(std::thread::available_parallelism().unwrap().get()),
             }
         );
         assert_eq!(config.self_metrics_ms, Some(DEFAULT_SELF_METRICS_MS));
@@ -605,6 +630,7 @@ mod tests {
             ("LIVEDASH_LIVE_RESUME", "1h"),
             ("LIVEDASH_LIVE_CLIENT_BUFFER", "8"),
             ("LIVEDASH_LIVE_SLOW_CLIENT", "3s"),
+            ("LIVEDASH_LIVE_THREADS", "3"),
         ])
         .unwrap();
         assert_eq!(
@@ -613,7 +639,8 @@ mod tests {
                 frame_ms: 250,
                 resume_window_ms: 3_600_000,
                 client_buffer: 8,
-                slow_client_ms: 3_000
+                slow_client_ms: 3_000,
+                threads: Some(3),
             }
         );
         assert_eq!(config.addr, "0.0.0.0:8080".parse().unwrap());
@@ -626,8 +653,13 @@ mod tests {
         assert_eq!(config.key_prefix, "prod:");
         assert_eq!(config.max_body_bytes, 1024);
         assert_eq!(config.statsd_addr, None);
-        let off = self::config(&[("LIVEDASH_SELF_METRICS", "off")]).unwrap();
+        let off = self::config(&[
+            ("LIVEDASH_SELF_METRICS", "off"),
+            ("LIVEDASH_LIVE_THREADS", "off"),
+        ])
+        .unwrap();
         assert_eq!(off.self_metrics_ms, None);
+        assert_eq!(off.live.threads, None);
     }
 
     /// A bad value names its variable.
@@ -644,6 +676,8 @@ mod tests {
             ("LIVEDASH_LIVE_FRAME", "fast"),
             ("LIVEDASH_LIVE_CLIENT_BUFFER", "0"),
             ("LIVEDASH_LIVE_SLOW_CLIENT", "-1s"),
+            ("LIVEDASH_LIVE_THREADS", "0"),
+            ("LIVEDASH_LIVE_THREADS", "many"),
             ("LIVEDASH_STATSD_ADDR", "8125"),
             ("LIVEDASH_SELF_METRICS", "10ms"),
             ("LIVEDASH_SELF_METRICS", "sometimes"),

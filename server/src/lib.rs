@@ -11,6 +11,7 @@
 //!   signing in.
 //! - [`limits`]: request rate limits per credential.
 //! - [`routes`]: the HTTP surface; [`error`] maps failures to responses, once.
+//! - [`serving`]: accepting connections; live sockets get a runtime of their own.
 //! - [`state`]: the state shared by handlers and server functions.
 //! - [`demo`]: simulated services and product traffic for `--demo`.
 //! - [`testing`]: a throwaway `redis-server` for integration tests and benchmarks.
@@ -29,11 +30,11 @@ pub mod proxy;
 pub mod query_params;
 pub mod routes;
 pub mod self_metrics;
+pub mod serving;
 pub mod state;
 pub mod storage;
 pub mod testing;
 
-use axum::serve::ListenerExt;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -81,6 +82,8 @@ pub struct Livedash {
     /// Ends once every writer handle is dropped, after the last write.
     writer_task: JoinHandle<()>,
     statsd_addr: Option<std::net::SocketAddr>,
+    /// The runtime live sockets are served on, and the store their code uses there.
+    live: Option<(serving::LiveRuntime, Store)>,
 }
 
 impl Livedash {
@@ -121,11 +124,19 @@ impl Livedash {
             Ok(latency) => tracing::info!(?latency, "connected to Redis"),
             Err(error) => tracing::warn!(%error, "Redis is not answering yet; will keep trying"),
         }
+        let live = match config.live.threads {
+            Some(threads) => Some((
+                serving::LiveRuntime::start(threads)?,
+                store.making_requests_on(tokio::runtime::Handle::current()),
+            )),
+            None => None,
+        };
         let shutdown = CancellationToken::new();
         let (hub, hub_task) = Hub::start(
             client,
             channel,
-            store.clone(),
+            live.as_ref()
+                .map_or_else(|| store.clone(), |(_, store)| store.clone()),
             config.live,
             shutdown.clone(),
         );
@@ -191,6 +202,7 @@ impl Livedash {
             tasks,
             writer_task,
             statsd_addr,
+            live,
         })
     }
 
@@ -210,7 +222,7 @@ impl Livedash {
     /// "going away" reason, stops the hub, and stops the managed Redis if there is one.
     ///
     /// # Errors
-    /// The listener failed.
+    /// The listener's address could not be read.
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -223,21 +235,35 @@ impl Livedash {
             addr => format!("http://{addr}"),
         };
         let announce = tokio::spawn(auth::announce_sign_in(self.state.clone(), base_url));
-        // Live messages are small and must not wait for Nagle's algorithm to fill a segment.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::debug!(%error, "cannot set TCP_NODELAY");
-            }
+        // Live connections get a router whose store makes its Redis requests on this runtime,
+        // so that the connection's own tasks stay here (see the storage connection module).
+        let live = self.live.map(|(runtime, store)| {
+            let state = AppState {
+                store,
+                ..self.state.clone()
+            };
+            (runtime, routes::router(state))
         });
-        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                signal.await;
-                tracing::info!("shutting down");
-                shutdown.cancel();
-            })
-            .await;
+        tokio::spawn(async move {
+            signal.await;
+            tracing::info!("shutting down");
+            shutdown.cancel();
+        });
+        serving::serve(
+            listener,
+            app,
+            live.as_ref()
+                .map(|(runtime, router)| (runtime.handle(), router.clone())),
+            self.state.shutdown.clone(),
+        )
+        .await;
         self.state.shutdown.cancel();
+        // Live sockets say "going away" from their own runtime before it stops.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+        while self.state.hub.listeners() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        drop(live);
         let _ = announce.await;
         for task in self.tasks {
             let _ = task.await;
@@ -247,7 +273,7 @@ impl Livedash {
         if let Some(managed) = self.managed {
             managed.stop().await;
         }
-        served.map_err(StartError::from)
+        Ok(())
     }
 }
 

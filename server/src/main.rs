@@ -36,6 +36,7 @@ Configuration is read from environment variables (defaults in brackets):
   LIVEDASH_LIVE_RESUME     how long a disconnected live client can resume [5m]
   LIVEDASH_LIVE_CLIENT_BUFFER  messages queued per live client [64]
   LIVEDASH_LIVE_SLOW_CLIENT    how long a live client may stay behind [10s]
+  LIVEDASH_LIVE_THREADS    threads serving live sockets apart from ingest, or off [cores]
   LIVEDASH_STATSD_ADDR     StatsD UDP listener, or off [127.0.0.1:8125]
   LIVEDASH_SELF_METRICS    how often livedash records its own metrics, or off [10s]
   LIVEDASH_EVENT_PROPERTIES  event properties ranked per time bucket [path]

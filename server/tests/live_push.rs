@@ -152,7 +152,9 @@ async fn resume_after_a_forced_disconnect_delivers_every_point_exactly_once() {
 async fn resume_works_across_processes() {
     let redis = RedisServer::start();
     let first = TestApp::start_with_prefix(&redis.url(), "shared:").await;
-    let second = TestApp::start_with_prefix(&redis.url(), "shared:").await;
+    // The second serves its sockets on its main runtime, the first on a runtime of their own.
+    let second =
+        TestApp::start_with(&redis.url(), "shared:", &[("LIVEDASH_LIVE_THREADS", "off")]).await;
     let query = range("moving_gauge", 1000, 3_600_000);
     let base = (now_ms() - 600_000) / 1000 * 1000;
     let point = |i: i64| {

@@ -33,6 +33,11 @@ const LINGER: Duration = Duration::from_secs(15);
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Most change-log entries a catch-up reads; further behind, the member gets a snapshot.
 const MAX_CATCH_UP_ENTRIES: usize = 10_000;
+/// Most joins handled after one read of the pending changes.
+const MAX_JOINS_AT_ONCE: usize = 1_024;
+
+/// A subscription waiting to join, its cursor, and where its answer goes.
+type Joining = (Member, Option<Cursor>, oneshot::Sender<Result<(), String>>);
 
 /// A change the hub routed to this feed: the series' key and what was written.
 #[derive(Debug)]
@@ -292,7 +297,15 @@ impl Feed {
             tokio::select! {
                 command = inbox.recv() => {
                     let Some(command) = command else { return };
-                    self.handle(command).await;
+                    // What is queued behind it too, so that viewers joining together share
+                    // one read of the pending changes instead of one read each.
+                    let mut joining = Vec::new();
+                    self.handle(command, &mut joining).await;
+                    while joining.len() < MAX_JOINS_AT_ONCE {
+                        let Ok(command) = inbox.try_recv() else { break };
+                        self.handle(command, &mut joining).await;
+                    }
+                    self.join_all(joining).await;
                 }
                 () = sleep_until(due), if due.is_some() => {
                     self.flush().await;
@@ -331,7 +344,8 @@ impl Feed {
         }
     }
 
-    async fn handle(&mut self, command: Command) {
+    /// Acts on `command`; joins are collected in `joining`, for [`Self::join_all`].
+    async fn handle(&mut self, command: Command, joining: &mut Vec<Joining>) {
         match command {
             Command::Changed { cursor, changes } => self.note(cursor, &changes),
             Command::Refresh { cursor } => {
@@ -342,16 +356,34 @@ impl Feed {
                 member,
                 after,
                 joined,
-            } => {
-                let answer = self.join(member, after).await;
-                let _ = joined.send(answer);
-            }
+            } => joining.push((member, after, joined)),
             Command::Leave {
                 socket,
                 subscription,
-            } => self
-                .members
-                .retain(|m| !(m.socket == socket && m.subscription == subscription)),
+            } => {
+                // A subscription may join and leave within one batch: in that order.
+                self.join_all(std::mem::take(joining)).await;
+                self.members
+                    .retain(|m| !(m.socket == socket && m.subscription == subscription));
+            }
+        }
+    }
+
+    /// Adds the members in `joining` after one flush of the changes still pending, so that
+    /// what each gets next lines up with its snapshot or catch-up.
+    async fn join_all(&mut self, joining: Vec<Joining>) {
+        if joining.is_empty() {
+            return;
+        }
+        if !self.pending.is_empty() {
+            self.flush().await;
+        }
+        for (member, after, joined) in joining {
+            let answer = match &self.failed {
+                Some(reason) => Err(reason.clone()),
+                None => self.join(member, after).await,
+            };
+            let _ = joined.send(answer);
         }
     }
 
@@ -747,15 +779,9 @@ impl Feed {
         }
     }
 
-    /// Adds a member: a snapshot, or exactly what it missed after `after`.
+    /// Adds a member: a snapshot, or exactly what it missed after `after`. Pending changes
+    /// were flushed just before ([`Self::join_all`]).
     async fn join(&mut self, mut member: Member, after: Option<Cursor>) -> Result<(), String> {
-        // Changes still pending are applied first, so what the member gets next lines up.
-        if !self.pending.is_empty() {
-            self.flush().await;
-            if let Some(reason) = &self.failed {
-                return Err(reason.clone());
-            }
-        }
         let missed = match after {
             Some(after) => self.catch_up(after).await.map_err(|error| {
                 tracing::warn!(%error, query = %self.key, "catching a member up failed");

@@ -33,6 +33,8 @@ use crate::state::AppState;
 const PING_INTERVAL: Duration = Duration::from_secs(20);
 /// Longest a single send may take before the client is considered stuck.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Why the stream was degraded, when the outage was over before the socket could say so.
+const BRIEF_OUTAGE: &str = "storage was unavailable for a moment";
 /// Largest client message; subscriptions are small.
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 
@@ -274,6 +276,7 @@ async fn serve(
     let mut status = state.hub.status();
     let mut status_open = true;
     let degraded = status.borrow_and_update().clone();
+    let mut told_degraded = degraded.is_some();
     if let Some(reason) = degraded
         && send_message(&mut socket, &status_message(Some(reason)))
             .await
@@ -345,7 +348,19 @@ async fn serve(
                     continue;
                 }
                 let reason = status.borrow_and_update().clone();
-                if send_message(&mut socket, &status_message(reason)).await.is_err() {
+                // An outage that began and ended before this task looked is still told: the
+                // client's data had a gap, now filled.
+                let brief = (reason.is_none() && !told_degraded)
+                    .then(|| status_message(Some(BRIEF_OUTAGE.to_owned())));
+                told_degraded = reason.is_some();
+                let mut told = Ok(());
+                for message in brief.iter().chain([&status_message(reason)]) {
+                    told = send_message(&mut socket, message).await;
+                    if told.is_err() {
+                        break;
+                    }
+                }
+                if told.is_err() {
                     break None;
                 }
             }

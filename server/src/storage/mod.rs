@@ -4,6 +4,7 @@
 pub mod access;
 pub mod catalog;
 pub mod changes;
+mod connection;
 pub mod dashboards;
 pub mod events;
 mod fold;
@@ -122,6 +123,18 @@ pub struct Store {
     /// When each API token's use was last written down.
     usage: Arc<access::UsageClock>,
     series_limits: SeriesLimits,
+    /// The runtime requests are made on, when not the caller's.
+    home: Option<tokio::runtime::Handle>,
+}
+
+/// A lazy, self-reconnecting connection to `client`.
+fn connect(client: redis::Client) -> Result<ConnectionManager, StorageError> {
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(2)))
+        .set_response_timeout(Some(Duration::from_secs(5)))
+        .set_number_of_retries(2)
+        .set_max_delay(Duration::from_secs(1));
+    Ok(ConnectionManager::new_lazy_with_config(client, config)?)
 }
 
 /// How long the change log keeps entries unless configured otherwise.
@@ -138,18 +151,12 @@ impl Store {
         keys: Keys,
         retention: Retention,
     ) -> Result<Self, StorageError> {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(5)))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_secs(1));
-        let connection = ConnectionManager::new_lazy_with_config(client, config)?;
         let (append_script, read_script) = changes::scripts();
         Ok(Self {
             append_script: Arc::new(append_script),
             read_script: Arc::new(read_script),
             resume_window_ms: DEFAULT_RESUME_WINDOW_MS,
-            connection,
+            connection: connect(client)?,
             keys: Arc::new(keys),
             retention,
             write_script: Arc::new(redis::Script::new(&write_script(retention))),
@@ -157,7 +164,18 @@ impl Store {
             events: events::EventState::default(),
             usage: Arc::new(access::UsageClock::default()),
             series_limits: SeriesLimits::default(),
+            home: None,
         })
+    }
+
+    /// The same store, making its requests on `home` wherever it is used (see
+    /// the `connection` module): for code on another runtime.
+    #[must_use]
+    pub fn making_requests_on(&self, home: tokio::runtime::Handle) -> Self {
+        Self {
+            home: Some(home),
+            ..self.clone()
+        }
     }
 
     /// Keeps analytics events as `settings` say (ranked properties, raw log retention).
@@ -194,8 +212,11 @@ impl Store {
     }
 
     /// A connection handle (cheap clone of the shared multiplexed connection).
-    pub(crate) fn connection(&self) -> ConnectionManager {
-        self.connection.clone()
+    pub(crate) fn connection(&self) -> connection::Connection {
+        connection::Connection {
+            manager: self.connection.clone(),
+            home: self.home.clone(),
+        }
     }
 
     /// Round-trip time of a `PING`.

@@ -1,0 +1,55 @@
+//! The Redis connection handle requests go through, made on the runtime that owns it.
+//!
+//! The connection's own tasks run on the runtime that (re)connects it, and a reconnect is
+//! started by whichever request saw it fail. A request made on the live runtime, which can be
+//! saturated by thousands of sockets, could thus move the connection there, and every ingest
+//! request after it would wait behind those sockets. The store the live runtime uses therefore
+//! makes each request on its home runtime instead.
+
+use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
+use tokio::runtime::Handle;
+
+/// A cheap clone of the shared multiplexed connection, with where its requests are made.
+#[derive(Clone)]
+pub(crate) struct Connection {
+    pub(super) manager: ConnectionManager,
+    /// The runtime requests are made on; `None`: wherever the caller runs.
+    pub(super) home: Option<Handle>,
+}
+
+fn task_ended(error: &tokio::task::JoinError) -> RedisError {
+    RedisError::from(std::io::Error::other(format!(
+        "the storage request's task ended: {error}"
+    )))
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        let Some(home) = &self.home else {
+            return self.manager.req_packed_command(cmd);
+        };
+        let (mut manager, cmd) = (self.manager.clone(), cmd.clone());
+        let request = home.spawn(async move { manager.req_packed_command(&cmd).await });
+        Box::pin(async move { request.await.map_err(|error| task_ended(&error))? })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        let Some(home) = &self.home else {
+            return self.manager.req_packed_commands(pipeline, offset, count);
+        };
+        let (mut manager, pipeline) = (self.manager.clone(), pipeline.clone());
+        let request =
+            home.spawn(async move { manager.req_packed_commands(&pipeline, offset, count).await });
+        Box::pin(async move { request.await.map_err(|error| task_ended(&error))? })
+    }
+
+    fn get_db(&self) -> i64 {
+        self.manager.get_db()
+    }
+}
