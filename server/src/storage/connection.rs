@@ -7,7 +7,7 @@
 //! makes each request on its home runtime instead.
 
 use redis::aio::{ConnectionLike, ConnectionManager};
-use redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
+use redis::{Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value};
 use tokio::runtime::Handle;
 
 /// A cheap clone of the shared multiplexed connection, with where its requests are made.
@@ -18,10 +18,19 @@ pub(crate) struct Connection {
     pub(super) home: Option<Handle>,
 }
 
-fn task_ended(error: &tokio::task::JoinError) -> RedisError {
-    RedisError::from(std::io::Error::other(format!(
-        "the storage request's task ended: {error}"
-    )))
+/// Runs `request` on `home`; the caller awaits its answer.
+fn made_on<T: Send + 'static>(
+    home: &Handle,
+    request: impl Future<Output = RedisResult<T>> + Send + 'static,
+) -> RedisFuture<'static, T> {
+    let request = home.spawn(request);
+    Box::pin(async move {
+        request.await.map_err(|error| {
+            RedisError::from(std::io::Error::other(format!(
+                "the storage request's task ended: {error}"
+            )))
+        })?
+    })
 }
 
 impl ConnectionLike for Connection {
@@ -30,8 +39,7 @@ impl ConnectionLike for Connection {
             return self.manager.req_packed_command(cmd);
         };
         let (mut manager, cmd) = (self.manager.clone(), cmd.clone());
-        let request = home.spawn(async move { manager.req_packed_command(&cmd).await });
-        Box::pin(async move { request.await.map_err(|error| task_ended(&error))? })
+        made_on(home, async move { manager.req_packed_command(&cmd).await })
     }
 
     fn req_packed_commands<'a>(
@@ -44,9 +52,9 @@ impl ConnectionLike for Connection {
             return self.manager.req_packed_commands(pipeline, offset, count);
         };
         let (mut manager, pipeline) = (self.manager.clone(), pipeline.clone());
-        let request =
-            home.spawn(async move { manager.req_packed_commands(&pipeline, offset, count).await });
-        Box::pin(async move { request.await.map_err(|error| task_ended(&error))? })
+        made_on(home, async move {
+            manager.req_packed_commands(&pipeline, offset, count).await
+        })
     }
 
     fn get_db(&self) -> i64 {

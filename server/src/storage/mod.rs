@@ -107,7 +107,7 @@ pub struct SeriesLimits {
 /// The Redis repository: one multiplexed, self-reconnecting connection shared by all requests.
 #[derive(Clone)]
 pub struct Store {
-    connection: ConnectionManager,
+    connection: connection::Connection,
     keys: Arc<Keys>,
     retention: Retention,
     write_script: Arc<redis::Script>,
@@ -123,18 +123,6 @@ pub struct Store {
     /// When each API token's use was last written down.
     usage: Arc<access::UsageClock>,
     series_limits: SeriesLimits,
-    /// The runtime requests are made on, when not the caller's.
-    home: Option<tokio::runtime::Handle>,
-}
-
-/// A lazy, self-reconnecting connection to `client`.
-fn connect(client: redis::Client) -> Result<ConnectionManager, StorageError> {
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(2)))
-        .set_response_timeout(Some(Duration::from_secs(5)))
-        .set_number_of_retries(2)
-        .set_max_delay(Duration::from_secs(1));
-    Ok(ConnectionManager::new_lazy_with_config(client, config)?)
 }
 
 /// How long the change log keeps entries unless configured otherwise.
@@ -151,12 +139,21 @@ impl Store {
         keys: Keys,
         retention: Retention,
     ) -> Result<Self, StorageError> {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(5)))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_secs(1));
+        let manager = ConnectionManager::new_lazy_with_config(client, config)?;
         let (append_script, read_script) = changes::scripts();
         Ok(Self {
             append_script: Arc::new(append_script),
             read_script: Arc::new(read_script),
             resume_window_ms: DEFAULT_RESUME_WINDOW_MS,
-            connection: connect(client)?,
+            connection: connection::Connection {
+                manager,
+                home: None,
+            },
             keys: Arc::new(keys),
             retention,
             write_script: Arc::new(redis::Script::new(&write_script(retention))),
@@ -164,7 +161,6 @@ impl Store {
             events: events::EventState::default(),
             usage: Arc::new(access::UsageClock::default()),
             series_limits: SeriesLimits::default(),
-            home: None,
         })
     }
 
@@ -172,10 +168,9 @@ impl Store {
     /// the `connection` module): for code on another runtime.
     #[must_use]
     pub fn making_requests_on(&self, home: tokio::runtime::Handle) -> Self {
-        Self {
-            home: Some(home),
-            ..self.clone()
-        }
+        let mut store = self.clone();
+        store.connection.home = Some(home);
+        store
     }
 
     /// Keeps analytics events as `settings` say (ranked properties, raw log retention).
@@ -213,10 +208,7 @@ impl Store {
 
     /// A connection handle (cheap clone of the shared multiplexed connection).
     pub(crate) fn connection(&self) -> connection::Connection {
-        connection::Connection {
-            manager: self.connection.clone(),
-            home: self.home.clone(),
-        }
+        self.connection.clone()
     }
 
     /// Round-trip time of a `PING`.
