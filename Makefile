@@ -37,18 +37,32 @@ build: site server
 server:
 	cargo build --release -p server --bin livedash
 
-# The browser bundle: wasm32 build, JS glue, size optimisation, CSS and static assets.
-site: $(NODE_MODULES)
-	cargo build -p frontend --lib --target $(WASM_TARGET) --profile wasm-release
+# The browser bundle: wasm32 build; split into the main bundle and the chunks each page loads on
+# first visit (the linker keeps relocations for the splitter; its manifest tells the server which
+# chunks a page needs, to preload them); JS glue; size optimisation of every module; CSS and
+# static assets. Then what each page downloads.
+WASM_OUT := target/$(WASM_TARGET)/wasm-release/frontend.wasm
+WASM_SPLIT_DIR := frontend/wasm-split
+WASM_SPLIT := target/tools/release/livedash-wasm-split
+site: $(NODE_MODULES) $(WASM_SPLIT)
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Clink-args=--emit-relocs" \
+		cargo build -p frontend --lib --target $(WASM_TARGET) --profile wasm-release
+	rm -rf $(PKG)
 	mkdir -p $(PKG)
-	wasm-bindgen --target web --no-typescript --out-dir $(PKG) --out-name $(OUTPUT_NAME) \
-		target/$(WASM_TARGET)/wasm-release/frontend.wasm
-	wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-		$(PKG)/$(OUTPUT_NAME)_bg.wasm -o $(PKG)/$(OUTPUT_NAME)_bg.wasm
+	$(WASM_SPLIT) split $(WASM_OUT) $(PKG) $(OUTPUT_NAME)
+	wasm-bindgen --target web --no-typescript --keep-lld-exports --out-dir $(PKG) \
+		--out-name $(OUTPUT_NAME) $(PKG)/$(OUTPUT_NAME).wasm
+	rm $(PKG)/$(OUTPUT_NAME).wasm
+	for module in $(PKG)/*.wasm; do \
+		wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int $$module -o $$module \
+			|| exit 1; \
+	done
 	cp style/main.css $(PKG)/$(OUTPUT_NAME).css
 	cp -r public/. $(SITE)/
-	@printf 'WASM bundle: %s bytes, %s bytes gzip -9\n' \
-		"$$(wc -c < $(PKG)/$(OUTPUT_NAME)_bg.wasm)" "$$(gzip -9 -c $(PKG)/$(OUTPUT_NAME)_bg.wasm | wc -c)"
+	@$(WASM_SPLIT) sizes $(PKG) $(OUTPUT_NAME)
+
+$(WASM_SPLIT): $(WASM_SPLIT_DIR)/Cargo.toml $(WASM_SPLIT_DIR)/Cargo.lock $(WASM_SPLIT_DIR)/src/main.rs
+	cargo build --release --locked --manifest-path $(WASM_SPLIT_DIR)/Cargo.toml --target-dir target/tools
 
 ## tools: the wasm32 target, wasm-bindgen, redis-server and npm packages (wasm-opt), if missing
 tools: $(NODE_MODULES)
@@ -74,8 +88,11 @@ $(NODE_MODULES): end2end/package.json end2end/package-lock.json
 lint:
 	cargo fmt --all -- --check
 	cargo fmt --manifest-path $(FUZZ_DIR)/Cargo.toml -- --check
+	cargo fmt --manifest-path $(WASM_SPLIT_DIR)/Cargo.toml -- --check
 	cargo clippy --release -p app -p server --all-targets -- -D warnings
 	cargo clippy --release -p frontend --target $(WASM_TARGET) -- -D warnings
+	cargo clippy --release --locked --manifest-path $(WASM_SPLIT_DIR)/Cargo.toml \
+		--target-dir target/tools -- -D warnings
 
 ## unit: Rust unit and integration tests (they start their own redis-server on free ports)
 unit:

@@ -2,7 +2,7 @@
 // and in the editor, light and dark, desktop and phone width. Run with `make screenshots`.
 import { expect, test } from "@playwright/test";
 import { resolve } from "node:path";
-import { Livedash } from "../tests/support/livedash";
+import { Livedash, open } from "../tests/support/livedash";
 import { ingest, serverFn, shopDashboard, shopTraffic } from "./demo";
 
 const out = resolve(__dirname, "../../docs/screenshots");
@@ -26,14 +26,14 @@ test("screenshots", async ({ browser }) => {
           const context = await browser.newContext({ colorScheme: theme, viewport, deviceScaleFactor: device === "phone" ? 2 : 1 });
           await app.signIn(context);
           const page = await context.newPage();
-          await page.goto(app.url(`/d/${created.id}`));
+          await open(page, app.url(`/d/${created.id}`));
           await expect(page.getByTestId("dashboard-view")).toHaveAttribute("data-ready", "true");
           await expect(page.getByTestId("live-status")).toHaveText("Live");
           await expect(page.getByTestId("stat-value").first()).not.toHaveText("–");
           await page.waitForTimeout(1500);
           await page.screenshot({ path: `${out}/view-${theme}-${device}.png`, fullPage: device === "desktop" });
 
-          await page.goto(app.url(`/d/${created.id}/edit`));
+          await open(page, app.url(`/d/${created.id}/edit`));
           await expect(page.getByTestId("editor")).toHaveAttribute("data-ready", "true");
           await page.locator('[data-widget="latency"]').getByTestId("widget-head").click();
           await expect(page.getByTestId("side-panel")).toBeVisible();

@@ -2,7 +2,7 @@
 // Access page (tokens, sign-in links, signed-in browsers), a viewer without edit controls, a
 // revoked browser told at once, injection attempts staying inert, and LIVEDASH_AUTH=off.
 import { expect, test } from "@playwright/test";
-import { Livedash, watchErrors } from "./support/livedash";
+import { Livedash, open, reload, watchErrors } from "./support/livedash";
 
 let app: Livedash;
 
@@ -20,22 +20,22 @@ test("first start prints a one-time sign-in link; an admin invites a viewer and 
   const link = /open (http:\/\/\S+\/login\/link\?code=[0-9a-f]{32})/.exec(app.output())![1];
 
   // Nobody else gets in: a fresh browser is sent to sign in.
-  await page.goto(app.url("/dashboards"));
+  await open(page, app.url("/dashboards"));
   await expect(page).toHaveURL(/\/login\?next=\/dashboards$/);
   await expect(page.getByTestId("login-token")).toBeVisible();
 
   // One click on the printed link signs the newcomer in as admin.
-  await page.goto(link);
+  await open(page, link);
   await expect(page.getByTestId("role")).toHaveText("admin");
   // The link works once.
   const late = await browser.newContext();
   const latePage = await late.newPage();
-  await latePage.goto(link);
+  await open(latePage, link);
   await expect(latePage.getByTestId("login-error")).toContainText("already used");
   await late.close();
 
   // A dashboard, and an ingest token whose label tries to inject markup.
-  await page.goto(app.url("/dashboards"));
+  await open(page, app.url("/dashboards"));
   await page.getByTestId("new-dashboard-title").fill("Team board");
   await page.getByRole("button", { name: "Create" }).click();
   await expect(page.getByTestId("editor")).toHaveAttribute("data-ready", "true");
@@ -65,9 +65,9 @@ test("first start prints a one-time sign-in link; an admin invites a viewer and 
   const viewerContext = await browser.newContext();
   const viewer = await viewerContext.newPage();
   const viewerErrors = watchErrors(viewer);
-  await viewer.goto(invite);
+  await open(viewer, invite);
   await expect(viewer.getByTestId("role")).toHaveText("viewer");
-  await viewer.goto(app.url("/dashboards"));
+  await open(viewer, app.url("/dashboards"));
   await expect(viewer.getByTestId("dashboard-link")).toHaveText("Team board");
   // A viewer reads but has no edit controls, and the server refuses edits anyway.
   await expect(viewer.getByTestId("new-dashboard-title")).toHaveCount(0);
@@ -79,14 +79,14 @@ test("first start prints a one-time sign-in link; an admin invites a viewer and 
   await expect(viewer.getByTestId("access-link")).toHaveCount(0);
 
   // The admin sees the viewer's browser in the list (the label shown as text) and signs it out.
-  await page.reload();
+  await reload(page);
   const sessions = page.getByTestId("sessions");
   await expect(sessions).toContainText(`Ada ${INJECTION}`);
   await sessions.locator("tr", { hasText: "Ada" }).getByTestId("revoke-session").click();
   await expect(sessions.locator("tr", { hasText: "Ada" })).toHaveCount(0);
   // The viewer's open dashboard is told at once: its live socket was closed with the reason.
   await expect(viewer.getByTestId("access-ended")).toContainText("revoked", { timeout: 5_000 });
-  await viewer.reload();
+  await reload(viewer);
   await expect(viewer).toHaveURL(/\/login/);
 
   expect(await page.evaluate(() => (window as any).__injected)).toBeUndefined();
@@ -99,7 +99,7 @@ test("first start prints a one-time sign-in link; an admin invites a viewer and 
 test("with LIVEDASH_AUTH=off every page warns that access control is off", async ({ page }) => {
   app = await Livedash.start([], { LIVEDASH_AUTH: "off" });
   const errors = watchErrors(page);
-  await page.goto(app.url("/dashboards"));
+  await open(page, app.url("/dashboards"));
   await expect(page.getByTestId("auth-off-banner")).toContainText("LIVEDASH_AUTH=off");
   await expect(page.getByTestId("new-dashboard-title")).toBeVisible();
   expect(errors).toEqual([]);

@@ -4,7 +4,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect, Locator, test } from "@playwright/test";
-import { Livedash, watchErrors } from "./support/livedash";
+import { Livedash, open, watchErrors } from "./support/livedash";
 
 let app: Livedash;
 
@@ -20,7 +20,7 @@ test("with --demo, the funnel, experiment and percentile widgets show live numbe
   app = await Livedash.start(["--demo"]);
   await app.signIn(page.context());
   const errors = watchErrors(page);
-  await page.goto(app.url("/dashboards"));
+  await open(page, app.url("/dashboards"));
   await page.getByRole("link", { name: "Product analytics (demo)" }).click();
   await expect(page.getByTestId("dashboard-title")).toHaveText("Product analytics (demo)");
 
@@ -72,7 +72,7 @@ test("a funnel defined on the Analytics page counts page views from the tracking
   app = await Livedash.start();
   await app.signIn(page.context());
   const errors = watchErrors(page);
-  await page.goto(app.url("/analytics"));
+  await open(page, app.url("/analytics"));
   await expect(page.getByTestId("analytics-page")).toHaveAttribute("data-ready", "true");
   const form = page.getByTestId("new-funnel");
   await form.getByTestId("funnel-name").fill("Pricing to sign-up");
@@ -86,7 +86,7 @@ test("a funnel defined on the Analytics page counts page views from the tracking
   await expect(page.getByTestId("funnel-list")).toContainText("Pricing to sign-up");
 
   // A funnel widget on a new dashboard, its funnel picked in the side panel.
-  await page.goto(app.url("/dashboards"));
+  await open(page, app.url("/dashboards"));
   await page.getByTestId("new-dashboard-title").fill("Growth");
   await page.getByRole("button", { name: "Create" }).click();
   await expect(page.getByTestId("editor")).toHaveAttribute("data-ready", "true");
@@ -159,13 +159,13 @@ test("markup in funnel, experiment, event and property text stays inert", async 
     summary: markup,
   });
 
-  await page.goto(app.url("/analytics"));
+  await open(page, app.url("/analytics"));
   await expect(page.getByTestId("analytics-page")).toHaveAttribute("data-ready", "true");
   await expect(page.getByTestId("funnel-list")).toContainText(markup);
   await expect(page.getByTestId("experiment-list")).toContainText(markup);
   await expect(page.locator("main img, main script")).toHaveCount(0);
 
-  await page.goto(app.url(`/d/${dashboard.id}`));
+  await open(page, app.url(`/d/${dashboard.id}`));
   await expect(page.locator("[data-ready=true]")).toHaveCount(1);
   await expect(page.getByTestId("top-values")).toContainText(markup);
   await expect(page.getByTestId("event-feed")).toContainText(markup);

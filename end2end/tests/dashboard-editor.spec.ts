@@ -1,5 +1,5 @@
 import { expect, Locator, Page, test } from "@playwright/test";
-import { Livedash, watchErrors } from "./support/livedash";
+import { Livedash, open, reload, watchErrors } from "./support/livedash";
 
 let app: Livedash;
 
@@ -62,7 +62,7 @@ test("a dashboard is built in the editor, saved, undone and redone, and restored
   await writeRecent("editor_errors", 5);
 
   // Create: the new dashboard opens in the editor.
-  await page.goto(app.url("/dashboards"));
+  await open(page, app.url("/dashboards"));
   await page.getByTestId("new-dashboard-title").fill("Checkout health");
   await page.getByRole("button", { name: "Create" }).click();
   const editor = page.getByTestId("editor");
@@ -130,7 +130,7 @@ test("a dashboard is built in the editor, saved, undone and redone, and restored
   await page.getByTestId("save").click();
   await expect(page.getByTestId("editor-message")).toHaveText("Saved as version 2.");
   await expect(page.getByTestId("save-state")).toHaveText("All changes saved");
-  await page.reload();
+  await reload(page);
   await expect(editor).toHaveAttribute("data-ready", "true");
   await expect.poll(() => layoutOf(chart)).toEqual([3, 0, 8, 11]);
   await expect(chart.getByTestId("widget-title")).toHaveText("Line chart");
@@ -176,7 +176,7 @@ test("a dashboard is built in the editor, saved, undone and redone, and restored
   const other = await browser.newContext();
   await app.signIn(other);
   const otherPage = await other.newPage();
-  await otherPage.goto(app.url(`/d/${dashboardId}/edit`));
+  await open(otherPage, app.url(`/d/${dashboardId}/edit`));
   await expect(otherPage.getByTestId("editor")).toHaveAttribute("data-ready", "true");
   await otherPage.getByTestId("dashboard-title-input").fill("Checkout health (theirs)");
   await otherPage.getByTestId("save").click();
@@ -202,7 +202,7 @@ test("unsaved edits survive a crash and leaving asks first", async ({ page }) =>
   await app.signIn(page.context());
   const errors = watchErrors(page);
   const created = await serverFn("create_dashboard", { dashboard: { title: "Drafts" }, summary: "Created" });
-  await page.goto(app.url(`/d/${created.id}/edit`));
+  await open(page, app.url(`/d/${created.id}/edit`));
   await expect(page.getByTestId("editor")).toHaveAttribute("data-ready", "true");
   await page.getByTestId("palette-text").click();
   await expect(page.getByTestId("widget")).toHaveCount(1);
@@ -221,7 +221,7 @@ test("unsaved edits survive a crash and leaving asks first", async ({ page }) =>
   const context = page.context();
   await page.close({ runBeforeUnload: false });
   const again = await context.newPage();
-  await again.goto(app.url(`/d/${created.id}/edit`));
+  await open(again, app.url(`/d/${created.id}/edit`));
   await expect(again.getByTestId("editor")).toHaveAttribute("data-ready", "true");
   await expect(again.getByTestId("widget")).toHaveCount(0);
   await expect(again.getByTestId("draft-offer")).toContainText("Unsaved edits from");
@@ -258,7 +258,7 @@ test("a share link shows the dashboard live without edit controls, until it is r
   };
   const created = await serverFn("create_dashboard", { dashboard, summary: "Created" });
 
-  await page.goto(app.url(`/d/${created.id}?range=5m`));
+  await open(page, app.url(`/d/${created.id}?range=5m`));
   await expect(page.getByTestId("dashboard-view")).toHaveAttribute("data-ready", "true");
   await page.getByTestId("open-share").click();
   await page.getByTestId("share-label").fill("for the wall screen");
@@ -271,7 +271,7 @@ test("a share link shows the dashboard live without edit controls, until it is r
   const stranger = await browser.newContext();
   const viewer = await stranger.newPage();
   const viewerErrors = watchErrors(viewer);
-  await viewer.goto(address);
+  await open(viewer, address);
   await expect(viewer.getByTestId("dashboard-title")).toHaveText("Payments");
   await expect(viewer.getByTestId("dashboard-view")).toHaveAttribute("data-ready", "true");
   await expect(viewer.getByTestId("edit")).toHaveCount(0);
@@ -291,7 +291,7 @@ test("a share link shows the dashboard live without edit controls, until it is r
   await expect(page.getByTestId("share-link")).toHaveCount(0);
   await expect(viewer.getByTestId("access-ended")).toContainText("revoked", { timeout: 3000 });
   await expect(viewer.getByTestId("live-status")).toContainText("Ended");
-  await viewer.reload();
+  await reload(viewer);
   await expect(viewer.getByTestId("share-ended")).toContainText("revoked or has expired");
   await stranger.close();
   expect(errors).toEqual([]);
@@ -320,7 +320,7 @@ test("user text in titles and notes is shown as text, never as HTML", async ({ p
   });
   await app.ingest([{ name: "xss_metric", labels: { host: markup }, value: 1 }]);
   for (const path of [`/d/${created.id}`, `/d/${created.id}/edit`]) {
-    await page.goto(app.url(path));
+    await open(page, app.url(path));
     await expect(page.locator("[data-ready=true]")).toHaveCount(1);
     await expect(page.getByTestId("widget-title").first()).toHaveText(markup);
     await expect(page.getByTestId("widget-note")).toContainText(markup);
@@ -332,7 +332,7 @@ test("user text in titles and notes is shown as text, never as HTML", async ({ p
   await page.getByTestId("open-history").click();
   await expect(page.getByTestId("version").first()).toContainText(markup);
   await serverFn("create_share_link", { id: created.id, label: markup, expires_in_ms: null });
-  await page.goto(app.url(`/d/${created.id}`));
+  await open(page, app.url(`/d/${created.id}`));
   await expect(page.getByTestId("dashboard-view")).toHaveAttribute("data-ready", "true");
   await page.getByTestId("open-share").click();
   await expect(page.getByTestId("share-link")).toContainText(markup);
@@ -345,7 +345,7 @@ test("a series charted in the explorer is added to a dashboard", async ({ page }
   const errors = watchErrors(page);
   await writeRecent("explored_latency", 10, { route: "/pay" });
   const created = await serverFn("create_dashboard", { dashboard: { title: "Found things" }, summary: "Created" });
-  await page.goto(app.url("/explore?q=explored_latency&fn=max&step=1s&window=5m"));
+  await open(page, app.url("/explore?q=explored_latency&fn=max&step=1s&window=5m"));
   await expect(page.getByTestId("live-status")).toHaveText("Live");
   await expect(page.getByTestId("add-to-dashboard-choice")).toHaveValue(created.id);
   await page.getByTestId("add-to-dashboard").click();

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { expect, Page, test } from "@playwright/test";
-import { Livedash, watchErrors } from "./support/livedash";
+import { Livedash, open, reload, watchErrors } from "./support/livedash";
 
 let app: Livedash;
 
@@ -26,7 +26,7 @@ async function create(page: Page, title: string) {
   await page.getByRole("button", { name: "Create" }).click();
   // A new dashboard opens in the editor.
   await expect(page.getByTestId("dashboard-title-input")).toHaveValue(title);
-  await page.goto(app.url("/dashboards"));
+  await open(page, app.url("/dashboards"));
   await expect(row(page, title)).toHaveCount(1);
 }
 
@@ -38,8 +38,10 @@ test("dashboards are created, searched, duplicated, exported, imported and delet
     dialogs += 1;
     await dialog.dismiss();
   });
-  await page.goto(app.url("/dashboards"));
+  await open(page, app.url("/dashboards"));
   await expect(page.getByText("No dashboards yet")).toBeVisible();
+  // The list is a lazily loaded page: the server names its WASM chunk for the browser to preload.
+  await expect(page.locator('link[rel="preload"][href*="split___dashboards_route_view_"]')).toHaveCount(1);
 
   // A title with markup is shown as text.
   const markup = "<img src=x onerror=alert(1)>";
@@ -101,7 +103,7 @@ test("dashboards are created, searched, duplicated, exported, imported and delet
   await expect(rows(page)).toHaveCount(4);
 
   // The list is stored: a reload (rendered on the server) shows the same.
-  await page.reload();
+  await reload(page);
   await expect(rows(page)).toHaveCount(4);
   await expect(row(page, markup).locator("td.title")).toHaveText(markup);
   expect(dialogs).toBe(0);

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { Livedash, watchErrors } from "./support/livedash";
+import { Livedash, open, reload, watchErrors } from "./support/livedash";
 
 let app: Livedash;
 
@@ -23,7 +23,7 @@ test("a live chart keeps its points across a server restart and goes on", async 
   };
   await write(0, 10);
 
-  await page.goto(app.url("/explore?q=chart_gauge&fn=avg&step=1s&window=5m"));
+  await open(page, app.url("/explore?q=chart_gauge&fn=avg&step=1s&window=5m"));
   const chart = page.getByTestId("chart");
   const status = page.getByTestId("live-status");
   await expect(status).toHaveText("Live");
@@ -57,12 +57,12 @@ test("a live chart keeps its points across a server restart and goes on", async 
 
 test("a bad selector or step is explained on the page", async ({ page }) => {
   await app.signIn(page.context());
-  await page.goto(app.url("/explore?q=cpu%7Bhost%3D&fn=avg&step=10s&window=15m"));
+  await open(page, app.url("/explore?q=cpu%7Bhost%3D&fn=avg&step=10s&window=15m"));
   await expect(page.getByTestId("query-error")).toContainText("selector");
-  await page.goto(app.url("/explore?q=cpu&fn=avg&step=1s&window=24h"));
+  await open(page, app.url("/explore?q=cpu&fn=avg&step=1s&window=24h"));
   await expect(page.getByTestId("query-error")).toContainText("buckets");
-  await page.goto(app.url("/explore?q=cpu&fn=rate&step=10s&window=15m"));
+  await open(page, app.url("/explore?q=cpu&fn=rate&step=10s&window=15m"));
   await app.ingest([{ name: "cpu", value: 1 }]);
-  await page.reload();
+  await reload(page);
   await expect(page.getByTestId("query-error")).toContainText("rate does not apply");
 });

@@ -1,5 +1,5 @@
 import { expect, Page, test } from "@playwright/test";
-import { Livedash, watchErrors } from "./support/livedash";
+import { Livedash, open, reload, watchErrors } from "./support/livedash";
 
 let app: Livedash;
 
@@ -18,7 +18,7 @@ function row(page: Page, series: string) {
 test("a posted value appears without a reload, and the page reconnects after a restart", async ({ page }) => {
   await app.signIn(page.context());
   const errors = watchErrors(page);
-  await page.goto(app.url());
+  await open(page, app.url());
   const status = page.getByTestId("live-status");
   await expect(status).toHaveText("Live");
   // A marker that a reload would wipe out.
@@ -55,13 +55,13 @@ test("a reload shows the stored values, rendered on the server", async ({ page, 
   expect(html).toContain("disk_free_bytes");
   expect(html).toContain("1234567");
 
-  await page.goto(app.url());
+  await open(page, app.url());
   await expect(page.getByTestId("live-status")).toHaveText("Live");
   const disk = row(page, 'disk_free_bytes{host="b",mount="/"}');
   await expect(disk.locator(".value")).toHaveText("1234567");
   await expect(disk).toContainText("host=b");
   await expect(disk.locator(".time")).toHaveText(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
-  await page.reload();
+  await reload(page);
   await expect(disk.locator(".value")).toHaveText("1234567");
   await expect(row(page, "e2e_up").locator(".value")).toHaveText("1");
   expect(errors).toEqual([]);
@@ -69,7 +69,7 @@ test("a reload shows the stored values, rendered on the server", async ({ page, 
 
 test("an empty instance explains how to send the first point", async ({ page }) => {
   await app.signIn(page.context());
-  await page.goto(app.url());
+  await open(page, app.url());
   await expect(page.getByText("No series yet")).toBeVisible();
   await expect(page.getByTestId("live-status")).toHaveText("Live");
   await app.ingest({ name: "first_point", value: 7 });

@@ -1,7 +1,7 @@
 // Redis goes away under an open page: the page says so in a banner, writes are refused with
 // 503 and Retry-After, and everything comes back by itself when Redis does.
 import { expect, test } from "@playwright/test";
-import { Livedash, watchErrors } from "./support/livedash";
+import { Livedash, open, watchErrors } from "./support/livedash";
 import { RedisServer } from "./support/redis";
 
 let redis: RedisServer;
@@ -20,7 +20,7 @@ test.afterEach(async ({}, testInfo) => {
 test("a banner shows while Redis is down, and the page recovers by itself", async ({ page }) => {
   await app.signIn(page.context());
   const errors = watchErrors(page);
-  await page.goto(app.url());
+  await open(page, app.url());
   const status = page.getByTestId("live-status");
   await expect(status).toHaveText("Live");
   const banner = page.getByTestId("storage-banner");

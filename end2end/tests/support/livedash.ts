@@ -148,3 +148,21 @@ export function watchErrors(page: Page): string[] {
   page.on("pageerror", (error) => errors.push(error.message));
   return errors;
 }
+
+/** Waits until the page is hydrated. The server-rendered page shows at once, but until the WASM
+ * bundle (and the chunk of a lazily loaded page) has hydrated it, clicks and typing do nothing. */
+export async function hydrated(page: Page): Promise<void> {
+  await page.locator("body[data-hydrated]").waitFor({ state: "attached" });
+}
+
+/** Opens a livedash page and waits until it is hydrated. */
+export async function open(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await hydrated(page);
+}
+
+/** Reloads a livedash page and waits until it is hydrated. */
+export async function reload(page: Page): Promise<void> {
+  await page.reload();
+  await hydrated(page);
+}
