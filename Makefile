@@ -41,12 +41,26 @@ server:
 # first visit (the linker keeps relocations for the splitter; its manifest tells the server which
 # chunks a page needs, to preload them); JS glue; size optimisation of every module; CSS and
 # static assets. Then what each page downloads.
+#
+# A panic in the browser aborts at once, without formatting a message: the standard library is
+# compiled with the bundle (from rustup's rust-src) so that its panics do too, which leaves every
+# panic message and most of the formatting machinery out (about 6 % of the bundle). Both are
+# unstable flags, which RUSTC_BOOTSTRAP lets the machine's one (stable) toolchain take, as for
+# fuzzing. `make site WASM_PANIC_MESSAGES=1` builds with messages, which the browser's console
+# then shows (console_error_panic_hook), for debugging.
 WASM_OUT := target/$(WASM_TARGET)/wasm-release/frontend.wasm
 WASM_SPLIT_DIR := frontend/wasm-split
 WASM_SPLIT := target/tools/release/livedash-wasm-split
+ifeq ($(WASM_PANIC_MESSAGES),1)
+WASM_BUILD := cargo build
+WASM_RUSTFLAGS := -Clink-args=--emit-relocs
+else
+WASM_BUILD := RUSTC_BOOTSTRAP=1 cargo build -Zbuild-std=std,panic_abort
+WASM_RUSTFLAGS := -Clink-args=--emit-relocs -Zunstable-options -Cpanic=immediate-abort
+endif
 site: $(NODE_MODULES) $(WASM_SPLIT)
-	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Clink-args=--emit-relocs" \
-		cargo build -p frontend --lib --target $(WASM_TARGET) --profile wasm-release
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$(WASM_RUSTFLAGS)" \
+		$(WASM_BUILD) -p frontend --lib --target $(WASM_TARGET) --profile wasm-release
 	rm -rf $(PKG)
 	mkdir -p $(PKG)
 	$(WASM_SPLIT) split $(WASM_OUT) $(PKG) $(OUTPUT_NAME)
@@ -64,9 +78,11 @@ site: $(NODE_MODULES) $(WASM_SPLIT)
 $(WASM_SPLIT): $(WASM_SPLIT_DIR)/Cargo.toml $(WASM_SPLIT_DIR)/Cargo.lock $(WASM_SPLIT_DIR)/src/main.rs
 	cargo build --release --locked --manifest-path $(WASM_SPLIT_DIR)/Cargo.toml --target-dir target/tools
 
-## tools: the wasm32 target, wasm-bindgen, redis-server and npm packages (wasm-opt), if missing
+## tools: the wasm32 target and the standard library's source, wasm-bindgen, redis-server and
+## npm packages (wasm-opt), if missing
 tools: $(NODE_MODULES)
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+	@rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
 	@wasm-bindgen --version 2>/dev/null | grep -qF "$(WASM_BINDGEN_VERSION)" \
 		|| cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
 	@command -v redis-server >/dev/null \

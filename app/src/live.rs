@@ -224,10 +224,12 @@ pub enum ServerMessage {
 /// # Errors
 /// The text is neither.
 pub fn parse_frame(text: &str) -> Result<Vec<ServerMessage>, serde_json::Error> {
+    // From bytes, as server functions read: one JSON reader per type in the browser bundle.
+    let bytes = text.as_bytes();
     if text.trim_start().starts_with('[') {
-        serde_json::from_str(text)
+        serde_json::from_slice(bytes)
     } else {
-        serde_json::from_str(text).map(|message| vec![message])
+        serde_json::from_slice(bytes).map(|message| vec![message])
     }
 }
 

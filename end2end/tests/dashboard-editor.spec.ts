@@ -359,3 +359,41 @@ test("a series charted in the explorer is added to a dashboard", async ({ page }
   expect(saved.widgets[0].query).toEqual({ selector: "explored_latency", aggregation: { fn: "max" }, step_ms: 1000, group_by: null });
   expect(errors).toEqual([]);
 });
+
+test("the time range, a custom span and kiosk mode are in the address, so a link reproduces the view", async ({ page }) => {
+  await app.signIn(page.context());
+  const errors = watchErrors(page);
+  await writeRecent("ranged_latency", 10);
+  const created = await serverFn("create_dashboard", {
+    dashboard: {
+      title: "Ranges",
+      widgets: [{ id: "l", kind: "line", title: "Latency", layout: { x: 0, y: 0, w: 6, h: 6 },
+        query: { selector: "ranged_latency", aggregation: { fn: "avg" } } }],
+    },
+    summary: "Created",
+  });
+  await open(page, app.url(`/d/${created.id}`));
+  const picker = page.getByTestId("range-picker");
+  await picker.selectOption("6h");
+  await expect(page).toHaveURL(/[?&]range=6h$/);
+
+  // A custom span, read as UTC; its form is loaded when first asked for.
+  await picker.selectOption("custom");
+  await page.getByLabel("From (UTC)").fill("2026-11-20T08:00");
+  await page.getByLabel("To (UTC)").fill("2026-11-20T09:30");
+  await page.getByRole("button", { name: "Apply" }).click();
+  const [from, to] = [Date.UTC(2026, 10, 20, 8, 0), Date.UTC(2026, 10, 20, 9, 30)];
+  await expect(page).toHaveURL(new RegExp(`[?&]from=${from}&to=${to}$`));
+  await expect(page.getByLabel("From (UTC)")).toHaveCount(0);
+
+  // The address alone brings the same view back.
+  await reload(page);
+  await expect(picker).toHaveValue("custom");
+  await page.getByTestId("kiosk").click();
+  await expect(page).toHaveURL(new RegExp(`[?&]from=${from}&to=${to}&kiosk=1$`));
+  await expect(page.getByTestId("dashboard-view")).toHaveClass(/kiosk/);
+  await reload(page);
+  await expect(page.getByTestId("dashboard-view")).toHaveClass(/kiosk/);
+  await expect(picker).toHaveValue("custom");
+  expect(errors).toEqual([]);
+});

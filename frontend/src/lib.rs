@@ -7,8 +7,10 @@ use leptos::prelude::document;
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     let body = document().body().expect("the page has a body");
-    // Asynchronous because most pages are lazy routes: hydration waits for the page's chunk.
+    // Asynchronous because most pages are lazy routes: hydration waits for the page's chunk,
+    // and for those of the widget kinds it shows.
     wasm_bindgen_futures::spawn_local(async move {
+        app::ui::load_kinds_shown().await;
         leptos::mount::hydrate_from_async(body.clone(), app::App)
             .await
             .forget();

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::browser_task;
+use super::json;
 use crate::api::{
     create_login_link, create_token, list_sessions, list_tokens, revoke_session, revoke_token,
     sign_out, whoami,
@@ -14,11 +15,11 @@ use crate::model::format_utc;
 
 /// Who the browser is, for the whole app (read once per page load).
 #[derive(Clone, Copy)]
-pub struct Identity(Resource<Option<WhoAmI>>);
+pub struct Identity(Resource<Option<WhoAmI>, json::Json>);
 
 /// Reads who the browser is and makes it available to every page.
 pub fn provide_identity() {
-    let resource = Resource::new(|| (), |()| async { whoami().await.ok() });
+    let resource = json::resource(|| (), |()| async { whoami().await.ok() });
     provide_context(Identity(resource));
 }
 
@@ -129,8 +130,8 @@ pub fn LoginPage() -> impl IntoView {
 #[component]
 pub fn AccessPage() -> impl IntoView {
     let changes = RwSignal::new(0u32);
-    let tokens = Resource::new(move || changes.get(), |_| list_tokens());
-    let sessions = Resource::new(move || changes.get(), |_| list_sessions());
+    let tokens = json::resource(move || changes.get(), |_| list_tokens());
+    let sessions = json::resource(move || changes.get(), |_| list_sessions());
     let identity = use_context::<Identity>();
     let this_session = move || {
         identity

@@ -14,9 +14,15 @@ use crate::events::{
 use crate::model::format_utc;
 use crate::widget_data::{format_count, format_elapsed, format_percent};
 
-/// An analytics widget's body: asks the server for its numbers, then shows them by kind.
+/// An analytics widget's body, in a WASM chunk of its own (see `widgets::LoadBody`).
+#[lazy]
+pub async fn analytics_body(widget: Signal<Widget>, context: WidgetContext) -> AnyView {
+    view! { <AnalyticsBody widget context /> }.into_any()
+}
+
+/// Asks the server for the widget's numbers, then shows them by kind.
 #[component]
-pub fn AnalyticsBody(widget: Signal<Widget>, context: WidgetContext) -> impl IntoView {
+fn AnalyticsBody(widget: Signal<Widget>, context: WidgetContext) -> impl IntoView {
     let answer = RwSignal::new(None::<Result<AnalyticsAnswer, String>>);
     #[cfg(feature = "hydrate")]
     keep_asking(widget, context, answer);

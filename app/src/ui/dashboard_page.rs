@@ -7,7 +7,8 @@ use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
-use super::share_panel::SharePanel;
+use super::json;
+use super::share_panel;
 use super::status::{ConnectionStatus, StatusPill, StorageBanner};
 use super::widgets::{WidgetBody, WidgetContext, freshness};
 use crate::api::{get_dashboard, shared_dashboard};
@@ -365,18 +366,6 @@ pub fn RangePicker(
         DashboardRange::Last { ms } => duration_text(ms),
         DashboardRange::Absolute { .. } => "custom".into(),
     };
-    let (from_text, to_text) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
-    let apply_custom = move || {
-        let parse = |text: String| parse_local_datetime(&text);
-        if let (Some(from), Some(to)) = (
-            parse(from_text.get_untracked()),
-            parse(to_text.get_untracked()),
-        ) && to > from
-        {
-            on_change.run(DashboardRange::Absolute { from, to });
-            custom.set(false);
-        }
-    };
     view! {
         <div class="range-picker">
             <select
@@ -412,25 +401,48 @@ pub fn RangePicker(
                 }}
             </select>
             <Show when=move || custom.get()>
-                <form class="custom-range" on:submit=move |event| {
-                    event.prevent_default();
-                    apply_custom();
-                }>
-                    <label class="field">
-                        <span>"From (UTC)"</span>
-                        <input type="datetime-local" required prop:value=move || from_text.get()
-                            on:input=move |event| from_text.set(event_target_value(&event)) />
-                    </label>
-                    <label class="field">
-                        <span>"To (UTC)"</span>
-                        <input type="datetime-local" required prop:value=move || to_text.get()
-                            on:input=move |event| to_text.set(event_target_value(&event)) />
-                    </label>
-                    <button class="button secondary" type="submit">"Apply"</button>
-                </form>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(custom_range(on_change, custom))}
+                </Suspense>
             </Show>
         </div>
     }
+}
+
+/// The form for a custom span, in a WASM chunk of its own: few viewers open it.
+#[lazy]
+async fn custom_range(on_change: Callback<DashboardRange>, open: RwSignal<bool>) -> AnyView {
+    let (from_text, to_text) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let apply = move || {
+        let parse = |text: String| parse_local_datetime(&text);
+        if let (Some(from), Some(to)) = (
+            parse(from_text.get_untracked()),
+            parse(to_text.get_untracked()),
+        ) && to > from
+        {
+            on_change.run(DashboardRange::Absolute { from, to });
+            open.set(false);
+        }
+    };
+    view! {
+        <form class="custom-range" on:submit=move |event| {
+            event.prevent_default();
+            apply();
+        }>
+            <label class="field">
+                <span>"From (UTC)"</span>
+                <input type="datetime-local" required prop:value=move || from_text.get()
+                    on:input=move |event| from_text.set(event_target_value(&event)) />
+            </label>
+            <label class="field">
+                <span>"To (UTC)"</span>
+                <input type="datetime-local" required prop:value=move || to_text.get()
+                    on:input=move |event| to_text.set(event_target_value(&event)) />
+            </label>
+            <button class="button secondary" type="submit">"Apply"</button>
+        </form>
+    }
+    .into_any()
 }
 
 /// `2026-11-22T08:30` (read as UTC) to ms since the epoch.
@@ -633,7 +645,7 @@ fn address_range(fallback: DashboardRange) -> Signal<DashboardRange> {
 pub fn DashboardViewPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|params| params.get("id").unwrap_or_default());
-    let dashboard = Resource::new(id, |id| get_dashboard(id, None));
+    let dashboard = json::resource(id, |id| get_dashboard(id, None));
     view! {
         <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -656,7 +668,7 @@ pub fn DashboardViewPage() -> impl IntoView {
 pub fn SharedDashboardPage() -> impl IntoView {
     let params = use_params_map();
     let token = move || params.with(|params| params.get("token").unwrap_or_default());
-    let dashboard = Resource::new(token, shared_dashboard);
+    let dashboard = json::resource(token, shared_dashboard);
     view! {
         <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -707,7 +719,7 @@ fn Viewer(dashboard: Dashboard, share: Option<String>) -> impl IntoView {
         ConnectionStatus::Ended { reason } => Some(reason),
         _ => None,
     };
-    let share_panel = RwSignal::new(false);
+    let share_open = RwSignal::new(false);
     let id = dashboard.id.clone();
     view! {
         <section
@@ -727,7 +739,7 @@ fn Viewer(dashboard: Dashboard, share: Option<String>) -> impl IntoView {
                 {(!shared).then(|| view! {
                     <Show when=super::access::can_edit()>
                         <button class="button secondary" type="button" data-testid="open-share"
-                            on:click=move |_| share_panel.update(|open| *open = !*open)>"Share"</button>
+                            on:click=move |_| share_open.update(|open| *open = !*open)>"Share"</button>
                         <a class="button" href=format!("/d/{id}/edit") data-testid="edit">"Edit"</a>
                     </Show>
                 })}
@@ -740,8 +752,14 @@ fn Viewer(dashboard: Dashboard, share: Option<String>) -> impl IntoView {
                 </p>
             })}
             {(!shared).then(|| {
-                let id = dashboard.id.clone();
-                view! { <Show when=move || share_panel.get()><SharePanel id=id.clone() /></Show> }
+                let id = StoredValue::new(dashboard.id.clone());
+                view! {
+                    <Show when=move || share_open.get()>
+                        <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
+                            {move || Suspend::new(share_panel::share_panel(id.get_value()))}
+                        </Suspense>
+                    </Show>
+                }
             })}
             {dashboard.widgets.is_empty().then(|| view! {
                 <p class="empty">"This dashboard has no widgets yet."</p>

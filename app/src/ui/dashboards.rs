@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use super::browser_task;
+use super::json;
 
 use crate::api::{ApiError, create_dashboard, delete_dashboard, get_dashboard, list_dashboards};
 use crate::dashboard::{Dashboard, DashboardSummary};
@@ -14,7 +15,7 @@ use crate::model::format_utc;
 pub fn DashboardsPage() -> impl IntoView {
     // Bumped after every change, so the list is read again.
     let changes = RwSignal::new(0u32);
-    let dashboards = Resource::new(move || changes.get(), |_| list_dashboards());
+    let dashboards = json::resource(move || changes.get(), |_| list_dashboards());
     let search = RwSignal::new(String::new());
     // What the last action did or why it failed, for the status line.
     let outcome: RwSignal<Option<Result<String, String>>> = RwSignal::new(None);
@@ -303,7 +304,7 @@ fn ImportButton(
 /// Reads an exported dashboard; it gets a new id and starts a new history when imported.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 fn import_from(text: &str, name: &str) -> Result<Dashboard, ApiError> {
-    let mut dashboard: Dashboard = serde_json::from_str(text).map_err(|error| {
+    let mut dashboard: Dashboard = json::from_text(text).map_err(|error| {
         ApiError::Invalid(format!("{name} is not a livedash dashboard: {error}"))
     })?;
     dashboard.id = String::new();

@@ -6,6 +6,7 @@ use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::browser_task;
+use super::json;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use super::dashboard_page::{
@@ -354,7 +355,7 @@ fn read_draft(id: &str) -> Option<StoredDraft> {
     #[cfg(feature = "hydrate")]
     {
         let text = local_storage()?.get_item(&draft_key(id)).ok().flatten()?;
-        serde_json::from_str(&text).ok()
+        json::from_text(&text).ok()
     }
     #[cfg(not(feature = "hydrate"))]
     {
@@ -385,7 +386,7 @@ fn write_draft(id: &str, draft: Option<&Dashboard>) {
 pub fn DashboardEditPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|params| params.get("id").unwrap_or_default());
-    let dashboard = Resource::new(id, |id| get_dashboard(id, None));
+    let dashboard = json::resource(id, |id| get_dashboard(id, None));
     view! {
         <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -771,7 +772,7 @@ fn EditableGrid(
             .data_transfer()
             .and_then(|transfer| transfer.get_data("text/plain").ok())
             .and_then(|text| text.strip_prefix("livedash-widget:").map(str::to_owned))
-            .and_then(|name| serde_json::from_str::<WidgetKind>(&format!("\"{name}\"")).ok())
+            .and_then(|name| json::from_text::<WidgetKind>(&format!("\"{name}\"")).ok())
         else {
             return;
         };
@@ -1004,7 +1005,7 @@ fn History(
 ) -> impl IntoView {
     let versions = {
         let id = id.clone();
-        Resource::new(
+        json::resource(
             move || changes.get(),
             move |_| dashboard_history(id.clone()),
         )

@@ -7,6 +7,7 @@ use leptos_router::hooks::use_query_map;
 use super::browser_task;
 use super::dashboard_page::now_ms;
 use super::editor::{new_widget, new_widget_id};
+use super::json;
 use crate::api::{get_dashboard, list_dashboards, save_dashboard};
 use crate::dashboard::{GridRect, SaveOutcome, Widget, WidgetKind, WidgetQuery, free_spot};
 
@@ -130,7 +131,7 @@ fn widget_of(form: &Form, query: &LiveQuery) -> Widget {
 /// Adds the charted series to a dashboard, as a line chart in its first free place.
 #[component]
 fn AddToDashboard(widget: Widget) -> impl IntoView {
-    let dashboards = Resource::new(|| (), |()| list_dashboards());
+    let dashboards = json::resource(|| (), |()| list_dashboards());
     // The one picked in the list; until then, the list's first.
     let chosen = RwSignal::new(None::<String>);
     let outcome = RwSignal::new(None::<Result<(String, String), String>>);

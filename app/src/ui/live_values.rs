@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
+use super::json;
 use super::status::{ConnectionStatus, StatusPill, StorageBanner};
 use crate::api::{ValueListing, current_values};
 use crate::live::View;
@@ -12,7 +13,7 @@ use crate::model::{CurrentValue, SeriesKey, format_utc};
 /// Lists every series with its current value, live.
 #[component]
 pub fn LiveValuesPage() -> impl IntoView {
-    let initial = Resource::new(|| (), |()| current_values());
+    let initial = json::resource(|| (), |()| current_values());
     // Values received over the socket, newest per series. They override the first render's
     // values whenever they are at least as recent.
     let live = RwSignal::new(View::default());

@@ -8,6 +8,7 @@ mod dashboard_page;
 mod dashboards;
 mod editor;
 mod explore;
+mod json;
 #[cfg(feature = "hydrate")]
 mod live_socket;
 mod live_values;
@@ -25,6 +26,8 @@ pub use dashboards::DashboardsPage;
 pub use explore::ExplorePage;
 pub use live_values::LiveValuesPage;
 pub use status::ConnectionStatus;
+#[cfg(feature = "hydrate")]
+pub use widgets::load_kinds_shown;
 
 /// A task that an event handler starts in the browser, as a `Callback`. (`Action::new_local`
 /// would do, but it holds a `SendWrapper` that panics when the server, which renders these

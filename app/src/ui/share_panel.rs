@@ -4,6 +4,7 @@ use leptos::either::EitherOf3;
 use leptos::prelude::*;
 
 use super::browser_task;
+use super::json;
 
 use crate::api::{create_share_link, revoke_share_link, share_links};
 use crate::dashboard::ShareLink;
@@ -18,13 +19,19 @@ const EXPIRIES: [(&str, Option<i64>); 5] = [
     ("30 days", Some(30 * 86_400_000)),
 ];
 
-/// The share panel of dashboard `id`.
+/// The share panel of dashboard `id`, in a WASM chunk of its own: only owners open it, so a
+/// dashboard's viewers do not download it.
+#[lazy]
+pub async fn share_panel(id: String) -> AnyView {
+    view! { <SharePanel id /> }.into_any()
+}
+
 #[component]
-pub fn SharePanel(id: String) -> impl IntoView {
+fn SharePanel(id: String) -> impl IntoView {
     let changes = RwSignal::new(0u32);
     let links = {
         let id = id.clone();
-        Resource::new(move || changes.get(), move |_| share_links(id.clone()))
+        json::resource(move || changes.get(), move |_| share_links(id.clone()))
     };
     let label = RwSignal::new(String::new());
     let expiry = RwSignal::new(0usize);

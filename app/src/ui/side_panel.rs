@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use super::editor::Editor;
+use super::json;
 use crate::api::metric_names;
 use crate::dashboard::{AnalyticsSource, Threshold, Widget, WidgetKind};
 use crate::events::AnalyticsDefinitions;
@@ -126,7 +127,7 @@ pub fn SidePanel(editor: Editor, id: String) -> impl IntoView {
             <label class="field">
                 <span>"Kind"</span>
                 <select data-testid="widget-kind" on:change=move |event| {
-                    let Ok(kind) = serde_json::from_str::<WidgetKind>(&format!("\"{}\"", event_target_value(&event))) else { return };
+                    let Ok(kind) = json::from_text::<WidgetKind>(&format!("\"{}\"", event_target_value(&event))) else { return };
                     set("", Box::new(move |w: &mut Widget| {
                         w.kind = kind;
                         let fresh = super::editor::new_widget(&w.id, kind, w.layout);

@@ -1,10 +1,12 @@
 //! The widgets of a dashboard, each drawn from its live view: stat, gauge, line and bar
 //! charts, table, top-N list and text note. User text is always shown as text.
 
-use leptos::either::{EitherOf4, EitherOf5, EitherOf7};
+use std::pin::Pin;
+
+use leptos::either::{EitherOf3, EitherOf4, EitherOf5};
 use leptos::prelude::*;
 
-use super::analytics_widgets::AnalyticsBody;
+use super::analytics_widgets::analytics_body;
 use super::chart::{
     ChartStyle, Legend, MARGIN, Y_LABEL_AREA, line_color, line_name, parse_colour, render_axes,
     render_gauge, render_series, render_sparkline, value_bounds,
@@ -85,25 +87,118 @@ pub fn WidgetBody(widget: Signal<Widget>, context: WidgetContext) -> impl IntoVi
     let size = Signal::derive(move || widget.with(|widget| body_size(widget, size.get())));
     view! {
         <div class="widget-body" node_ref=body>
-            {move || match kind.get() {
-                kind @ (WidgetKind::Line | WidgetKind::Bar) => {
-                    let style = if kind == WidgetKind::Bar { ChartStyle::Bars } else { ChartStyle::Lines };
-                    EitherOf7::A(view! { <Chart widget context size style /> })
-                }
-                WidgetKind::Stat => EitherOf7::B(view! { <StatBody widget context size /> }),
-                WidgetKind::Gauge => EitherOf7::C(view! { <GaugeBody widget context size /> }),
-                WidgetKind::Table | WidgetKind::TopN => EitherOf7::D(view! { <Rows widget context /> }),
-                WidgetKind::Text => EitherOf7::E(view! { <Note widget /> }),
-                WidgetKind::Percentiles => EitherOf7::F(view! { <PercentilesBody widget context size /> }),
-                WidgetKind::Uniques
-                | WidgetKind::TopValues
-                | WidgetKind::Funnel
-                | WidgetKind::Experiment
-                | WidgetKind::EventFeed
-                | WidgetKind::Heatmap => EitherOf7::G(view! { <AnalyticsBody widget context /> }),
+            {move || {
+                let load: LoadBody = match kind.get() {
+                    kind @ (WidgetKind::Line | WidgetKind::Bar) => {
+                        let style = if kind == WidgetKind::Bar { ChartStyle::Bars } else { ChartStyle::Lines };
+                        return EitherOf3::A(view! { <Chart widget context size style /> });
+                    }
+                    WidgetKind::Percentiles => {
+                        return EitherOf3::B(view! { <PercentilesBody widget context size /> });
+                    }
+                    WidgetKind::Stat => |widget, context, size| Box::pin(stat_body(widget, context, size)),
+                    WidgetKind::Gauge => |widget, context, size| Box::pin(gauge_body(widget, context, size)),
+                    WidgetKind::Table | WidgetKind::TopN => |widget, context, _| Box::pin(rows_body(widget, context)),
+                    WidgetKind::Text => |widget, _, _| Box::pin(note_body(widget)),
+                    WidgetKind::Uniques
+                    | WidgetKind::TopValues
+                    | WidgetKind::Funnel
+                    | WidgetKind::Experiment
+                    | WidgetKind::EventFeed
+                    | WidgetKind::Heatmap => |widget, context, _| Box::pin(analytics_body(widget, context)),
+                };
+                EitherOf3::C(view! {
+                    <Suspense fallback=|| ()>{move || Suspend::new(load(widget, context, size))}</Suspense>
+                })
             }}
         </div>
     }
+}
+
+/// Loads a widget body whose code is a WASM chunk of its own, fetched the first time the page
+/// shows a widget of its kind: a dashboard downloads the code of the kinds it shows. (Line and bar
+/// charts, the most common, are in the main bundle.) One function type for every kind, so that the
+/// bundle holds one `Suspense` for them all.
+type LoadBody = fn(
+    Signal<Widget>,
+    WidgetContext,
+    Signal<(u32, u32)>,
+) -> Pin<Box<dyn Future<Output = AnyView> + Send>>;
+
+/// Loads the chunks of the lazily loaded widget kinds that the server-rendered page shows. The
+/// browser awaits this before it hydrates the page: hydration must find the code of every widget
+/// body already there, as it walks the server's markup in one pass.
+#[cfg(feature = "hydrate")]
+pub async fn load_kinds_shown() {
+    let shown = |kinds: &[WidgetKind]| {
+        let document = document();
+        kinds.iter().any(|kind| {
+            let frame = format!("[data-testid=widget][data-kind={kind:?}]");
+            document.query_selector(&frame).ok().flatten().is_some()
+        })
+    };
+    futures::join!(
+        async {
+            if shown(&[WidgetKind::Stat]) {
+                __preload_stat_body().await;
+            }
+        },
+        async {
+            if shown(&[WidgetKind::Gauge]) {
+                __preload_gauge_body().await;
+            }
+        },
+        async {
+            if shown(&[WidgetKind::Table, WidgetKind::TopN]) {
+                __preload_rows_body().await;
+            }
+        },
+        async {
+            if shown(&[WidgetKind::Text]) {
+                __preload_note_body().await;
+            }
+        },
+        async {
+            if shown(&[
+                WidgetKind::Uniques,
+                WidgetKind::TopValues,
+                WidgetKind::Funnel,
+                WidgetKind::Experiment,
+                WidgetKind::EventFeed,
+                WidgetKind::Heatmap,
+            ]) {
+                super::analytics_widgets::__preload_analytics_body().await;
+            }
+        },
+    );
+}
+
+#[lazy]
+async fn stat_body(
+    widget: Signal<Widget>,
+    context: WidgetContext,
+    size: Signal<(u32, u32)>,
+) -> AnyView {
+    view! { <StatBody widget context size /> }.into_any()
+}
+
+#[lazy]
+async fn gauge_body(
+    widget: Signal<Widget>,
+    context: WidgetContext,
+    size: Signal<(u32, u32)>,
+) -> AnyView {
+    view! { <GaugeBody widget context size /> }.into_any()
+}
+
+#[lazy]
+async fn rows_body(widget: Signal<Widget>, context: WidgetContext) -> AnyView {
+    view! { <Rows widget context /> }.into_any()
+}
+
+#[lazy]
+async fn note_body(widget: Signal<Widget>) -> AnyView {
+    view! { <Note widget /> }.into_any()
 }
 
 /// "Reconnecting…" or "No new data since …" for a widget's header, or nothing while its data

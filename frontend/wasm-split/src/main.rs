@@ -10,7 +10,7 @@
 //! under `gzip -9`) of the main module and, for each split point, of the chunks it loads.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::{env, fs};
 
@@ -65,14 +65,22 @@ fn sizes(pkg: &Path, name: &str) -> Result<(), String> {
         "{:<28} {:>9} bytes {:>9} gzip -9",
         "main bundle (every page)", main.bytes, main.gzip
     );
-    let mut splits: Vec<_> = chunks_by_split.into_iter().collect();
+    // Chunks are shared between split points: each is measured once.
+    let mut chunk_sizes = BTreeMap::new();
+    for chunk in chunks_by_split.values().flatten() {
+        if !chunk_sizes.contains_key(chunk) {
+            let size = Size::of(&pkg.join(format!("{chunk}.wasm")))?;
+            chunk_sizes.insert(chunk.clone(), size);
+        }
+    }
+    let with_chunks = |chunks: &mut dyn Iterator<Item = &String>| {
+        chunks.fold(main, |total, chunk| total.plus(chunk_sizes[chunk]))
+    };
+    let mut splits: Vec<_> = chunks_by_split.iter().collect();
     splits.sort();
     for (split, chunks) in splits {
-        let mut total = main;
-        for chunk in &chunks {
-            total = total.plus(Size::of(&pkg.join(format!("{chunk}.wasm")))?);
-        }
-        // Split points are named `__<name>_view_<hash>`; the hash only tells places apart.
+        let total = with_chunks(&mut chunks.iter());
+        // Split points are named `__<name>_<hash>`; the hash only tells places apart.
         let label = split.trim_start_matches('_');
         let label = label.rsplit_once('_').map_or(label, |(label, _)| label);
         println!(
@@ -83,6 +91,14 @@ fn sizes(pkg: &Path, name: &str) -> Result<(), String> {
             chunks.len()
         );
     }
+    let everything = with_chunks(&mut chunk_sizes.keys());
+    println!(
+        "{:<28} {:>9} bytes {:>9} gzip -9 in {} chunks",
+        "everything",
+        everything.bytes,
+        everything.gzip,
+        chunk_sizes.len()
+    );
     Ok(())
 }
 
@@ -93,7 +109,7 @@ struct Size {
 }
 
 impl Size {
-    fn of(path: &PathBuf) -> Result<Size, String> {
+    fn of(path: &Path) -> Result<Size, String> {
         let bytes = fs::metadata(path)
             .map_err(|e| format!("{}: {e}", path.display()))?
             .len();
