@@ -18,7 +18,7 @@ NODE_MODULES := end2end/node_modules/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run demo test build site server tools test-tools lint unit clients e2e fuzz fuzz-build fuzz-smoke fault-test soak bench-live bench-ingest bench-events bench-storage bench-browser screenshots clean
+.PHONY: run demo test build site server tools test-tools lint unit clients e2e fuzz fuzz-build fuzz-smoke fault-test soak trace-browser bench-live bench-ingest bench-events bench-storage bench-browser screenshots clean
 
 ## run: install what is missing, build in release mode, serve on http://127.0.0.1:3000
 run: tools build
@@ -48,6 +48,8 @@ server:
 # unstable flags, which RUSTC_BOOTSTRAP lets the machine's one (stable) toolchain take, as for
 # fuzzing. `make site WASM_PANIC_MESSAGES=1` builds with messages, which the browser's console
 # then shows (console_error_panic_hook), for debugging.
+# `make site WASM_NAMES=1` keeps the functions' names in every module (several times larger),
+# so that a browser profile names Rust functions (`make trace-browser TRACE_PROFILE=1`).
 WASM_OUT := target/$(WASM_TARGET)/wasm-release/frontend.wasm
 WASM_SPLIT_DIR := frontend/wasm-split
 WASM_SPLIT := target/tools/release/livedash-wasm-split
@@ -58,17 +60,21 @@ else
 WASM_BUILD := RUSTC_BOOTSTRAP=1 cargo build -Zbuild-std=std,panic_abort
 WASM_RUSTFLAGS := -Clink-args=--emit-relocs -Zunstable-options -Cpanic=immediate-abort
 endif
+ifeq ($(WASM_NAMES),1)
+WASM_BINDGEN_NAMES := --keep-debug
+WASM_OPT_NAMES := -g
+endif
 site: $(NODE_MODULES) $(WASM_SPLIT)
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$(WASM_RUSTFLAGS)" \
 		$(WASM_BUILD) -p frontend --lib --target $(WASM_TARGET) --profile wasm-release
 	rm -rf $(PKG)
 	mkdir -p $(PKG)
 	$(WASM_SPLIT) split $(WASM_OUT) $(PKG) $(OUTPUT_NAME)
-	wasm-bindgen --target web --no-typescript --keep-lld-exports --out-dir $(PKG) \
+	wasm-bindgen --target web --no-typescript --keep-lld-exports $(WASM_BINDGEN_NAMES) --out-dir $(PKG) \
 		--out-name $(OUTPUT_NAME) $(PKG)/$(OUTPUT_NAME).wasm
 	rm $(PKG)/$(OUTPUT_NAME).wasm
 	for module in $(PKG)/*.wasm; do \
-		wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int $$module -o $$module \
+		wasm-opt -Oz $(WASM_OPT_NAMES) --enable-bulk-memory --enable-nontrapping-float-to-int $$module -o $$module \
 			|| exit 1; \
 	done
 	cp style/main.css $(PKG)/$(OUTPUT_NAME).css
@@ -124,11 +130,14 @@ $(PYENV)/.installed: server/tests/clients/requirements.txt
 	$(PYENV)/bin/pip install --quiet --disable-pip-version-check -r $<
 	touch $@
 
-## fuzz-smoke: every fuzz target for FUZZ_SMOKE_SECONDS (20), starting from the corpus kept in
-## the repo (new inputs go to a scratch directory, so the tree stays clean)
+## fuzz-smoke: every fuzz target for FUZZ_SMOKE_RUNS inputs (200 000) from a fixed seed, starting
+## from the corpus kept in the repo (new inputs go to a scratch directory, so the tree stays
+## clean). The same commit always fuzzes the same inputs, so a finding fails the run that made
+## it and every run after, never a later, unrelated commit by chance; `make fuzz` searches anew.
 FUZZ_DIR := server/fuzz
 FUZZ_TARGETS := line_protocol statsd json_ingest live_client live_frame
-FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_SMOKE_RUNS ?= 200000
+FUZZ_SMOKE_SEED ?= 1
 FUZZ_SECONDS ?= 600
 # cargo fuzz's sanitizer and coverage flags are unstable; RUSTC_BOOTSTRAP lets the machine's one
 # (stable) toolchain take them. Built optimised with debug assertions (overflow checks on).
@@ -144,7 +153,7 @@ fuzz-smoke: fuzz-build
 	for target in $(FUZZ_TARGETS); do \
 		scratch=$$(mktemp -d); \
 		$(FUZZ) run $(FUZZ_FLAGS) $$target $$scratch $(FUZZ_DIR)/corpus/$$target -- \
-			-max_total_time=$(FUZZ_SMOKE_SECONDS) -print_final_stats=1 \
+			-runs=$(FUZZ_SMOKE_RUNS) -seed=$(FUZZ_SMOKE_SEED) -print_final_stats=1 \
 			-artifact_prefix=$(FUZZ_ARTIFACTS)/$$target- || exit 1; \
 		rm -rf $$scratch; \
 	done
@@ -179,6 +188,11 @@ screenshots: tools test-tools build
 ## bench-browser: a 20-widget dashboard in Chromium: time to draw, main-thread time per second
 bench-browser: tools test-tools build
 	cd end2end && npx playwright test --config playwright.docs.config.ts browser-bench
+
+## trace-browser: where the main thread's time goes under bench-browser's live load, by kind of
+## work (Chrome tracing); TRACE_PROFILE=1 samples functions instead, named with WASM_NAMES=1
+trace-browser: tools test-tools build
+	cd end2end && npx playwright test --config playwright.docs.config.ts browser-trace
 
 ## soak: 30 minutes of mixed ingest, 1 000 live viewers and dashboard editing (SOAK_MINUTES,
 ## SAMPLE_SECONDS change it): memory and latency over time, report in docs/soak.md

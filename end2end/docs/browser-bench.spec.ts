@@ -3,25 +3,10 @@
 //    drawn its data (five cold loads, median).
 // 2. Main-thread time per second while 20 widgets update 10 times a second (Chrome's own
 //    TaskDuration counter over 10 s, five runs).
-import { expect, test } from "@playwright/test";
+import { test } from "@playwright/test";
 import { Livedash } from "../tests/support/livedash";
 import { ingest, serverFn } from "./demo";
-
-const WIDGETS = 20;
-
-function dashboard(title: string, rangeMs: number, metric: string, stepMs: number | null) {
-  return {
-    title,
-    range: { type: "last", ms: rangeMs },
-    widgets: Array.from({ length: WIDGETS }, (_, i) => ({
-      id: `w${i}`,
-      kind: "line",
-      title: `Series ${i}`,
-      layout: { x: (i % 3) * 4, y: Math.floor(i / 3) * 6, w: 4, h: 6 },
-      query: { selector: `${metric}{n="${i}"}`, aggregation: { fn: "avg" }, step_ms: stepMs, group_by: null },
-    })),
-  };
-}
+import { WIDGETS, liveDashboard as dashboard, openLive, startWriter } from "./live-load";
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
@@ -58,19 +43,8 @@ test("20 widgets: time to draw 24 h, and main-thread time while live", async ({ 
     const perSecond: number[] = [];
     const updates: number[] = [];
     for (let run = 0; run < 5; run++) {
-      const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
-      await app.signIn(context);
-      const page = await context.newPage();
-      await page.goto(app.url(`/d/${live.id}`));
-      await expect(page.getByTestId("dashboard-view")).toHaveAttribute("data-ready", "true");
-      await expect(page.getByTestId("live-status")).toHaveText("Live");
-      let tick = 0;
-      const writer = setInterval(() => {
-        tick += 1;
-        const ts = Date.now();
-        const batch = Array.from({ length: WIDGETS }, (_, i) => ({ name: "live_metric", labels: { n: String(i) }, value: (tick * 7 + i) % 100, ts }));
-        void app.ingest(batch).catch(() => {});
-      }, 100);
+      const { context, page } = await openLive(browser, app, live.id);
+      const stopWriter = startWriter(app, "live_metric");
       try {
         await page.waitForTimeout(2_000);
         const cdp = await context.newCDPSession(page);
@@ -91,7 +65,7 @@ test("20 widgets: time to draw 24 h, and main-thread time while live", async ({ 
         perSecond.push(Math.round(((after - before) * 1000) / seconds));
         updates.push(Math.round(((await newest()) - pointsBefore) / seconds));
       } finally {
-        clearInterval(writer);
+        stopWriter();
       }
       await context.close();
     }

@@ -66,3 +66,38 @@ test("a bad selector or step is explained on the page", async ({ page }) => {
   await reload(page);
   await expect(page.getByTestId("query-error")).toContainText("rate does not apply");
 });
+
+test("a dashboard chart's live updates change its drawing in place, from the server's first paint on", async ({ page }) => {
+  await app.signIn(page.context());
+  const errors = watchErrors(page);
+  const now = Math.floor(Date.now() / 1000) * 1000;
+  const history = [];
+  for (let i = 30; i > 0; i--) history.push({ name: "inplace_gauge", value: 10 + (i % 5), ts: now - i * 1000 });
+  expect((await app.ingest(history)).status).toBe(200);
+  const { id } = await app.callFn("create_dashboard", {
+    dashboard: {
+      title: "In place",
+      range: { type: "last", ms: 300_000 },
+      widgets: [{ id: "w", kind: "line", title: "Gauge", layout: { x: 0, y: 0, w: 6, h: 6 },
+        query: { selector: "inplace_gauge", aggregation: { fn: "avg" }, step_ms: 1000, group_by: null } }],
+    },
+    summary: "test",
+  });
+
+  await open(page, app.url(`/d/${id}`));
+  await expect(page.getByTestId("live-status")).toHaveText("Live");
+  const chart = page.getByTestId("widget-chart");
+  await expect(chart).toHaveAttribute("data-points", "30");
+  // The server's elements, marked: the browser takes them over and updates keep them.
+  await chart.evaluate((figure) => figure.querySelectorAll("svg, svg *").forEach((element) => ((element as any).__first = true)));
+  const newest = chart.locator(".chart-series").nth(1).locator("polyline");
+  await expect(newest).toHaveCount(1);
+  const before = await newest.getAttribute("points");
+
+  expect((await app.ingest([{ name: "inplace_gauge", value: 99, ts: Math.max(Date.now(), now + 1000) }])).status).toBe(200);
+  await expect(chart).toHaveAttribute("data-points", "31");
+  await expect(newest).not.toHaveAttribute("points", before!);
+  expect(await newest.evaluate((line) => (line as any).__first === true)).toBe(true);
+  expect(await chart.evaluate((figure) => [...figure.querySelectorAll("svg")].every((svg) => (svg as any).__first === true))).toBe(true);
+  expect(errors).toEqual([]);
+});

@@ -15,6 +15,7 @@
 //! | `LIVEDASH_RETENTION_1H` | `365d` | how long 1-hour rollups are kept |
 //! | `LIVEDASH_RETENTION_1D` | `1826d` | how long 1-day rollups are kept (five years) |
 //! | `LIVEDASH_LIVE_FRAME` | `100ms` | live push frame: a lone update goes out at once, updates within one frame of the previous are sent together |
+//! | `LIVEDASH_LIVE_GATHER` | `10ms` | how long a live socket with several subscriptions waits, after an update, for the updates of its other subscriptions, so that a dashboard's widgets arrive in one message and the browser draws them in one frame (at most a second), or `off` |
 //! | `LIVEDASH_LIVE_RESUME` | `5m` | how long the change log keeps entries, so a client that reconnects within it gets exactly what it missed (later, a fresh snapshot) |
 //! | `LIVEDASH_LIVE_CLIENT_BUFFER` | `64` | messages queued per live client; a client with a full queue gets coalesced data, then is closed |
 //! | `LIVEDASH_LIVE_SLOW_CLIENT` | `10s` | how long a live client may stay behind before it is closed |
@@ -210,6 +211,9 @@ impl Default for AuthConfig {
 pub struct LiveConfig {
     /// Shortest time between two deltas of one subscription, ms.
     pub frame_ms: i64,
+    /// How long a socket with several subscriptions waits for the others' updates after one
+    /// arrived, ms; 0 sends each at once.
+    pub gather_ms: i64,
     /// How long the change log keeps entries, ms.
     pub resume_window_ms: i64,
     /// Messages queued per client.
@@ -230,6 +234,7 @@ impl Default for LiveConfig {
     fn default() -> Self {
         Self {
             frame_ms: 100,
+            gather_ms: 10,
             resume_window_ms: 5 * 60_000,
             client_buffer: 64,
             slow_client_ms: 10_000,
@@ -346,6 +351,27 @@ impl Config {
         };
         let live = LiveConfig {
             frame_ms: duration("LIVEDASH_LIVE_FRAME", defaults.frame_ms)?,
+            gather_ms: match get("LIVEDASH_LIVE_GATHER") {
+                Some(value) if value.trim() == "off" => 0,
+                Some(value) => match parse_duration_ms(&value) {
+                    Ok(ms @ 1..=1000) => ms,
+                    Ok(_) => {
+                        return Err(ConfigError {
+                            variable: "LIVEDASH_LIVE_GATHER",
+                            value,
+                            reason: "at most 1s, or off".into(),
+                        });
+                    }
+                    Err(reason) => {
+                        return Err(ConfigError {
+                            variable: "LIVEDASH_LIVE_GATHER",
+                            value,
+                            reason,
+                        });
+                    }
+                },
+                None => defaults.gather_ms,
+            },
             resume_window_ms: duration("LIVEDASH_LIVE_RESUME", defaults.resume_window_ms)?,
             client_buffer: match get("LIVEDASH_LIVE_CLIENT_BUFFER") {
                 Some(value) if value.trim() == "0" => {
@@ -593,6 +619,7 @@ mod tests {
             config.live,
             LiveConfig {
                 frame_ms: 100,
+                gather_ms: 10,
                 resume_window_ms: 300_000,
                 client_buffer: 64,
                 slow_client_ms: 10_000,
@@ -631,12 +658,14 @@ mod tests {
             ("LIVEDASH_LIVE_CLIENT_BUFFER", "8"),
             ("LIVEDASH_LIVE_SLOW_CLIENT", "3s"),
             ("LIVEDASH_LIVE_THREADS", "3"),
+            ("LIVEDASH_LIVE_GATHER", "5ms"),
         ])
         .unwrap();
         assert_eq!(
             config.live,
             LiveConfig {
                 frame_ms: 250,
+                gather_ms: 5,
                 resume_window_ms: 3_600_000,
                 client_buffer: 8,
                 slow_client_ms: 3_000,
@@ -656,8 +685,10 @@ mod tests {
         let off = self::config(&[
             ("LIVEDASH_SELF_METRICS", "off"),
             ("LIVEDASH_LIVE_THREADS", "off"),
+            ("LIVEDASH_LIVE_GATHER", "off"),
         ])
         .unwrap();
+        assert_eq!(off.live.gather_ms, 0);
         assert_eq!(off.self_metrics_ms, None);
         assert_eq!(off.live.threads, None);
     }
@@ -678,6 +709,8 @@ mod tests {
             ("LIVEDASH_LIVE_SLOW_CLIENT", "-1s"),
             ("LIVEDASH_LIVE_THREADS", "0"),
             ("LIVEDASH_LIVE_THREADS", "many"),
+            ("LIVEDASH_LIVE_GATHER", "2s"),
+            ("LIVEDASH_LIVE_GATHER", "soon"),
             ("LIVEDASH_STATSD_ADDR", "8125"),
             ("LIVEDASH_SELF_METRICS", "10ms"),
             ("LIVEDASH_SELF_METRICS", "sometimes"),

@@ -238,6 +238,67 @@ async fn lone_updates_go_out_at_once_and_bursts_are_coalesced() {
     assert!(client.next(Duration::from_millis(300)).await.is_none());
 }
 
+/// The updates one write makes for several subscriptions of a socket reach it in one frame
+/// (the socket waits `LIVEDASH_LIVE_GATHER` for the others after the first), so a browser gets
+/// and draws a dashboard's widgets together instead of one message each.
+#[tokio::test]
+async fn updates_of_one_write_reach_a_socket_in_one_frame() {
+    const WIDGETS: u32 = 8;
+    let redis = RedisServer::start();
+    // Generous, for a busy machine: the feeds answer within milliseconds of each other.
+    let app = TestApp::start_with(
+        &redis.url(),
+        "gather:",
+        &[("LIVEDASH_LIVE_GATHER", "500ms")],
+    )
+    .await;
+    let mut client = app.connect().await;
+    for id in 1..=WIDGETS {
+        subscribe(
+            &mut client,
+            id,
+            &range(&format!("gather_{id}"), 1000, 60_000),
+            None,
+        )
+        .await;
+    }
+    let mut snapshots = 0;
+    while snapshots < WIDGETS {
+        for message in client
+            .frame(Duration::from_secs(10))
+            .await
+            .expect("snapshots")
+        {
+            assert!(
+                matches!(message, ServerMessage::Snapshot { .. }),
+                "{message:?}"
+            );
+            snapshots += 1;
+        }
+    }
+
+    for round in 1..=3 {
+        let batch: Vec<String> = (1..=WIDGETS)
+            .map(|id| format!(r#"{{"name":"gather_{id}","value":{round}}}"#))
+            .collect();
+        assert_eq!(app.ingest(&format!("[{}]", batch.join(","))).await.0, 200);
+        let frame = client.frame(Duration::from_secs(10)).await.expect("deltas");
+        let mut updated: Vec<u32> = frame
+            .iter()
+            .map(|message| match message {
+                ServerMessage::Delta { id, .. } => *id,
+                other => panic!("expected deltas, got {other:?}"),
+            })
+            .collect();
+        updated.sort_unstable();
+        assert_eq!(
+            updated,
+            (1..=WIDGETS).collect::<Vec<_>>(),
+            "round {round}: one frame with every widget's delta"
+        );
+    }
+}
+
 /// Identical subscriptions share one computation; unsubscribing stops deltas; bad requests
 /// get errors that say what is wrong, and the socket stays usable.
 #[tokio::test]

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use plotters::prelude::*;
 
+use super::scene::{INK, Scene, SceneBackend, SvgLayer};
 use crate::live::View;
 
 /// Line colours, chosen to stay apart on light and dark backgrounds.
@@ -18,9 +19,6 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(0x06, 0xb6, 0xd4),
     RGBColor(0xdb, 0x27, 0x77),
 ];
-/// Drawn for axes and labels, then replaced by `currentColor` so the chart follows the theme.
-const INK: RGBColor = RGBColor(0x01, 0x02, 0x03);
-const INK_HEX: &str = "#010203";
 
 /// The CSS colour of line `index`.
 #[must_use]
@@ -59,23 +57,6 @@ pub enum ChartStyle {
     Bars,
 }
 
-/// Draws `lines` over `[from, to]` ms as an SVG document of `width` × `height` pixels.
-#[must_use]
-pub fn render_svg(
-    lines: &[Vec<(i64, f64)>],
-    step_ms: i64,
-    (from, to): (i64, i64),
-    (width, height): (u32, u32),
-) -> String {
-    render_chart(
-        lines,
-        step_ms,
-        (from, to),
-        (width, height),
-        ChartStyle::Lines,
-    )
-}
-
 /// The value axis for `lines`: their span with a little room, from zero for bars.
 #[must_use]
 pub fn value_bounds(lines: &[Vec<(i64, f64)>], style: ChartStyle) -> (f64, f64) {
@@ -105,8 +86,8 @@ pub fn value_bounds(lines: &[Vec<(i64, f64)>], style: ChartStyle) -> (f64, f64) 
     }
 }
 
-/// Draws `lines` over `[from, to]` ms in `style` as an SVG document of `width` × `height`
-/// pixels, with axes in the theme's ink.
+/// Draws `lines` over `[from, to]` ms in `style` on `size` pixels, with axes in the theme's
+/// ink: the axes' shapes, then the series'.
 #[must_use]
 pub fn render_chart(
     lines: &[Vec<(i64, f64)>],
@@ -114,84 +95,50 @@ pub fn render_chart(
     window: (i64, i64),
     size: (u32, u32),
     style: ChartStyle,
-) -> String {
+) -> Scene {
     let bounds = value_bounds(lines, style);
-    let axes = render_axes(window, bounds, size);
+    let mut chart = render_axes(window, bounds, size);
     let series = render_series(lines, &[], step_ms, window, bounds, size, style);
-    // One document: the series' shapes go inside the axes' SVG.
-    match (
-        axes.rfind("</svg>"),
-        series.find('>'),
-        series.rfind("</svg>"),
-    ) {
-        (Some(end), Some(open), Some(close)) if open < close => {
-            format!(
-                "{}{}{}",
-                &axes[..end],
-                &series[open + 1..close],
-                &axes[end..]
-            )
-        }
-        _ => axes,
-    }
+    chart.shapes.extend(series.shapes);
+    chart
 }
 
 /// Sets up the plot of `window` × `bounds` inside `size` (the same for axes and series, so
 /// their layers line up) and lets `draw` draw on it.
-fn plot_svg(
+fn plot(
     window: (i64, i64),
     (low, high): (f64, f64),
     size: (u32, u32),
     draw: impl FnOnce(
         &mut ChartContext<
             '_,
-            SVGBackend<'_>,
+            SceneBackend<'_>,
             Cartesian2d<
                 plotters::coord::types::RangedCoordi64,
                 plotters::coord::types::RangedCoordf64,
             >,
         >,
-    ) -> Result<(), Box<dyn std::error::Error>>,
-) -> String {
+    ) -> super::scene::Drawn,
+) -> Scene {
     let (from, to) = (window.0, window.1.max(window.0 + 1));
-    svg_document(size, |root| {
+    Scene::draw(size, |root| {
         let plot = root.margin(MARGIN, MARGIN + X_LABEL_AREA, MARGIN + Y_LABEL_AREA, MARGIN);
         let mut chart = ChartBuilder::on(&plot).build_cartesian_2d(from..to, low..high)?;
         draw(&mut chart)
     })
 }
 
-/// What drawing returns; plotters' errors all fit.
-type Drawn = Result<(), Box<dyn std::error::Error>>;
-
-/// An SVG document of `size` that `draw` draws on, with the theme's ink as `currentColor`;
-/// empty when drawing fails.
-fn svg_document(
-    size: (u32, u32),
-    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, plotters::coord::Shift>) -> Drawn,
-) -> String {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-        let drawn = draw(&root).and_then(|()| root.present().map_err(Into::into));
-        if drawn.is_err() {
-            return String::new();
-        }
-    }
-    svg.replace(INK_HEX, "currentColor")
-}
-
 /// The axes, grid and labels of a chart of `window` × `bounds`. They change only when the
 /// window moves or the bounds change, so a live chart redraws them far less often than its
 /// series.
 #[must_use]
-pub fn render_axes(window: (i64, i64), bounds: (f64, f64), size: (u32, u32)) -> String {
+pub fn render_axes(window: (i64, i64), bounds: (f64, f64), size: (u32, u32)) -> Scene {
     let (from, to) = (window.0, window.1.max(window.0 + 1));
     let (low, high) = bounds;
-    let mut labels = String::new();
+    let mut labels = Vec::new();
     // Axes and labels are drawn here rather than by plotters' mesh: in the browser, its label
     // layout measures each text by adding it to the page, forcing a reflow every time.
-    let svg = plot_svg(window, bounds, size, |chart| {
+    let mut axes = plot(window, bounds, size, |chart| {
         let grid = INK.mix(0.12);
         let value_ticks = value_ticks(low, high, 5);
         let time_ticks = time_ticks(from, to, 6);
@@ -211,24 +158,20 @@ pub fn render_axes(window: (i64, i64), bounds: (f64, f64), size: (u32, u32)) -> 
         )))?;
         for &y in &value_ticks {
             let (px, py) = chart.backend_coord(&(from, y));
-            svg_text(&mut labels, px - 6, py, "end", &short_number(y));
+            labels.push(((px - 6, py), "end", short_number(y)));
         }
         for &x in &time_ticks {
             let (px, py) = chart.backend_coord(&(x, low));
-            svg_text(
-                &mut labels,
-                px,
-                py + 16,
-                "middle",
-                &time_of_day(x, to - from),
-            );
+            labels.push(((px, py + 16), "middle", time_of_day(x, to - from)));
         }
         Ok(())
     });
-    match svg.rfind("</svg>") {
-        Some(end) => format!("{}{labels}{}", &svg[..end], &svg[end..]),
-        None => svg,
+    if !axes.shapes.is_empty() {
+        for (at, anchor, text) in labels {
+            axes.label(at, anchor, text);
+        }
     }
+    axes
 }
 
 /// The lines (or bars) of a chart, on a transparent layer the size of its axes'.
@@ -241,8 +184,8 @@ pub fn render_series(
     bounds: (f64, f64),
     size: (u32, u32),
     style: ChartStyle,
-) -> String {
-    plot_svg(window, bounds, size, |chart| {
+) -> Scene {
+    plot(window, bounds, size, |chart| {
         let step = step_ms.max(1);
         // Bands under the lines: each a polygon from its maxima forward and its minima back,
         // broken where a step is missing.
@@ -295,15 +238,6 @@ pub fn render_series(
         }
         Ok(())
     })
-}
-
-/// Appends an axis label (numbers and times only: nothing to escape).
-fn svg_text(out: &mut String, x: i32, y: i32, anchor: &str, text: &str) {
-    use std::fmt::Write;
-    let _ = write!(
-        out,
-        r#"<text x="{x}" y="{y}" text-anchor="{anchor}" dominant-baseline="middle" font-family="sans-serif" font-size="12" fill="currentColor" fill-opacity="0.75">{text}</text>"#
-    );
 }
 
 /// About `count` round values between `low` and `high` (steps of 1, 2 or 5 times a power of
@@ -366,9 +300,9 @@ pub fn render_sparkline(
     (from, to): (i64, i64),
     (width, height): (u32, u32),
     colour: RGBColor,
-) -> String {
+) -> Scene {
     let (low, high) = value_bounds(&[points.to_vec()], ChartStyle::Lines);
-    svg_document((width, height), |root| {
+    Scene::draw((width, height), |root| {
         let mut chart =
             ChartBuilder::on(root).build_cartesian_2d(from..to.max(from + 1), low..high)?;
         chart.draw_series(LineSeries::new(
@@ -382,8 +316,8 @@ pub fn render_sparkline(
 /// A gauge: a half ring from the left, filled to `fraction` (0 to 1) in `colour`, over a
 /// track in the theme's ink.
 #[must_use]
-pub fn render_gauge(fraction: f64, colour: RGBColor, (width, height): (u32, u32)) -> String {
-    svg_document((width, height), |root| {
+pub fn render_gauge(fraction: f64, colour: RGBColor, (width, height): (u32, u32)) -> Scene {
+    Scene::draw((width, height), |root| {
         let centre = (f64::from(width) / 2.0, f64::from(height) - 6.0);
         let radius = (f64::from(width) / 2.0 - 14.0)
             .min(f64::from(height) - 20.0)
@@ -471,7 +405,7 @@ pub fn LiveChart(
     window_ms: i64,
     now: RwSignal<i64>,
 ) -> impl IntoView {
-    let svg = Memo::new(move |_| {
+    let chart = Memo::new(move |_| {
         let now = now.get();
         view.with(|view| {
             let lines: Vec<Vec<(i64, f64)>> = view
@@ -484,7 +418,13 @@ pub fn LiveChart(
                         .collect()
                 })
                 .collect();
-            render_svg(&lines, view.step_ms, (now - window_ms, now), (880, 320))
+            render_chart(
+                &lines,
+                view.step_ms,
+                (now - window_ms, now),
+                (880, 320),
+                ChartStyle::Lines,
+            )
         })
     });
     let points = move || view.with(|view| view.lines.values().map(BTreeMap::len).sum::<usize>());
@@ -500,7 +440,7 @@ pub fn LiveChart(
     };
     view! {
         <figure class="chart" data-testid="chart" data-points=points data-lines=line_count>
-            <div class="chart-plot" inner_html=move || svg.get()></div>
+            <SvgLayer class="chart-plot" scene=chart />
             <Legend entries=Signal::derive(legend) />
         </figure>
     }
@@ -547,12 +487,12 @@ mod tests {
             vec![(0, 1.0), (1000, 3.0), (2000, 2.0)],
             vec![(0, 5.0), (1000, 4.0)],
         ];
-        let svg = render_svg(&lines, 1000, (0, 3000), (400, 200));
+        let svg = render_chart(&lines, 1000, (0, 3000), (400, 200), ChartStyle::Lines).to_svg();
         assert!(svg.starts_with("<svg"), "{svg}");
         assert_eq!(svg.matches(r##"stroke="#3B82F6""##).count(), 1, "{svg}");
         assert_eq!(svg.matches(r##"stroke="#F97316""##).count(), 1, "{svg}");
         assert!(svg.contains("currentColor"));
-        assert!(!svg.contains(INK_HEX));
+        assert!(!svg.contains("#010203"));
         assert!(svg.contains(">00:00:01</text>"), "{svg}");
         assert!(svg.trim_end().ends_with("</svg>"), "{svg}");
     }
@@ -561,7 +501,7 @@ mod tests {
     #[test]
     fn gaps_break_lines() {
         let lines = vec![vec![(0, 1.0), (1000, 2.0), (5000, 3.0)]];
-        let svg = render_svg(&lines, 1000, (0, 6000), (400, 200));
+        let svg = render_chart(&lines, 1000, (0, 6000), (400, 200), ChartStyle::Lines).to_svg();
         assert_eq!(
             svg.matches(r##"<polyline fill="none" opacity="1" stroke="#3B82F6""##)
                 .count(),

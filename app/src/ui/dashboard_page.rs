@@ -136,7 +136,8 @@ pub fn dashboard_data(
     share: Option<String>,
 ) -> DashboardData {
     let now = RwSignal::new(now_ms());
-    let window = Signal::derive(move || match range.get() {
+    // A memo: every chart reads the window several times per update, and it moves once a second.
+    let window = Memo::new(move |_| match range.get() {
         DashboardRange::Last { ms } => {
             let now = now.get();
             (now - ms, now)
@@ -147,7 +148,7 @@ pub fn dashboard_data(
         views: StoredValue::new(HashMap::new()),
         owner: StoredValue::new(Owner::current().unwrap_or_default()),
         status: RwSignal::new(ConnectionStatus::Connecting),
-        window,
+        window: window.into(),
         share: StoredValue::new(share.clone()),
     };
     #[cfg(feature = "hydrate")]
@@ -251,17 +252,20 @@ mod live {
                 if let Some(span) = live_span_ms(range.get_untracked()) {
                     data.views.with_value(|views| {
                         for view in views.values() {
-                            view.update(|view| {
-                                // A stat keeps the period before for its comparison.
-                                let keep = span * 2 + view.step_ms;
-                                if view.lines.first_key_value().is_some_and(|(_, points)| {
-                                    points
-                                        .first_key_value()
-                                        .is_some_and(|(t, _)| *t < current - keep)
-                                }) {
-                                    view.trim(current - keep);
-                                }
+                            // A stat keeps the period before for its comparison. Only
+                            // views that lose buckets change: the others' widgets stay put.
+                            let oldest = view.with_untracked(|view| {
+                                let oldest = current - (span * 2 + view.step_ms);
+                                view.lines
+                                    .values()
+                                    .any(|points| {
+                                        points.first_key_value().is_some_and(|(t, _)| *t < oldest)
+                                    })
+                                    .then_some(oldest)
                             });
+                            if let Some(oldest) = oldest {
+                                view.update(|view| view.trim(oldest));
+                            }
                         }
                     });
                 }
@@ -600,11 +604,12 @@ pub fn ReadOnlyGrid(widgets: Signal<Vec<Widget>>, data: DashboardData) -> impl I
             <For each=move || widgets.get() key=|widget| widget.id.clone() let:widget>
                 {
                     let id = widget.id.clone();
-                    let current = Signal::derive(move || {
+                    // Memos: a widget is read many times per update, and changes only with the list.
+                    let current = Memo::new(move |_| {
                         widgets.with(|widgets| widgets.iter().find(|w| w.id == id).cloned().unwrap_or_else(|| widget.clone()))
                     });
-                    let layout = Signal::derive(move || current.with(|widget| widget.layout));
-                    view! { <WidgetFrame widget=current layout data /> }
+                    let layout = Memo::new(move |_| current.with(|widget| widget.layout));
+                    view! { <WidgetFrame widget=current.into() layout=layout.into() data /> }
                 }
             </For>
         </div>
@@ -625,9 +630,9 @@ fn kiosk_asked() -> Memo<bool> {
 }
 
 /// The range the address asks for, or `fallback`.
-fn address_range(fallback: DashboardRange) -> Signal<DashboardRange> {
+fn address_range(fallback: DashboardRange) -> Memo<DashboardRange> {
     let query = use_query_map();
-    Signal::derive(move || {
+    Memo::new(move |_| {
         query
             .with(|query| {
                 range_from_address(
@@ -691,7 +696,7 @@ pub fn SharedDashboardPage() -> impl IntoView {
 #[component]
 fn Viewer(dashboard: Dashboard, share: Option<String>) -> impl IntoView {
     let shared = share.is_some();
-    let range = address_range(dashboard.range);
+    let range: Signal<DashboardRange> = address_range(dashboard.range).into();
     let kiosk = kiosk_asked();
     let widgets = Signal::stored(dashboard.widgets.clone());
     let data = dashboard_data(widgets, range, share.clone());

@@ -414,12 +414,14 @@ fn EditorView(dashboard: Dashboard) -> impl IntoView {
     let id = dashboard.id.clone();
     let editor = Editor::new(dashboard);
     let preview = RwSignal::new(None::<Dashboard>);
-    let widgets = Signal::derive(move || match preview.get() {
+    // Memos: widgets read these many times per live update.
+    let widgets: Signal<Vec<Widget>> = Memo::new(move |_| match preview.get() {
         Some(version) => version.widgets,
         None => editor.draft.with(|draft| draft.widgets.clone()),
-    });
-    let range = Signal::derive(move || editor.draft.with(|draft| draft.range));
-    let data = dashboard_data(widgets, range, None);
+    })
+    .into();
+    let range = Memo::new(move |_| editor.draft.with(|draft| draft.range));
+    let data = dashboard_data(widgets, range.into(), None);
     let summary = RwSignal::new(String::new());
     let message = RwSignal::new(None::<Result<String, String>>);
     let conflict = RwSignal::new(None::<Conflict>);
@@ -594,7 +596,7 @@ fn EditorView(dashboard: Dashboard) -> impl IntoView {
                     {move || if editor.dirty() { "Unsaved changes" } else { "All changes saved" }}
                 </span>
                 <div class="spacer"></div>
-                <RangePicker range on_change=Callback::new(move |range| editor.edit("", |draft| draft.range = range)) />
+                <RangePicker range=range.into() on_change=Callback::new(move |range| editor.edit("", |draft| draft.range = range)) />
                 <button class="button secondary" type="button" data-testid="undo" title="Undo (Ctrl+Z)"
                     disabled=move || editor.undo.with(Vec::is_empty)
                     on:click=move |_| editor.undo()>"Undo"</button>
@@ -799,10 +801,10 @@ fn EditableGrid(
                 {
                     let widget = {
                         let id = id.clone();
-                        Signal::derive(move || {
+                        Signal::from(Memo::new(move |_| {
                             editor.draft.with(|draft| draft.widgets.iter().find(|w| w.id == id).cloned())
                                 .unwrap_or_else(|| new_widget(&id, WidgetKind::Text, GridRect { x: 0, y: 0, w: 1, h: 1 }))
-                        })
+                        }))
                     };
                     let index = {
                         let id = id.clone();

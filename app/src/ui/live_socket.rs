@@ -246,7 +246,7 @@ async fn apply(
                 if let Some(subscription) = subscriptions.iter().find(|s| s.id == id) {
                     subscription.view.update(|view| view.snapshot(at, data));
                 }
-                status.set(ConnectionStatus::Live);
+                show(status, ConnectionStatus::Live);
             }
             ServerMessage::Delta { id, from, to, data } => {
                 let Some(subscription) = subscriptions.iter().find(|s| s.id == id) else {
@@ -262,15 +262,18 @@ async fn apply(
                 {
                     return false;
                 }
-                status.set(ConnectionStatus::Live);
+                show(status, ConnectionStatus::Live);
             }
-            ServerMessage::Status { degraded, reason } => status.set(if degraded {
-                ConnectionStatus::Degraded {
-                    reason: reason.unwrap_or_else(|| "updates are delayed".into()),
-                }
-            } else {
-                ConnectionStatus::Live
-            }),
+            ServerMessage::Status { degraded, reason } => show(
+                status,
+                if degraded {
+                    ConnectionStatus::Degraded {
+                        reason: reason.unwrap_or_else(|| "updates are delayed".into()),
+                    }
+                } else {
+                    ConnectionStatus::Live
+                },
+            ),
             ServerMessage::Error { id, message } => {
                 leptos::logging::warn!("livedash: subscription {id:?} refused: {message}");
                 if let Some(subscription) = subscriptions.iter().find(|s| Some(s.id) == id) {
@@ -283,6 +286,18 @@ async fn apply(
         }
     }
     true
+}
+
+/// Makes `now` the connection's status, telling the page only when it changed: every widget
+/// watches the status, and a delta arrives many times a second.
+fn show(status: RwSignal<ConnectionStatus>, now: ConnectionStatus) {
+    status.maybe_update(|shown| {
+        let changed = *shown != now;
+        if changed {
+            *shown = now;
+        }
+        changed
+    });
 }
 
 /// `ws://host/api/v1/live` (`wss://` when the page came over HTTPS), with the share token

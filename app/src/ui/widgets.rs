@@ -11,6 +11,7 @@ use super::chart::{
     ChartStyle, Legend, MARGIN, Y_LABEL_AREA, line_color, line_name, parse_colour, render_axes,
     render_gauge, render_series, render_sparkline, value_bounds,
 };
+use super::scene::SvgLayer;
 use super::status::ConnectionStatus;
 use crate::dashboard::{Display, Widget, WidgetKind};
 use crate::live::View;
@@ -84,93 +85,117 @@ pub fn WidgetBody(widget: Signal<Widget>, context: WidgetContext) -> impl IntoVi
         let handle = window_event_listener(leptos::ev::resize, move |_| measure());
         on_cleanup(move || handle.remove());
     }
-    let size = Signal::derive(move || widget.with(|widget| body_size(widget, size.get())));
+    let size: Signal<(u32, u32)> =
+        Memo::new(move |_| widget.with(|widget| body_size(widget, size.get()))).into();
     view! {
         <div class="widget-body" node_ref=body>
-            {move || {
-                let load: LoadBody = match kind.get() {
-                    kind @ (WidgetKind::Line | WidgetKind::Bar) => {
-                        let style = if kind == WidgetKind::Bar { ChartStyle::Bars } else { ChartStyle::Lines };
-                        return EitherOf3::A(view! { <Chart widget context size style /> });
-                    }
-                    WidgetKind::Percentiles => {
-                        return EitherOf3::B(view! { <PercentilesBody widget context size /> });
-                    }
-                    WidgetKind::Stat => |widget, context, size| Box::pin(stat_body(widget, context, size)),
-                    WidgetKind::Gauge => |widget, context, size| Box::pin(gauge_body(widget, context, size)),
-                    WidgetKind::Table | WidgetKind::TopN => |widget, context, _| Box::pin(rows_body(widget, context)),
-                    WidgetKind::Text => |widget, _, _| Box::pin(note_body(widget)),
-                    WidgetKind::Uniques
-                    | WidgetKind::TopValues
-                    | WidgetKind::Funnel
-                    | WidgetKind::Experiment
-                    | WidgetKind::EventFeed
-                    | WidgetKind::Heatmap => |widget, context, _| Box::pin(analytics_body(widget, context)),
-                };
-                EitherOf3::C(view! {
+            {move || match body_code(kind.get()) {
+                BodyCode::Chart(style) => EitherOf3::A(view! { <Chart widget context size style /> }),
+                BodyCode::Percentiles => EitherOf3::B(view! { <PercentilesBody widget context size /> }),
+                BodyCode::Chunk(LazyBody { load, .. }) => EitherOf3::C(view! {
                     <Suspense fallback=|| ()>{move || Suspend::new(load(widget, context, size))}</Suspense>
-                })
+                }),
             }}
         </div>
     }
 }
 
-/// Loads a widget body whose code is a WASM chunk of its own, fetched the first time the page
-/// shows a widget of its kind: a dashboard downloads the code of the kinds it shows. (Line and bar
-/// charts, the most common, are in the main bundle.) One function type for every kind, so that the
-/// bundle holds one `Suspense` for them all.
+/// Where the code that draws a widget kind's body is.
+enum BodyCode {
+    /// Line and bar charts, the most common kinds: in the main bundle.
+    Chart(ChartStyle),
+    /// In the main bundle too: it shares the charts' code.
+    Percentiles,
+    /// In a WASM chunk of its own, fetched the first time the page shows a widget of the kind: a
+    /// dashboard downloads the code of the kinds it shows.
+    Chunk(&'static LazyBody),
+}
+
+/// The one place that says which kinds are lazily loaded, and from which chunk: the body and
+/// the chunk's preload must agree, or a server-rendered page with the kind would not hydrate.
+fn body_code(kind: WidgetKind) -> BodyCode {
+    match kind {
+        WidgetKind::Line => BodyCode::Chart(ChartStyle::Lines),
+        WidgetKind::Bar => BodyCode::Chart(ChartStyle::Bars),
+        WidgetKind::Percentiles => BodyCode::Percentiles,
+        WidgetKind::Stat => BodyCode::Chunk(&STAT),
+        WidgetKind::Gauge => BodyCode::Chunk(&GAUGE),
+        WidgetKind::Table | WidgetKind::TopN => BodyCode::Chunk(&ROWS),
+        WidgetKind::Text => BodyCode::Chunk(&NOTE),
+        WidgetKind::Uniques
+        | WidgetKind::TopValues
+        | WidgetKind::Funnel
+        | WidgetKind::Experiment
+        | WidgetKind::EventFeed
+        | WidgetKind::Heatmap => BodyCode::Chunk(&ANALYTICS),
+    }
+}
+
+/// A widget body in a chunk of its own (one chunk may serve several kinds).
+struct LazyBody {
+    /// Shows the body, once its chunk is loaded.
+    load: LoadBody,
+    /// Loads the chunk (only the browser's build is split).
+    #[cfg(feature = "hydrate")]
+    preload: fn() -> Pin<Box<dyn Future<Output = ()>>>,
+}
+
+/// One function type for every lazily loaded body, so that the bundle holds one `Suspense` for
+/// them all.
 type LoadBody = fn(
     Signal<Widget>,
     WidgetContext,
     Signal<(u32, u32)>,
 ) -> Pin<Box<dyn Future<Output = AnyView> + Send>>;
 
+static STAT: LazyBody = LazyBody {
+    load: |widget, context, size| Box::pin(stat_body(widget, context, size)),
+    #[cfg(feature = "hydrate")]
+    preload: || Box::pin(__preload_stat_body()),
+};
+
+static GAUGE: LazyBody = LazyBody {
+    load: |widget, context, size| Box::pin(gauge_body(widget, context, size)),
+    #[cfg(feature = "hydrate")]
+    preload: || Box::pin(__preload_gauge_body()),
+};
+
+static ROWS: LazyBody = LazyBody {
+    load: |widget, context, _| Box::pin(rows_body(widget, context)),
+    #[cfg(feature = "hydrate")]
+    preload: || Box::pin(__preload_rows_body()),
+};
+
+static NOTE: LazyBody = LazyBody {
+    load: |widget, _, _| Box::pin(note_body(widget)),
+    #[cfg(feature = "hydrate")]
+    preload: || Box::pin(__preload_note_body()),
+};
+
+static ANALYTICS: LazyBody = LazyBody {
+    load: |widget, context, _| Box::pin(analytics_body(widget, context)),
+    #[cfg(feature = "hydrate")]
+    preload: || Box::pin(super::analytics_widgets::__preload_analytics_body()),
+};
+
 /// Loads the chunks of the lazily loaded widget kinds that the server-rendered page shows. The
 /// browser awaits this before it hydrates the page: hydration must find the code of every widget
 /// body already there, as it walks the server's markup in one pass.
 #[cfg(feature = "hydrate")]
 pub async fn load_kinds_shown() {
-    let shown = |kinds: &[WidgetKind]| {
-        let document = document();
-        kinds.iter().any(|kind| {
-            let frame = format!("[data-testid=widget][data-kind={kind:?}]");
-            document.query_selector(&frame).ok().flatten().is_some()
-        })
-    };
-    futures::join!(
-        async {
-            if shown(&[WidgetKind::Stat]) {
-                __preload_stat_body().await;
-            }
-        },
-        async {
-            if shown(&[WidgetKind::Gauge]) {
-                __preload_gauge_body().await;
-            }
-        },
-        async {
-            if shown(&[WidgetKind::Table, WidgetKind::TopN]) {
-                __preload_rows_body().await;
-            }
-        },
-        async {
-            if shown(&[WidgetKind::Text]) {
-                __preload_note_body().await;
-            }
-        },
-        async {
-            if shown(&[
-                WidgetKind::Uniques,
-                WidgetKind::TopValues,
-                WidgetKind::Funnel,
-                WidgetKind::Experiment,
-                WidgetKind::EventFeed,
-                WidgetKind::Heatmap,
-            ]) {
-                super::analytics_widgets::__preload_analytics_body().await;
-            }
-        },
-    );
+    let document = document();
+    let mut chunks: Vec<&'static LazyBody> = Vec::new();
+    for kind in WidgetKind::ALL {
+        let BodyCode::Chunk(chunk) = body_code(kind) else {
+            continue;
+        };
+        let frame = format!("[data-testid=widget][data-kind={kind:?}]");
+        let shown = document.query_selector(&frame).ok().flatten().is_some();
+        if shown && !chunks.iter().any(|known| std::ptr::eq(*known, chunk)) {
+            chunks.push(chunk);
+        }
+    }
+    futures::future::join_all(chunks.into_iter().map(|chunk| (chunk.preload)())).await;
 }
 
 #[lazy]
@@ -333,7 +358,7 @@ fn Chart(
         })
     };
     let layer = move |part: Memo<SeriesPart>| {
-        move || {
+        Memo::new(move |_| {
             let window = context.window.get();
             part.with(|part| {
                 render_series(
@@ -346,7 +371,7 @@ fn Chart(
                     style,
                 )
             })
-        }
+        })
     };
     let settled_series = layer(part(false));
     let newest_series = layer(part(true));
@@ -366,7 +391,8 @@ fn Chart(
                 .unwrap_or_default()
         })
     };
-    let legend = move || {
+    // A memo: the lines' names change far less often than their data.
+    let legend = Memo::new(move |_| {
         let metric = metric();
         context.view.with(|view| {
             view.lines
@@ -375,7 +401,7 @@ fn Chart(
                 .map(|(index, labels)| (line_color(index), line_name(labels, &metric)))
                 .collect::<Vec<_>>()
         })
-    };
+    });
     let points = move || lines.with(|(lines, _)| lines.iter().map(Vec::len).sum::<usize>());
     // The pointer's x within the plot, in pixels, while it hovers.
     let hover = RwSignal::new(None::<i32>);
@@ -429,9 +455,9 @@ fn Chart(
                 on:pointermove=track
                 on:pointerleave=move |_| hover.set(None)
             >
-                <div class="chart-svg" inner_html=move || axes.get()></div>
-                <div class="chart-svg chart-series" inner_html=settled_series></div>
-                <div class="chart-svg chart-series" inner_html=newest_series></div>
+                <SvgLayer class="chart-svg" scene=axes />
+                <SvgLayer class="chart-svg chart-series" scene=settled_series />
+                <SvgLayer class="chart-svg chart-series" scene=newest_series />
                 {move || {
                     read_out()
                         .map(|(x, time, values)| {
@@ -462,7 +488,7 @@ fn Chart(
                 }}
             </div>
             <Show when=legend_shown>
-                <Legend entries=Signal::derive(legend) />
+                <Legend entries=legend.into() />
             </Show>
         </figure>
     }
@@ -542,7 +568,7 @@ fn StatBody(
             }
         })
     };
-    let spark = move || {
+    let spark = Memo::new(move |_| {
         let (from, to) = context.window.get();
         let (width, height) = size.get();
         let colour = colour().map_or(parse_colour(&line_color(0)), |c| parse_colour(&c));
@@ -554,7 +580,7 @@ fn StatBody(
                 colour,
             )
         })
-    };
+    });
     view! {
         <div class="stat" data-testid="widget-stat">
             <div class="stat-line">
@@ -563,7 +589,7 @@ fn StatBody(
                 </span>
                 {change}
             </div>
-            <div class="sparkline" inner_html=spark></div>
+            <SvgLayer class="sparkline" scene=spark />
         </div>
     }
 }
@@ -589,7 +615,7 @@ fn GaugeBody(
             .get()
             .map_or(0.0, |value| display.with(|d| gauge_fraction(value, d)))
     };
-    let svg = move || {
+    let arc = Memo::new(move |_| {
         let colour = newest
             .get()
             .and_then(|value| display.with(|d| threshold_color(value, d).map(parse_colour)))
@@ -600,7 +626,7 @@ fn GaugeBody(
             colour,
             (width, height.saturating_sub(8).max(40)),
         )
-    };
+    });
     let text = move || {
         newest.get().map_or_else(
             || "–".to_owned(),
@@ -616,7 +642,7 @@ fn GaugeBody(
     };
     view! {
         <div class="gauge" data-testid="widget-gauge" data-fraction=move || format!("{:.4}", fraction())>
-            <div class="gauge-arc" inner_html=svg></div>
+            <SvgLayer class="gauge-arc" scene=arc />
             <div class="gauge-value" data-testid="gauge-value">{text}</div>
             <div class="gauge-ends">
                 <span>{move || ends().0}</span>

@@ -259,6 +259,25 @@ impl LiveClient {
         }
     }
 
+    /// The messages of the next text frame, waiting at most `within`; `None` on silence or a
+    /// close. (Messages of an earlier frame not handed out yet come first, as one frame.)
+    pub async fn frame(&mut self, within: Duration) -> Option<Vec<ServerMessage>> {
+        if !self.pending.is_empty() {
+            return Some(self.pending.drain(..).collect());
+        }
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .ok()??
+            {
+                Ok(Message::Text(text)) => return Some(app::live::parse_frame(&text).unwrap()),
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => {}
+            }
+        }
+    }
+
     /// The next protocol message; panics on close or silence.
     pub async fn message(&mut self) -> ServerMessage {
         match self.next(Duration::from_secs(5)).await {
