@@ -353,23 +353,19 @@ impl Config {
             frame_ms: duration("LIVEDASH_LIVE_FRAME", defaults.frame_ms)?,
             gather_ms: match get("LIVEDASH_LIVE_GATHER") {
                 Some(value) if value.trim() == "off" => 0,
-                Some(value) => match parse_duration_ms(&value) {
-                    Ok(ms @ 1..=1000) => ms,
-                    Ok(_) => {
-                        return Err(ConfigError {
-                            variable: "LIVEDASH_LIVE_GATHER",
-                            value,
-                            reason: "at most 1s, or off".into(),
-                        });
-                    }
-                    Err(reason) => {
-                        return Err(ConfigError {
-                            variable: "LIVEDASH_LIVE_GATHER",
-                            value,
-                            reason,
-                        });
-                    }
-                },
+                Some(value) => parse_duration_ms(&value)
+                    .and_then(|ms| {
+                        if ms <= 1000 {
+                            Ok(ms)
+                        } else {
+                            Err("at most 1s, or off".into())
+                        }
+                    })
+                    .map_err(|reason| ConfigError {
+                        variable: "LIVEDASH_LIVE_GATHER",
+                        value,
+                        reason,
+                    })?,
                 None => defaults.gather_ms,
             },
             resume_window_ms: duration("LIVEDASH_LIVE_RESUME", defaults.resume_window_ms)?,

@@ -284,7 +284,7 @@ async fn serve(
     {
         return;
     }
-    let gather = Duration::from_millis(state.hub.config().gather_ms.unsigned_abs());
+    let gather_for = Duration::from_millis(state.hub.config().gather_ms.unsigned_abs());
     let mut ping = tokio::time::interval(PING_INTERVAL);
     ping.reset();
     // Made once, outside the loop: a share link's recheck keeps its own clock however often
@@ -337,8 +337,8 @@ async fn serve(
                 // The feeds of a dashboard's widgets answer one change within milliseconds of
                 // each other: a socket with several waits that long for the others, so the
                 // browser gets them in one message and draws them in one frame.
-                let gather = (subscriptions.len() > 1 && gather > Duration::ZERO)
-                    .then(|| tokio::time::Instant::now() + gather);
+                let gather = (subscriptions.len() > 1 && gather_for > Duration::ZERO)
+                    .then(|| tokio::time::Instant::now() + gather_for);
                 let text = match next_of_batch(&mut queued, gather).await {
                     Some(next) => Utf8Bytes::from(batch(&message, next, &mut queued, gather).await),
                     None => message.text,
