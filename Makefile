@@ -18,7 +18,7 @@ NODE_MODULES := end2end/node_modules/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run demo test build site server tools test-tools lint unit clients e2e fuzz fuzz-build fuzz-smoke fault-test soak trace-browser bench-live bench-ingest bench-events bench-storage bench-browser screenshots clean
+.PHONY: run demo test build site server tools test-tools lint unit clients e2e fuzz fuzz-build fuzz-smoke fault-test soak trace-browser bench-live bench-ingest bench-events bench-ingest-memory bench-storage bench-browser screenshots clean
 
 ## run: install what is missing, build in release mode, serve on http://127.0.0.1:3000
 run: tools build
@@ -135,7 +135,7 @@ $(PYENV)/.installed: server/tests/clients/requirements.txt
 ## clean). The same commit always fuzzes the same inputs, so a finding fails the run that made
 ## it and every run after, never a later, unrelated commit by chance; `make fuzz` searches anew.
 FUZZ_DIR := server/fuzz
-FUZZ_TARGETS := line_protocol statsd json_ingest live_client live_frame
+FUZZ_TARGETS := line_protocol statsd json_ingest live_client live_frame query_params server_fn_args
 FUZZ_SMOKE_RUNS ?= 200000
 FUZZ_SMOKE_SEED ?= 1
 FUZZ_SECONDS ?= 600
@@ -205,6 +205,11 @@ bench-ingest: tools
 
 bench-events: tools
 	cargo run --release -p server --example bench_events -- $${SECONDS_PER_CASE:-10}
+
+## bench-ingest-memory: livedash's resident memory around maximal ingest requests of each kind,
+## one and ten at once (the release binary, its own redis-server); report in docs/benchmarks.md
+bench-ingest-memory: tools server
+	cargo run --release -p server --example bench_ingest_memory
 
 bench-storage: tools
 	cargo run --release -p server --example bench_storage

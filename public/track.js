@@ -1,7 +1,8 @@
 // livedash page-view tracking: include with
 //   <script defer src="http://<livedash host>/track.js" data-token="<ingest token>"></script>
-// The token is an ingest token (Access page): it can write events and nothing else, so it may
-// be public. A sendBeacon cannot carry headers, so it travels as ?token=.
+// The token is an ingest token with the scope "events only" (Access page): it can send events
+// and ask for experiment variants, nothing else, so it may be public. A sendBeacon cannot carry
+// headers, so it travels as ?token=.
 // It sends a page view (with the path) on load and on client-side navigation, and offers
 // livedash.track(name, properties) for custom events. The user id is anonymous and random,
 // kept in local storage under "livedash:uid".

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use crate::auth::{Access, Credential, Principal};
-use crate::auth::{CreatedLoginLink, CreatedToken, Role, SessionInfo, TokenInfo, WhoAmI};
+use crate::auth::{
+    CreatedLoginLink, CreatedToken, Role, SessionInfo, TokenInfo, TokenScope, WhoAmI,
+};
 use crate::dashboard::{
     CreatedShareLink, Dashboard, DashboardSummary, SaveOutcome, ShareLink, VersionInfo,
 };
@@ -53,11 +55,41 @@ pub enum ApiError {
     Transport(String),
 }
 
+impl ApiError {
+    /// The HTTP status that says what kind of failure this is.
+    #[must_use]
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Unavailable => 503,
+            Self::Invalid(_) => 400,
+            Self::NotFound(_) => 404,
+            Self::Unauthorized(_) => 401,
+            Self::Forbidden(_) => 403,
+            Self::Transport(_) => 500,
+        }
+    }
+}
+
 impl FromServerFnError for ApiError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        Self::Transport(value.to_string())
+        match value {
+            // On the server these are the request's fault: arguments that are not JSON, of the
+            // wrong type, missing, or a body that could not be read. (In the browser the same
+            // variants mean the answer could not be read, which is the transport's.)
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(reason) | ServerFnErrorErr::Args(reason) => {
+                Self::Invalid(format!(
+                    "the request's arguments could not be read: {reason}"
+                ))
+            }
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::MissingArg(name) => {
+                Self::Invalid(format!("the request lacks the argument `{name}`"))
+            }
+            other => Self::Transport(other.to_string()),
+        }
     }
 }
 
@@ -88,7 +120,7 @@ fn authorize(access: Access) -> Result<Option<Principal>, ApiError> {
             "sign in first (your session may have ended)".into(),
         )),
         Some(principal) if !principal.role.allows(access) => Err(ApiError::Forbidden(format!(
-            "a {} may not {}",
+            "the {} role may not {}",
             principal.role.name(),
             access.describe()
         ))),
@@ -114,14 +146,9 @@ fn with_status<T>(result: Result<T, ApiError>) -> Result<T, ApiError> {
     if let Err(error) = &result
         && let Some(response) = use_context::<ResponseOptions>()
     {
-        response.set_status(match error {
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        });
+        response.set_status(
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        );
     }
     result
 }
@@ -500,14 +527,19 @@ pub async fn list_tokens() -> Result<Vec<TokenInfo>, ApiError> {
     )
 }
 
-/// Makes an API token for `role`; the secret is in this answer only.
+/// Makes an API token for `role`; an ingest token writes what `scope` allows (both when it is
+/// left out). The secret is in this answer only.
 #[server(prefix = "/api/fn", endpoint = "create_token", input = leptos::server_fn::codec::Json, client = CsrfClient)]
-pub async fn create_token(role: Role, label: String) -> Result<CreatedToken, ApiError> {
+pub async fn create_token(
+    role: Role,
+    label: String,
+    #[server(default)] scope: Option<TokenScope>,
+) -> Result<CreatedToken, ApiError> {
     with_status(
         async {
             let principal = authorize(Access::Admin)?;
             storage()?
-                .create_token(role, label, author(principal))
+                .create_token(role, scope, label, author(principal))
                 .await
         }
         .await,
@@ -644,8 +676,8 @@ pub mod backend {
     use super::{
         AnalyticsAnswer, AnalyticsChange, AnalyticsDefinitions, AnalyticsQuery, ApiError,
         CreatedLoginLink, CreatedShareLink, CreatedToken, Dashboard, DashboardSummary, Query,
-        QueryResult, Role, SaveOutcome, SessionInfo, ShareLink, TokenInfo, ValueListing,
-        VersionInfo,
+        QueryResult, Role, SaveOutcome, SessionInfo, ShareLink, TokenInfo, TokenScope,
+        ValueListing, VersionInfo,
     };
 
     /// A boxed future, so the trait stays object-safe.
@@ -749,6 +781,7 @@ pub mod backend {
         fn create_token(
             &self,
             role: Role,
+            scope: Option<TokenScope>,
             label: String,
             created_by: String,
         ) -> BoxFuture<'_, Result<CreatedToken, ApiError>>;

@@ -63,6 +63,84 @@ impl Role {
     pub fn can_sign_in(self) -> bool {
         self != Self::Ingest
     }
+
+    /// The name with its article, for messages ("an ingest token may not …").
+    #[must_use]
+    pub fn with_article(self) -> &'static str {
+        match self {
+            Self::Admin => "an admin",
+            Self::Viewer => "a viewer",
+            Self::Ingest => "an ingest token",
+        }
+    }
+}
+
+/// What an ingest token may write. The tracking snippet's token is visible in web pages, so it
+/// should be [`TokenScope::Events`]: it can then neither write metrics (nor create their series)
+/// nor touch what services send.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenScope {
+    /// Analytics events (`POST /api/v1/events`) and experiment assignments: what a web page
+    /// needs.
+    Events,
+    /// Metrics: JSON ingest and the InfluxDB write endpoints.
+    Metrics,
+    /// Both. Tokens made before scopes existed have this scope, as do admin and viewer tokens
+    /// (whose role decides what they may do).
+    #[default]
+    Both,
+}
+
+impl TokenScope {
+    /// Every scope, in the order the UI offers them.
+    pub const ALL: [Self; 3] = [Self::Both, Self::Metrics, Self::Events];
+
+    /// The name used in the API.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Events => "events",
+            Self::Metrics => "metrics",
+            Self::Both => "both",
+        }
+    }
+
+    /// The scope named `name`.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|scope| scope.name() == name)
+    }
+
+    /// How the token list and the picker show it.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Events => "events only",
+            Self::Metrics => "metrics only",
+            Self::Both => "metrics and events",
+        }
+    }
+
+    /// What a token of this scope may write, for refusals ("… it may {allows}").
+    #[must_use]
+    pub fn allows_text(self) -> &'static str {
+        match self {
+            Self::Events => {
+                "send analytics events (POST /api/v1/events) and ask for experiment assignments"
+            }
+            Self::Metrics => {
+                "write metrics (POST /api/v1/ingest, the InfluxDB endpoints /write and /api/v2/write)"
+            }
+            Self::Both => "write metrics and send analytics events",
+        }
+    }
+
+    /// Whether a token of this scope may do what needs `needed` (itself events or metrics).
+    #[must_use]
+    pub fn covers(self, needed: Self) -> bool {
+        self == Self::Both || self == needed
+    }
 }
 
 /// What a request needs.
@@ -97,6 +175,9 @@ pub struct TokenInfo {
     /// The hash of the token, which names it in revocations.
     pub id: String,
     pub role: Role,
+    /// What an ingest token may write (absent in tokens stored before scopes: both).
+    #[serde(default)]
+    pub scope: TokenScope,
     pub label: String,
     /// Milliseconds since the Unix epoch.
     pub created_at: i64,
@@ -279,8 +360,24 @@ mod tests {
             }
         }
         assert!(!Role::Ingest.can_sign_in());
+        assert_eq!(Role::Ingest.with_article(), "an ingest token");
         assert_eq!(Role::from_name("viewer"), Some(Role::Viewer));
         assert_eq!(Role::from_name("root"), None);
+    }
+
+    #[test]
+    fn scopes_cover_themselves_and_both_covers_all() {
+        use TokenScope::{Both, Events, Metrics};
+        assert!(Events.covers(Events) && !Events.covers(Metrics));
+        assert!(Metrics.covers(Metrics) && !Metrics.covers(Events));
+        assert!(Both.covers(Events) && Both.covers(Metrics));
+        for scope in TokenScope::ALL {
+            assert_eq!(TokenScope::from_name(scope.name()), Some(scope));
+        }
+        // Tokens stored before scopes existed keep working for both.
+        let old = r#"{"id":"x","role":"ingest","label":"l","created_at":1,"created_by":"c","last_used_at":null}"#;
+        let info: TokenInfo = serde_json::from_str(old).unwrap();
+        assert_eq!(info.scope, Both);
     }
 
     #[test]

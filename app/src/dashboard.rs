@@ -397,11 +397,21 @@ impl Dashboard {
         check_length("title", &self.title, MAX_TITLE_CHARS)?;
         check_length("description", &self.description, MAX_TEXT_CHARS)?;
         match self.range {
-            DashboardRange::Last { ms } if ms <= 0 => {
-                return Err(invalid("range.ms", "must be positive"));
+            DashboardRange::Last { ms } if !(1..=crate::query::MAX_SPAN_MS).contains(&ms) => {
+                return Err(invalid(
+                    "range.ms",
+                    "must be positive and at most 100 years",
+                ));
             }
-            DashboardRange::Absolute { from, to } if to <= from => {
-                return Err(invalid("range", "`to` must be after `from`"));
+            DashboardRange::Absolute { from, to }
+                if to <= from
+                    || from.unsigned_abs() > crate::query::MAX_TIMESTAMP_MS.unsigned_abs()
+                    || to.unsigned_abs() > crate::query::MAX_TIMESTAMP_MS.unsigned_abs() =>
+            {
+                return Err(invalid(
+                    "range",
+                    "`to` must be after `from`, both times livedash can store",
+                ));
             }
             _ => {}
         }
@@ -414,8 +424,19 @@ impl Dashboard {
         let mut ids = HashSet::new();
         for (index, widget) in self.widgets.iter().enumerate() {
             let at = |field: &str| format!("widgets[{index}].{field}");
-            if widget.id.is_empty() || widget.id.len() > 64 {
-                return Err(invalid(at("id"), "must be 1 to 64 characters"));
+            // Ids name widgets in addresses, element ids and live subscriptions: keep them plain.
+            let plain = widget
+                .id
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-');
+            if widget.id.is_empty() || widget.id.len() > 64 || !plain {
+                return Err(invalid(
+                    at("id"),
+                    format!(
+                        "{:?} is not 1 to 64 letters, digits, `_` or `-`",
+                        widget.id.chars().take(80).collect::<String>()
+                    ),
+                ));
             }
             if !ids.insert(widget.id.as_str()) {
                 return Err(invalid(at("id"), format!("{:?} is used twice", widget.id)));
@@ -447,7 +468,7 @@ impl Dashboard {
                     (None, kind) => {
                         return Err(invalid(
                             at("source"),
-                            format!("a {} needs to know what to show", kind.label()),
+                            format!("the {} widget needs to know what to show", kind.label()),
                         ));
                     }
                     (Some(source), WidgetKind::Funnel | WidgetKind::Experiment)
@@ -463,14 +484,20 @@ impl Dashboard {
                 (None, kind) => {
                     return Err(invalid(
                         at("query"),
-                        format!("a {} needs a query", kind.label()),
+                        format!("the {} widget needs a query", kind.label()),
                     ));
                 }
                 (Some(query), _) => {
                     Selector::parse(&query.selector)
                         .map_err(|error| invalid(at("query.selector"), error.to_string()))?;
-                    if query.step_ms.is_some_and(|step| step <= 0) {
-                        return Err(invalid(at("query.step_ms"), "must be positive"));
+                    if query
+                        .step_ms
+                        .is_some_and(|step| !(1..=crate::query::MAX_SPAN_MS).contains(&step))
+                    {
+                        return Err(invalid(
+                            at("query.step_ms"),
+                            "must be positive and at most 100 years",
+                        ));
                     }
                 }
             }

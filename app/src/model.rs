@@ -271,6 +271,8 @@ impl CurrentValue {
 pub enum InvalidSample {
     #[error("field `name`: must not be empty")]
     EmptyName,
+    #[error("field `name`: `{name}` is reserved: {why}")]
+    ReservedName { name: String, why: &'static str },
     #[error("field `name`: {len} bytes is longer than the limit of {MAX_NAME_LEN}")]
     NameTooLong { len: usize },
     #[error(
@@ -323,9 +325,30 @@ pub enum InvalidSample {
     TimestampInFuture { ts: i64 },
 }
 
+/// Why `name` is livedash's own and not written from outside, if it is: its own metrics (the
+/// Overview dashboard) and the event counts only `POST /api/v1/events` writes (funnels and
+/// experiments read the same events from its log, so counts written apart would disagree).
+#[must_use]
+pub fn reserved_name(name: &str) -> Option<&'static str> {
+    if name.starts_with("livedash_") {
+        Some("names starting with `livedash_` are livedash's own metrics")
+    } else if name == crate::events::EVENT_COUNT_METRIC || name == crate::events::EVENT_USERS_METRIC
+    {
+        Some("livedash counts analytics events there; send events to POST /api/v1/events")
+    } else {
+        None
+    }
+}
+
 fn validate_metric_name(name: &str) -> Result<(), InvalidSample> {
     if name.is_empty() {
         return Err(InvalidSample::EmptyName);
+    }
+    if let Some(why) = reserved_name(name) {
+        return Err(InvalidSample::ReservedName {
+            name: name.to_owned(),
+            why,
+        });
     }
     if name.len() > MAX_NAME_LEN {
         return Err(InvalidSample::NameTooLong { len: name.len() });
@@ -430,6 +453,12 @@ mod tests {
             ),
             (sample("9lives"), "'9' at position 0"),
             (sample("cpu usage"), "' ' at position 3"),
+            (
+                sample("livedash_memory_bytes"),
+                "`livedash_memory_bytes` is reserved: names starting with `livedash_`",
+            ),
+            (sample("events"), "send events to POST /api/v1/events"),
+            (sample("event_users"), "`event_users` is reserved"),
             (
                 Sample {
                     value: Some(f64::NAN),

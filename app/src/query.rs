@@ -161,6 +161,13 @@ impl Selector {
     }
 }
 
+/// The longest duration a query or dashboard may name (range, window, step): 100 years.
+/// Storage keeps far less (see the retention settings); longer would only mean "everything".
+pub const MAX_SPAN_MS: i64 = 100 * 365 * 86_400_000;
+/// The latest time a query may name, the end of the year 9999 (and its negative the
+/// earliest), so that differences of two times always fit in an `i64`.
+pub const MAX_TIMESTAMP_MS: i64 = 253_402_300_799_999;
+
 /// The time span a query covers.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -172,11 +179,12 @@ pub enum TimeRange {
 }
 
 impl TimeRange {
-    /// `[from, to)` in ms, given the current time.
+    /// `[from, to)` in ms, given the current time (saturating: the server refuses spans that
+    /// would overflow before it resolves them).
     #[must_use]
     pub fn resolve(self, now_ms: i64) -> (i64, i64) {
         match self {
-            Self::Last { ms } => (now_ms - ms, now_ms + 1),
+            Self::Last { ms } => (now_ms.saturating_sub(ms), now_ms.saturating_add(1)),
             Self::Absolute { from, to } => (from, to),
         }
     }

@@ -314,6 +314,8 @@ async fn main() {
             ("LIVEDASH_AUTH", "off"),
             ("LIVEDASH_RATE_LIMIT", "off"),
             ("LIVEDASH_LIVE_SOCKETS_PER_ADDRESS", "off"),
+            // Thousands of viewers connect at once, all from 127.0.0.1.
+            ("LIVEDASH_CONNECTIONS_PER_ADDRESS", "off"),
         ],
     );
     let base = format!("http://{}", livedash.addr);

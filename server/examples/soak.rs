@@ -1704,6 +1704,8 @@ async fn main() {
             ("LIVEDASH_RATE_LIMIT", "off"),
             // The 1 000 viewers all come from 127.0.0.1.
             ("LIVEDASH_LIVE_SOCKETS_PER_ADDRESS", "off"),
+            // They connect together, before their first request signs them in.
+            ("LIVEDASH_CONNECTIONS_PER_ADDRESS", "off"),
             ("LIVEDASH_STATSD_ADDR", &statsd_addr),
         ],
     );

@@ -4,21 +4,30 @@
 //! Every request passes [`guard`]. It puts the [`Principal`] in the request's extensions, where
 //! server functions (which check their own needs, also when the server renders a page) and the
 //! live socket find it. Routes that are not server functions are checked here, by
-//! [`route_access`].
+//! [`route_access`], and writes also by the ingest token's scope ([`scope_needed`]).
+//!
+//! Failed authentications are counted per client address (`LIVEDASH_AUTH_FAILURE_LIMIT`); an
+//! address past its budget is refused before its credential is looked up. Only the site's real
+//! files and the health checks skip all of this; every other answer is `Cache-Control:
+//! no-store`.
+
+use std::time::Instant;
 
 use app::auth::{
-    Access, CSRF_HEADER, Credential, LOGIN_LINK_PATH, Principal, Role, SESSION_COOKIE, cookie_value,
+    Access, CSRF_HEADER, Credential, LOGIN_LINK_PATH, Principal, Role, SESSION_COOKIE, TokenScope,
+    cookie_value,
 };
 use app::live::LIVE_PATH;
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::AppError;
+use crate::limits::RateLimiter;
 use crate::routes::now_ms;
 use crate::state::AppState;
 use crate::storage::access::{AccessError, NewSession};
@@ -27,6 +36,8 @@ use crate::storage::access::{AccessError, NewSession};
 pub const LOGIN_PATH: &str = "/login";
 /// The prefix of every server function's URL.
 pub const SERVER_FN_PREFIX: &str = "/api/fn/";
+/// Longest `next` a sign-in returns to; longer ones are not a page of livedash.
+const MAX_NEXT_BYTES: usize = 2048;
 
 /// Why a request was refused before it reached its handler.
 #[derive(thiserror::Error, Debug, PartialEq, Eq)]
@@ -46,8 +57,20 @@ pub enum Denied {
     )]
     BadAuthorization,
     /// The role may not do this.
-    #[error("a {role} may not {what}", role = role.name(), what = access.describe())]
+    #[error("the {role} role may not {what}", role = role.name(), what = access.describe())]
     Role { role: Role, access: Access },
+    /// An ingest token whose scope does not cover the endpoint.
+    #[error(
+        "this token's scope is {scope}: it may {allows}; this endpoint needs a token with scope \
+         {needed} or both (make one on the Access page)",
+        scope = scope.name(),
+        allows = scope.allows_text(),
+        needed = needed.name()
+    )]
+    Scope {
+        scope: TokenScope,
+        needed: TokenScope,
+    },
     /// A token in a URL that is not an ingest token.
     #[error(
         "only ingest tokens may be put in a URL (`?token=`); send others in the Authorization header"
@@ -59,6 +82,14 @@ pub enum Denied {
     /// A browser request from a page of another site.
     #[error("requests from pages of {0} are not allowed (see LIVEDASH_ALLOWED_ORIGINS)")]
     Origin(String),
+    /// A signed-in browser asked, by GET, to record an experiment exposure: any site can make
+    /// a browser follow a link, so that would let it count users.
+    #[error(
+        "a signed-in browser may not record an exposure with GET (a link on another site could \
+         make it): POST it (with the CSRF header), send an ingest token, or add `expose=false` \
+         to only ask for the variant"
+    )]
+    ExposureByGet,
 }
 
 impl Denied {
@@ -86,7 +117,8 @@ pub enum RouteAccess {
 }
 
 /// What `method` on `path` needs. `share` is whether the request names a share link (the live
-/// socket then checks that link instead of a credential).
+/// socket then checks that link instead of a credential). Files of the site root are public,
+/// but that takes a look at the disk: see [`is_site_file_or_health`].
 #[must_use]
 pub fn route_access(method: &Method, path: &str, share: bool) -> RouteAccess {
     use RouteAccess::{Api, Page, ServerFn};
@@ -108,10 +140,10 @@ pub fn route_access(method: &Method, path: &str, share: bool) -> RouteAccess {
         LIVE_PATH => return Api(Access::Read),
         _ => {}
     }
-    if path.starts_with("/api/v1/share/") || path.starts_with("/s/") || path.starts_with("/pkg/") {
+    if path.starts_with("/api/v1/share/") || path.starts_with("/s/") {
         return Api(Access::Public);
     }
-    if path.starts_with("/api/v1/experiments/") && path.ends_with("/assign") {
+    if is_assign_path(path) {
         return Api(Access::Ingest);
     }
     if path.starts_with("/api/") {
@@ -121,17 +153,58 @@ pub fn route_access(method: &Method, path: &str, share: bool) -> RouteAccess {
             Access::Admin
         });
     }
-    if is_site_file_or_health(path) {
-        // Files of the site root (favicon, track.js); pages have no dots in their last segment.
-        return Api(Access::Public);
-    }
     Page
+}
+
+/// The scope an ingest token needs for `path`, for the routes that write.
+#[must_use]
+pub fn scope_needed(path: &str) -> Option<TokenScope> {
+    match path {
+        "/api/v1/ingest" | "/api/v2/write" | "/write" => Some(TokenScope::Metrics),
+        "/api/v1/events" => Some(TokenScope::Events),
+        _ if is_assign_path(path) => Some(TokenScope::Events),
+        _ => None,
+    }
+}
+
+/// `/api/v1/experiments/{id}/assign`.
+fn is_assign_path(path: &str) -> bool {
+    path.starts_with("/api/v1/experiments/") && path.ends_with("/assign")
+}
+
+/// Whether an assignment request's query asks to record the exposure (the default), that is,
+/// is not only asking with `expose=false`.
+fn records_exposure(query: Option<&str>) -> bool {
+    let mut asks_only = false;
+    for pair in query.unwrap_or_default().split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key == "expose" {
+            if value != "false" {
+                return true;
+            }
+            asks_only = true;
+        }
+    }
+    !asks_only
 }
 
 /// A request's credential, once checked, and its session's CSRF token.
 struct Authenticated {
     principal: Principal,
     csrf: Option<String>,
+    /// What the token may write (`Both` for sessions, whose role decides).
+    scope: TokenScope,
+}
+
+/// What a request's credential turned out to be.
+enum Identified {
+    /// It came without one.
+    Nobody,
+    /// A valid credential.
+    Known(Authenticated),
+    /// A credential that is unreadable, unknown, revoked or in the wrong place (`Some`), or a
+    /// session that ended (`None`: the browser is treated as signed out).
+    Failed(Option<Denied>),
 }
 
 /// Where a token came from.
@@ -202,33 +275,34 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Works out who sent the request; `Ok(None)` for nobody.
+/// Works out who sent the request.
 async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     query: Option<&str>,
-) -> Result<Result<Option<Authenticated>, Denied>, AccessError> {
+) -> Result<Identified, AccessError> {
     if !state.config.auth.enabled {
-        return Ok(Ok(Some(Authenticated {
+        return Ok(Identified::Known(Authenticated {
             principal: Principal {
                 role: Role::Admin,
                 credential: None,
             },
             csrf: None,
-        })));
+            scope: TokenScope::Both,
+        }));
     }
     let token = match presented_token(headers, query) {
         Ok(token) => token,
-        Err(denied) => return Ok(Err(denied)),
+        Err(denied) => return Ok(Identified::Failed(Some(denied))),
     };
     if let Some((token, source)) = token {
         let Some(info) = state.store.resolve_token(&token, now_ms()).await? else {
-            return Ok(Err(Denied::BadCredential("token")));
+            return Ok(Identified::Failed(Some(Denied::BadCredential("token"))));
         };
         if source == TokenSource::Url && info.role != Role::Ingest {
-            return Ok(Err(Denied::TokenInUrl));
+            return Ok(Identified::Failed(Some(Denied::TokenInUrl)));
         }
-        return Ok(Ok(Some(Authenticated {
+        return Ok(Identified::Known(Authenticated {
             principal: Principal {
                 role: info.role,
                 credential: Some(Credential::Token {
@@ -237,7 +311,8 @@ async fn authenticate(
                 }),
             },
             csrf: None,
-        })));
+            scope: info.scope,
+        }));
     }
     let cookies = headers
         .get_all(header::COOKIE)
@@ -246,13 +321,13 @@ async fn authenticate(
         .collect::<Vec<_>>()
         .join("; ");
     let Some(secret) = cookie_value(&cookies, SESSION_COOKIE) else {
-        return Ok(Ok(None));
+        return Ok(Identified::Nobody);
     };
     // An ended session is like none: the browser is asked to sign in again.
     let Some(record) = state.store.resolve_session(secret).await? else {
-        return Ok(Ok(None));
+        return Ok(Identified::Failed(None));
     };
-    Ok(Ok(Some(Authenticated {
+    Ok(Identified::Known(Authenticated {
         principal: Principal {
             role: record.info.role,
             credential: Some(Credential::Session {
@@ -262,7 +337,8 @@ async fn authenticate(
             }),
         },
         csrf: Some(record.csrf),
-    })))
+        scope: TokenScope::Both,
+    }))
 }
 
 /// Whether the page at `origin` may use this server with a browser session: its own origin
@@ -293,51 +369,108 @@ fn same_secret(a: &str, b: &str) -> bool {
 }
 
 /// The authentication and authorization layer; see the module documentation.
-pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    let query = request.uri().query().map(str::to_owned);
-    let share = path == LIVE_PATH
-        && query
-            .as_deref()
-            .is_some_and(|query| query.split('&').any(|pair| pair.starts_with("share=")));
-    let needs = route_access(request.method(), &path, share);
-    if is_site_file_or_health(&path) {
+    if is_site_file_or_health(&state.leptos_options.site_root, &path).await {
         // The site's files and health checks: nobody's credential matters, none is looked up.
         let mut response = next.run(request).await;
         secure_headers(response.headers_mut());
         return response;
     }
-    let authenticated = match authenticate(&state, request.headers(), query.as_deref()).await {
-        Ok(authenticated) => authenticated,
+    let mut response = checked(&state, &path, request, next).await;
+    secure_headers(response.headers_mut());
+    // Everything but the site's files is someone's: new tokens, share and sign-in links, pages
+    // and data of a signed-in browser. No cache (browser, proxy) may keep a copy.
+    if !response.headers().contains_key(header::CACHE_CONTROL) {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// [`guard`] for everything but the site's files and health checks.
+async fn checked(state: &AppState, path: &str, mut request: Request, next: Next) -> Response {
+    let query = request.uri().query().map(str::to_owned);
+    let share = path == LIVE_PATH
+        && query
+            .as_deref()
+            .is_some_and(|query| query.split('&').any(|pair| pair.starts_with("share=")));
+    let needs = route_access(request.method(), path, share);
+    let public = needs == RouteAccess::Api(Access::Public);
+    let address = client_address(&request, &state.config.trusted_proxies);
+    let failures = state.auth_failures.as_deref().map(|limiter| AuthFailures {
+        limiter,
+        address: &address,
+    });
+    // An address that failed too often is not looked up again until it has waited: the lookup
+    // (a Redis round trip) is what a flood of made-up tokens would cost.
+    let blocked = failures.as_ref().and_then(|failures| {
+        failures
+            .limiter
+            .check(failures.address, Instant::now())
+            .err()
+    });
+    // Signing in is public, but looks a token up too.
+    let signs_in = path == LOGIN_PATH && *request.method() == Method::POST;
+    let identified = match blocked {
+        Some(wait) if !public || signs_in => {
+            return too_many_failures(path, failures.as_ref().map(|f| f.limiter), wait);
+        }
+        Some(_) => Ok(Identified::Nobody),
+        None => authenticate(state, request.headers(), query.as_deref()).await,
+    };
+    let identified = match identified {
+        Ok(identified) => identified,
         // Public routes work while Redis is down (health checks, the sign-in page).
-        Err(_) if needs == RouteAccess::Api(Access::Public) => Ok(None),
+        Err(_) if public => Identified::Nobody,
         Err(error) => return refuse_storage(error),
     };
-    let authenticated = match authenticated {
-        Ok(authenticated) => authenticated,
-        Err(denied) if needs == RouteAccess::Api(Access::Public) => {
+    let failed = matches!(identified, Identified::Failed(_));
+    let note_failure = || {
+        if let Some(failures) = &failures {
+            failures.note();
+        }
+    };
+    let authenticated = match identified {
+        Identified::Known(authenticated) => Some(authenticated),
+        Identified::Nobody | Identified::Failed(None) => None,
+        Identified::Failed(Some(denied)) if public => {
             tracing::debug!(%denied, "credential ignored on a public route");
             None
         }
-        Err(denied) => return refuse(&path, denied),
+        Identified::Failed(Some(denied)) => {
+            note_failure();
+            return refuse(path, denied);
+        }
     };
     // Public routes do not act on the session's authority (signing in again, for one, is a
     // plain form post that carries no CSRF header).
-    if needs != RouteAccess::Api(Access::Public)
+    if !public
         && let Some(authenticated) = &authenticated
-        && let Err(denied) = check_browser_request(&state, &request, authenticated)
+        && let Err(denied) = check_browser_request(state, &request, authenticated)
     {
-        return refuse(&path, denied);
+        return refuse(path, denied);
     }
+    let by_session = authenticated.as_ref().is_some_and(|a| a.csrf.is_some());
+    let scope = authenticated.as_ref().map(|a| a.scope);
     let principal = authenticated.map(|authenticated| authenticated.principal);
+    let needed_one = match needs {
+        RouteAccess::Page => true,
+        RouteAccess::Api(access) => access != Access::Public,
+        RouteAccess::ServerFn => false,
+    };
+    if failed || (principal.is_none() && needed_one) {
+        note_failure();
+    }
     match (needs, &principal) {
         (RouteAccess::Api(Access::Public) | RouteAccess::ServerFn, _) => {}
         (RouteAccess::Page, None) => {
-            return Redirect::to(&login_redirect(request.uri())).into_response();
+            return see_other(&login_redirect(request.uri()));
         }
         (RouteAccess::Page, Some(principal)) if !principal.role.allows(Access::Read) => {
             return refuse(
-                &path,
+                path,
                 Denied::Role {
                     role: principal.role,
                     access: Access::Read,
@@ -345,10 +478,10 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
             );
         }
         (RouteAccess::Page, Some(_)) => {}
-        (RouteAccess::Api(_), None) => return refuse(&path, Denied::NotSignedIn),
+        (RouteAccess::Api(_), None) => return refuse(path, Denied::NotSignedIn),
         (RouteAccess::Api(access), Some(principal)) if !principal.role.allows(access) => {
             return refuse(
-                &path,
+                path,
                 Denied::Role {
                     role: principal.role,
                     access,
@@ -357,36 +490,81 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         }
         (RouteAccess::Api(_), Some(_)) => {}
     }
+    if let (Some(scope), Some(needed)) = (scope, scope_needed(path))
+        && !scope.covers(needed)
+    {
+        return refuse(path, Denied::Scope { scope, needed });
+    }
+    if by_session
+        && is_assign_path(path)
+        && matches!(*request.method(), Method::GET | Method::HEAD)
+        && records_exposure(query.as_deref())
+    {
+        return refuse(path, Denied::ExposureByGet);
+    }
     if let Some(limiter) = &state.limiter {
         let key = match principal.as_ref().and_then(|p| p.credential.as_ref()) {
             Some(credential) => credential.revocation_names().swap_remove(0),
-            None => format!(
-                "address:{}",
-                client_address(&request, &state.config.trusted_proxies)
-            ),
+            None => format!("address:{address}"),
         };
-        if let Err(wait) = limiter.take(&key, std::time::Instant::now()) {
-            return too_many_requests(limiter.per_second(), wait);
+        if let Err(wait) = limiter.take(&key, Instant::now()) {
+            return too_many_requests(path, limiter.per_second(), wait);
         }
     }
     if let Some(principal) = principal {
         request.extensions_mut().insert(principal);
     }
-    let mut response = next.run(request).await;
-    secure_headers(response.headers_mut());
+    let response = next.run(request).await;
+    if response.extensions().get::<SignInFailed>().is_some() {
+        note_failure();
+    }
     response
 }
 
-/// Whether `path` is one of the site's files or a health check: cheap, polled by load
+/// The failed-authentication budget of one client address.
+struct AuthFailures<'a> {
+    limiter: &'a RateLimiter,
+    address: &'a str,
+}
+
+impl AuthFailures<'_> {
+    /// Counts one failed authentication; once the budget is spent, [`RateLimiter::check`]
+    /// refuses the address's next requests before their lookup.
+    fn note(&self) {
+        // Past the budget there is nothing more to take; the address waits either way.
+        let _ = self.limiter.take(self.address, Instant::now());
+    }
+}
+
+/// Whether `path` is a file of the site root (`root`) or a health check: cheap, polled by load
 /// balancers, and the same for everyone, so no credential is looked up and no rate counted.
-fn is_site_file_or_health(path: &str) -> bool {
-    path.starts_with("/pkg/")
-        || matches!(path, "/healthz" | "/readyz" | "/ping" | "/health")
-        || (!path.starts_with("/api/")
-            && path
-                .rsplit('/')
-                .next()
-                .is_some_and(|file| file.contains('.')))
+/// Only files that exist count: `/d/x.y` is a page like `/d/x`, and needs a session.
+async fn is_site_file_or_health(root: &str, path: &str) -> bool {
+    if matches!(path, "/healthz" | "/readyz" | "/ping" | "/health") {
+        return true;
+    }
+    // The site's files all have an extension; pages and API routes are not looked for on disk.
+    let Some(relative) = path.strip_prefix('/') else {
+        return false;
+    };
+    if path.starts_with("/api/") || !relative.rsplit('/').next().is_some_and(|f| f.contains('.')) {
+        return false;
+    }
+    let mut file = std::path::PathBuf::from(root);
+    for segment in relative.split('/') {
+        // Exactly the file named: nothing above the root, nothing a decoder would read otherwise.
+        if segment.is_empty()
+            || segment == "."
+            || segment == ".."
+            || segment.contains(['\\', '%', ':'])
+        {
+            return false;
+        }
+        file.push(segment);
+    }
+    tokio::fs::metadata(&file)
+        .await
+        .is_ok_and(|metadata| metadata.is_file())
 }
 
 /// The client's IP address (behind a trusted proxy, the one it forwarded for), or "unknown".
@@ -401,21 +579,73 @@ pub fn client_address(request: &Request, trusted: &crate::proxy::TrustedProxies)
         )
 }
 
-fn too_many_requests(per_second: f64, wait: std::time::Duration) -> Response {
-    let seconds = wait.as_secs_f64().ceil().max(1.0);
+/// Whole seconds to wait, at least one, for `Retry-After`.
+fn retry_seconds(wait: std::time::Duration) -> f64 {
+    wait.as_secs_f64().ceil().max(1.0)
+}
+
+fn too_many_requests(path: &str, per_second: f64, wait: std::time::Duration) -> Response {
+    let seconds = retry_seconds(wait);
+    let message = format!(
+        "rate limit: at most {per_second} requests a second per token or browser \
+         (LIVEDASH_RATE_LIMIT); retry after {seconds} s"
+    );
+    retry_later(path, &message, seconds)
+}
+
+fn too_many_failures(
+    path: &str,
+    limiter: Option<&RateLimiter>,
+    wait: std::time::Duration,
+) -> Response {
+    let seconds = retry_seconds(wait);
+    let (per_second, burst) = limiter.map_or((0.0, 0.0), |l| (l.per_second(), l.burst()));
+    let message = format!(
+        "too many failed authentications from this address: at most {per_second} a second, \
+         bursts of {burst} (LIVEDASH_AUTH_FAILURE_LIMIT); retry after {seconds} s"
+    );
+    retry_later(path, &message, seconds)
+}
+
+/// `429` with `Retry-After`, in the endpoint's error format.
+fn retry_later(path: &str, message: &str, seconds: f64) -> Response {
     let mut response = (
         StatusCode::TOO_MANY_REQUESTS,
-        Json(json!({ "error": format!(
-            "rate limit: at most {per_second} requests a second per token or browser \
-             (LIVEDASH_RATE_LIMIT); retry after {seconds} s"
-        ) })),
+        Json(error_body(path, StatusCode::TOO_MANY_REQUESTS, message)),
     )
         .into_response();
     if let Ok(value) = HeaderValue::from_str(&format!("{seconds}")) {
         response.headers_mut().insert(header::RETRY_AFTER, value);
     }
+    cross_site_readable(path, response.headers_mut());
     secure_headers(response.headers_mut());
     response
+}
+
+/// An error body in the format of the endpoint at `path`: InfluxDB v2's for `/api/v2/write`,
+/// `{"error": …}` everywhere else.
+fn error_body(path: &str, status: StatusCode, message: &str) -> serde_json::Value {
+    if path == "/api/v2/write" {
+        let code = match status {
+            StatusCode::UNAUTHORIZED => "unauthorized",
+            StatusCode::TOO_MANY_REQUESTS => "too many requests",
+            _ => "forbidden",
+        };
+        json!({ "code": code, "message": message })
+    } else {
+        json!({ "error": message })
+    }
+}
+
+/// The tracking snippet and experiment assignments run on other sites: let them read why they
+/// were refused.
+fn cross_site_readable(path: &str, headers: &mut HeaderMap) {
+    if path == "/api/v1/events" || is_assign_path(path) {
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+    }
 }
 
 /// The CSRF and Origin checks of requests that a browser's cookie authenticated: anything but a
@@ -450,12 +680,12 @@ fn check_browser_request(
     }
 }
 
-/// `/login?next=<where the browser was going>`.
+/// `/login?next=<where the browser was going>`, if that is a path [`safe_next`] keeps.
 fn login_redirect(uri: &axum::http::Uri) -> String {
     let target = uri
         .path_and_query()
         .map_or("/", axum::http::uri::PathAndQuery::as_str);
-    format!("{LOGIN_PATH}?next={}", percent_encode(target))
+    format!("{LOGIN_PATH}?next={}", percent_encode(safe_next(target)))
 }
 
 fn percent_encode(text: &str) -> String {
@@ -470,28 +700,24 @@ fn percent_encode(text: &str) -> String {
     out
 }
 
+/// `303 See Other` to `location`, a path this module made or checked (`/` if it is somehow not
+/// a header value, rather than a panic after a session was made).
+fn see_other(location: &str) -> Response {
+    let location = HeaderValue::from_str(location).unwrap_or(HeaderValue::from_static("/"));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+}
+
 fn refuse(path: &str, denied: Denied) -> Response {
     let status = denied.status();
     let message = denied.to_string();
-    let body = if path == "/api/v2/write" {
-        json!({ "code": if status == StatusCode::UNAUTHORIZED { "unauthorized" } else { "forbidden" }, "message": message })
-    } else {
-        json!({ "error": message })
-    };
-    let mut response = (status, Json(body)).into_response();
+    let mut response = (status, Json(error_body(path, status, &message))).into_response();
     if status == StatusCode::UNAUTHORIZED {
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Token realm=\"livedash\""),
         );
     }
-    if path == "/api/v1/events" {
-        // The tracking snippet runs on other sites; let it read why it was refused.
-        response.headers_mut().insert(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        );
-    }
+    cross_site_readable(path, response.headers_mut());
     secure_headers(response.headers_mut());
     response
 }
@@ -555,16 +781,63 @@ pub struct LoginForm {
     next: String,
 }
 
-/// Only paths of this site are followed after signing in.
+/// `next` if it is a path of livedash itself that every browser reads the same way, else `/`.
 fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next
-    } else {
-        "/"
-    }
+    if is_local_path(next) { next } else { "/" }
 }
 
-/// `POST /login`: signs the browser in with an admin or viewer token.
+/// Whether `target` is an absolute path (and query) on this host, for any reader of a
+/// `Location` header. Browsers drop tabs and newlines from URLs, read `\` as `/`, and take
+/// `//host` as another host (so `/\t/evil.example` goes to evil.example): only the characters
+/// a path and query may hold unescaped pass, well-formed escapes included, and what the path's
+/// escapes decode to is held to the same rules, so no later decoding makes a host of it.
+fn is_local_path(target: &str) -> bool {
+    let bytes = target.as_bytes();
+    if bytes.first() != Some(&b'/')
+        || matches!(bytes.get(1), Some(b'/' | b'\\'))
+        || bytes.len() > MAX_NEXT_BYTES
+    {
+        return false;
+    }
+    let unescaped =
+        |byte: u8| byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&byte);
+    if !bytes.iter().all(|&byte| unescaped(byte)) {
+        return false;
+    }
+    if percent_decode(bytes).is_none() {
+        return false;
+    }
+    let raw_path = target.split('?').next().unwrap_or_default();
+    let Some(path) = percent_decode(raw_path.as_bytes()) else {
+        return false;
+    };
+    !path
+        .iter()
+        .any(|&byte| byte.is_ascii_control() || byte.is_ascii_whitespace() || byte == b'\\')
+        && !path.windows(2).any(|pair| pair == b"//")
+}
+
+/// `text` with its `%XX` escapes decoded; `None` if one is malformed.
+fn percent_decode(text: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((&byte, tail)) = rest.split_first() {
+        if byte == b'%' {
+            let hex = tail.get(..2)?;
+            let high = char::from(hex[0]).to_digit(16)?;
+            let low = char::from(hex[1]).to_digit(16)?;
+            out.push(u8::try_from(high * 16 + low).ok()?);
+            rest = &tail[2..];
+        } else {
+            out.push(byte);
+            rest = tail;
+        }
+    }
+    Some(out)
+}
+
+/// `POST /login`: signs the browser in with an admin or viewer token. A token that is not
+/// valid counts as a failed authentication of the client's address ([`SignInFailed`]).
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -575,21 +848,25 @@ pub async fn login(
     {
         return refuse(LOGIN_PATH, Denied::Origin(origin.to_owned()));
     }
+    // Decided before anything is made: a session exists only once its answer is known to work.
     let next = safe_next(&form.next).to_owned();
     let failed = |reason: &str| {
-        Redirect::to(&format!(
+        see_other(&format!(
             "{LOGIN_PATH}?next={}&error={}",
             percent_encode(&next),
             percent_encode(reason)
         ))
-        .into_response()
     };
     if !state.config.auth.enabled {
-        return Redirect::to(&next).into_response();
+        return see_other(&next);
     }
     let info = match state.store.resolve_token(form.token.trim(), now_ms()).await {
         Ok(Some(info)) => info,
-        Ok(None) => return failed("That token is not valid (revoked, or mistyped)."),
+        Ok(None) => {
+            let mut response = failed("That token is not valid (revoked, or mistyped).");
+            response.extensions_mut().insert(SignInFailed);
+            return response;
+        }
         Err(error) => return refuse_storage(error),
     };
     if !info.role.can_sign_in() {
@@ -601,6 +878,10 @@ pub async fn login(
         .await;
     signed_in(session, &headers, &next)
 }
+
+/// Marks the answer to a sign-in with a token that is not valid, for [`guard`] to count.
+#[derive(Clone, Copy, Debug)]
+struct SignInFailed;
 
 /// The one-time link's parameters.
 #[derive(Deserialize)]
@@ -616,18 +897,17 @@ pub async fn login_link(
     Query(params): Query<LinkParams>,
 ) -> Response {
     if !state.config.auth.enabled {
-        return Redirect::to("/").into_response();
+        return see_other("/");
     }
     let grant = match state.store.use_login_link(params.code.trim()).await {
         Ok(Some(grant)) => grant,
         Ok(None) => {
-            return Redirect::to(&format!(
+            return see_other(&format!(
                 "{LOGIN_PATH}?error={}",
                 percent_encode(
                     "That sign-in link was already used or has expired. Restart livedash for a new one, or ask an admin."
                 )
-            ))
-            .into_response();
+            ));
         }
         Err(error) => return refuse_storage(error),
     };
@@ -648,7 +928,7 @@ fn signed_in(
         Err(error) => return refuse_storage(error),
     };
     tracing::info!(role = session.record.info.role.name(), via = %session.record.info.via, "a browser signed in");
-    let mut response = Redirect::to(next).into_response();
+    let mut response = see_other(next);
     let values = (session.secret.as_str(), session.record.csrf.as_str());
     for cookie in app::auth::session_cookies(Some(values), over_https(headers)) {
         if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -675,6 +955,7 @@ pub async fn announce_sign_in(state: AppState, base_url: String) {
                 .store_token(
                     token,
                     Role::Admin,
+                    TokenScope::Both,
                     "LIVEDASH_ADMIN_TOKEN".into(),
                     "configuration",
                     now_ms(),
@@ -718,13 +999,9 @@ mod tests {
         let post = Method::POST;
         let cases = [
             (&get, "/healthz", false, RouteAccess::Api(Access::Public)),
-            (
-                &get,
-                "/pkg/livedash.wasm",
-                false,
-                RouteAccess::Api(Access::Public),
-            ),
-            (&get, "/track.js", false, RouteAccess::Api(Access::Public)),
+            // Files are public when they exist (see below), not by their name.
+            (&get, "/track.js", false, RouteAccess::Page),
+            (&get, "/d/x.y", false, RouteAccess::Page),
             (&get, "/s/abc", false, RouteAccess::Api(Access::Public)),
             (&get, "/login", false, RouteAccess::Api(Access::Public)),
             (
@@ -819,9 +1096,114 @@ mod tests {
 
     #[test]
     fn sign_in_returns_only_to_this_site() {
-        assert_eq!(safe_next("/d/1?range=1h"), "/d/1?range=1h");
-        assert_eq!(safe_next("//evil.example"), "/");
-        assert_eq!(safe_next("https://evil.example"), "/");
-        assert_eq!(safe_next("/\\evil.example"), "/");
+        for kept in [
+            "/",
+            "/d/1?range=1h",
+            "/d/0123456789abcdef/edit?from=1&to=2",
+            "/explore?q=cpu%7Bhost%3D%22a%22%7D",
+            "/login?next=%2Fd%2F1",
+        ] {
+            assert_eq!(safe_next(kept), kept);
+        }
+        for refused in [
+            "",
+            "d/1",
+            "//evil.example",
+            "///evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "/\\evil.example",
+            "\\/\\/evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\nSet-Cookie:%20x=1",
+            "/ /evil.example",
+            "/%09/evil.example",
+            "/%2F%2Fevil.example",
+            "/%2f/evil.example",
+            "/%5C%5Cevil.example",
+            "/%0d%0aSet-Cookie:x",
+            "/d/1%",
+            "/d/1%zz",
+            "/d/\u{2028}",
+            "/d/é",
+            "/d/1#x",
+            "/\u{0}",
+        ] {
+            assert_eq!(safe_next(refused), "/", "{refused:?}");
+        }
+        assert_eq!(safe_next(&format!("/{}", "a".repeat(MAX_NEXT_BYTES))), "/");
+    }
+
+    #[test]
+    fn only_files_that_exist_are_site_files() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("pkg")).unwrap();
+        std::fs::write(root.path().join("pkg/livedash.wasm"), b"").unwrap();
+        std::fs::write(root.path().join("track.js"), b"").unwrap();
+        std::fs::create_dir(root.path().join("d.dir")).unwrap();
+        let root_text = root.path().to_str().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let public = |path: &str| runtime.block_on(is_site_file_or_health(root_text, path));
+        for path in ["/healthz", "/ping", "/track.js", "/pkg/livedash.wasm"] {
+            assert!(public(path), "{path}");
+        }
+        for path in [
+            "/d/x.y",
+            "/pkg/missing.wasm",
+            "/pkg/../track.js",
+            "/./track.js",
+            "//track.js",
+            "/pkg//livedash.wasm",
+            "/tr%61ck.js",
+            "/d.dir",
+            "/api/v1/x.y",
+            "/access",
+        ] {
+            assert!(!public(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn writes_need_their_scope() {
+        assert_eq!(scope_needed("/api/v1/ingest"), Some(TokenScope::Metrics));
+        assert_eq!(scope_needed("/write"), Some(TokenScope::Metrics));
+        assert_eq!(scope_needed("/api/v2/write"), Some(TokenScope::Metrics));
+        assert_eq!(scope_needed("/api/v1/events"), Some(TokenScope::Events));
+        assert_eq!(
+            scope_needed("/api/v1/experiments/e/assign"),
+            Some(TokenScope::Events)
+        );
+        assert_eq!(scope_needed("/api/v1/query"), None);
+        let refused = Denied::Scope {
+            scope: TokenScope::Events,
+            needed: TokenScope::Metrics,
+        };
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        assert!(refused.to_string().contains("scope is events"), "{refused}");
+    }
+
+    #[test]
+    fn assignments_record_an_exposure_unless_they_only_ask() {
+        assert!(records_exposure(None));
+        assert!(records_exposure(Some("user_id=u")));
+        assert!(records_exposure(Some("user_id=u&expose=true")));
+        assert!(records_exposure(Some("expose=false&expose=true")));
+        assert!(records_exposure(Some("expose=0")));
+        assert!(!records_exposure(Some("user_id=u&expose=false")));
+    }
+
+    #[test]
+    fn refusals_name_the_role() {
+        let denied = Denied::Role {
+            role: Role::Ingest,
+            access: Access::Read,
+        };
+        assert_eq!(
+            denied.to_string(),
+            "the ingest role may not read dashboards and metrics"
+        );
     }
 }

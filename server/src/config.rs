@@ -8,7 +8,9 @@
 //! | `LIVEDASH_REDIS_SERVER` | `redis-server` | the `redis-server` executable for the managed Redis |
 //! | `LIVEDASH_KEY_PREFIX` | `ld:` | prefix of every Redis key and channel livedash uses |
 //! | `LIVEDASH_SITE_ROOT` | `target/site` | directory with the built WASM, JS and CSS (`pkg/`) |
-//! | `LIVEDASH_MAX_BODY_BYTES` | `16777216` | largest accepted request body |
+//! | `LIVEDASH_MAX_BODY_BYTES` | `16777216` | largest accepted request body (InfluxDB writes: decompressed); beyond, `413` naming the variable |
+//! | `LIVEDASH_MAX_BATCH_SAMPLES` | `50000` | samples one ingest request may hold (`/api/v1/ingest` items, line-protocol numeric fields); beyond, the request is refused whole with `413` naming the variable |
+//! | `LIVEDASH_MAX_BATCH_EVENTS` | `10000` | events one `POST /api/v1/events` may hold; beyond, `413` likewise |
 //! | `LIVEDASH_RETENTION_RAW` | `24h` | how long raw points are kept |
 //! | `LIVEDASH_RETENTION_10S` | `2d` | how long 10-second rollups are kept |
 //! | `LIVEDASH_RETENTION_1M` | `30d` | how long 1-minute rollups are kept |
@@ -29,10 +31,17 @@
 //! | `LIVEDASH_ALLOWED_ORIGINS` | unset | other origins (`https://host:port`, comma-separated) whose pages may open live sockets and call the API with a browser session |
 //! | `LIVEDASH_SHARE_FRAME_ANCESTORS` | `'none'` | who may embed share links in a frame (a CSP `frame-ancestors` source list, e.g. `https://wiki.example.com`) |
 //! | `LIVEDASH_RATE_LIMIT` | `100` | requests per second per API token or browser session (per client address without one), bursts of twice that; beyond, `429` with `Retry-After`; or `off` |
+//! | `LIVEDASH_AUTH_FAILURE_LIMIT` | `10` | failed authentications (unknown or revoked tokens, ended sessions, anonymous requests to protected routes, failed sign-ins) per second per client address, bursts of twice that (at least 10); beyond, every request from the address that needs a credential gets `429` with `Retry-After` before its credential is looked up; or `off` |
 //! | `LIVEDASH_LIVE_SOCKETS_PER_ADDRESS` | `500` | open live sockets per client address, or `off` |
+//! | `LIVEDASH_HEADER_TIMEOUT` | `10s` | how long a client may take to send a request's headers, from connecting (or from the first byte of a later request on the same connection); then the connection is closed without an answer |
+//! | `LIVEDASH_BODY_TIMEOUT` | `30s` | how long a request's body may take to arrive after its headers; then `408` naming the variable, and the connection is closed |
+//! | `LIVEDASH_IDLE_TIMEOUT` | `60s` | how long a kept-alive connection may wait for its next request, or an answer for the client to read it; then the connection is closed (live sockets have their own pings and `LIVEDASH_LIVE_SLOW_CLIENT`) |
+//! | `LIVEDASH_CONNECTIONS_PER_ADDRESS` | `128` | open connections per client address that have not signed in (no request with a token or session yet, and not a live socket); the one too many gets `429` and is closed; connections from `LIVEDASH_TRUSTED_PROXIES` are not counted; or `off` |
 //! | `LIVEDASH_TRUSTED_PROXIES` | unset | reverse proxies (addresses or networks, comma-separated) whose `X-Forwarded-For` names the client for per-address limits |
 //! | `LIVEDASH_MAX_SERIES` | `1000000` | series livedash stores in all; samples that would create more are refused with a message, or `off` |
 //! | `LIVEDASH_MAX_SERIES_PER_METRIC` | `100000` | series per metric name (a label with unbounded values, such as a user id, is the usual way past it), or `off` |
+//! | `LIVEDASH_QUERY_MAX_KEYS` | `200000` | Redis keys one query may read over all its series (rollup chunks, sketches, HyperLogLogs); a query over more is refused with `400` unless, without a step, a coarser tier fits |
+//! | `LIVEDASH_QUERY_MAX_POINTS` | `1000000` | points (steps × series) one query may hold; beyond, `400` |
 //! | `LIVEDASH_DEMO` | `off` | `on` simulates services and product traffic (as `livedash --demo` does) |
 //! | `RUST_LOG` | `info` | log filter (`tracing_subscriber::EnvFilter` syntax) |
 //!
@@ -57,6 +66,28 @@ pub const DEFAULT_SELF_METRICS_MS: i64 = 10_000;
 pub const DEFAULT_SITE_ROOT: &str = "target/site";
 /// Default request body limit: 16 MiB is ample for a batch of 100 000 JSON points.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Default `LIVEDASH_MAX_BATCH_SAMPLES`: ten times the batches InfluxDB clients send by default
+/// (Telegraf 1 000 metrics of a few fields, client libraries 1 000 to 5 000 points), while a
+/// request's memory stays within tens of MB (docs/benchmarks.md, "Ingest memory").
+pub const DEFAULT_MAX_BATCH_SAMPLES: usize = 50_000;
+
+/// How many items one ingest request may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IngestLimits {
+    /// Samples per request (`/api/v1/ingest` items, line-protocol numeric fields).
+    pub max_batch_samples: usize,
+    /// Events per `POST /api/v1/events`.
+    pub max_batch_events: usize,
+}
+
+impl Default for IngestLimits {
+    fn default() -> Self {
+        Self {
+            max_batch_samples: DEFAULT_MAX_BATCH_SAMPLES,
+            max_batch_events: app::events::MAX_EVENTS_PER_BATCH,
+        }
+    }
+}
 
 /// The storage tiers: name and bucket width in ms, finest first.
 pub const TIERS: [(&str, i64); 4] = [
@@ -126,6 +157,8 @@ pub struct Config {
     pub site_root: String,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Items per ingest request.
+    pub ingest: IngestLimits,
     /// How long data is kept.
     pub retention: Retention,
     /// Where the StatsD listener binds; `None` when it is off.
@@ -144,10 +177,46 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: crate::proxy::TrustedProxies,
+    /// Timeouts of HTTP connections, and how many may wait to sign in per address.
+    pub connections: ConnectionConfig,
+}
+
+/// Default `LIVEDASH_HEADER_TIMEOUT`: ample for any client on any link to send a few KB of
+/// headers, short enough that silent or dripping connections do not pile up.
+pub const DEFAULT_HEADER_TIMEOUT_MS: i64 = 10_000;
+/// Default `LIVEDASH_BODY_TIMEOUT`: a 16 MiB body (the default body limit) at 4.5 Mbit/s.
+pub const DEFAULT_BODY_TIMEOUT_MS: i64 = 30_000;
+/// Default `LIVEDASH_IDLE_TIMEOUT`, as long as browsers usually keep an unused connection.
+pub const DEFAULT_IDLE_TIMEOUT_MS: i64 = 60_000;
+/// Default `LIVEDASH_CONNECTIONS_PER_ADDRESS`: some twenty browsers loading pages at once
+/// without signing in (share links on a shared network), far below the descriptors a
+/// process has.
+pub const DEFAULT_CONNECTIONS_PER_ADDRESS: usize = 128;
+
+/// HTTP connection timeouts (ms) and the per-address cap before signing in (`None`: no cap).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionConfig {
+    pub header_timeout_ms: i64,
+    pub body_timeout_ms: i64,
+    pub idle_timeout_ms: i64,
+    pub per_address: Option<usize>,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        Self {
+            header_timeout_ms: DEFAULT_HEADER_TIMEOUT_MS,
+            body_timeout_ms: DEFAULT_BODY_TIMEOUT_MS,
+            idle_timeout_ms: DEFAULT_IDLE_TIMEOUT_MS,
+            per_address: Some(DEFAULT_CONNECTIONS_PER_ADDRESS),
+        }
+    }
 }
 
 /// Default sustained requests per second per credential (or client address).
 pub const DEFAULT_RATE_LIMIT: u32 = 100;
+/// Default sustained failed authentications per second per client address.
+pub const DEFAULT_AUTH_FAILURE_LIMIT: u32 = 10;
 /// Default live sockets per client address.
 pub const DEFAULT_SOCKETS_PER_ADDRESS: usize = 500;
 /// Default most series in all.
@@ -160,21 +229,27 @@ pub const DEFAULT_MAX_SERIES_PER_METRIC: usize = 100_000;
 pub struct LimitsConfig {
     /// Requests per second per credential (or per client address without one).
     pub rate_per_second: Option<u32>,
+    /// Failed authentications per second per client address.
+    pub auth_failures_per_second: Option<u32>,
     /// Open live sockets per client address.
     pub sockets_per_address: Option<usize>,
     /// Cardinality caps: series in all and per metric name.
     pub series: crate::storage::SeriesLimits,
+    /// What one query may read and hold.
+    pub query: crate::storage::plan::QueryLimits,
 }
 
 impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
             rate_per_second: Some(DEFAULT_RATE_LIMIT),
+            auth_failures_per_second: Some(DEFAULT_AUTH_FAILURE_LIMIT),
             sockets_per_address: Some(DEFAULT_SOCKETS_PER_ADDRESS),
             series: crate::storage::SeriesLimits {
                 total: Some(DEFAULT_MAX_SERIES),
                 per_metric: Some(DEFAULT_MAX_SERIES_PER_METRIC),
             },
+            query: crate::storage::plan::QueryLimits::default(),
         }
     }
 }
@@ -315,6 +390,24 @@ impl Config {
                 reason: "must be at least 1".into(),
             });
         }
+        let count = |variable: &'static str, default: usize| match get(variable) {
+            None => Ok(default),
+            Some(value) => match value.trim().parse::<usize>() {
+                Ok(count @ 1..) => Ok(count),
+                _ => Err(ConfigError {
+                    variable,
+                    value,
+                    reason: "a positive whole number".into(),
+                }),
+            },
+        };
+        let ingest = IngestLimits {
+            max_batch_samples: count("LIVEDASH_MAX_BATCH_SAMPLES", DEFAULT_MAX_BATCH_SAMPLES)?,
+            max_batch_events: count(
+                "LIVEDASH_MAX_BATCH_EVENTS",
+                app::events::MAX_EVENTS_PER_BATCH,
+            )?,
+        };
         let mut retention_ms = [0_i64; 5];
         for (slot, (variable, default)) in retention_ms.iter_mut().zip(RETENTION_VARIABLES) {
             let value = get(variable).unwrap_or_else(|| default.into());
@@ -456,6 +549,11 @@ impl Config {
         let limits = LimitsConfig {
             rate_per_second: limit("LIVEDASH_RATE_LIMIT", DEFAULT_RATE_LIMIT as usize)?
                 .map(|rate| u32::try_from(rate).unwrap_or(u32::MAX)),
+            auth_failures_per_second: limit(
+                "LIVEDASH_AUTH_FAILURE_LIMIT",
+                DEFAULT_AUTH_FAILURE_LIMIT as usize,
+            )?
+            .map(|rate| u32::try_from(rate).unwrap_or(u32::MAX)),
             sockets_per_address: limit(
                 "LIVEDASH_LIVE_SOCKETS_PER_ADDRESS",
                 DEFAULT_SOCKETS_PER_ADDRESS,
@@ -467,6 +565,33 @@ impl Config {
                     DEFAULT_MAX_SERIES_PER_METRIC,
                 )?,
             },
+            query: {
+                let defaults = crate::storage::plan::QueryLimits::default();
+                let required = |variable: &'static str, default: usize| match get(variable) {
+                    None => Ok(default),
+                    Some(value) => match value.trim().parse::<usize>() {
+                        Ok(limit) if limit > 0 => Ok(limit),
+                        _ => Err(ConfigError {
+                            variable,
+                            value,
+                            reason: "a positive whole number".into(),
+                        }),
+                    },
+                };
+                crate::storage::plan::QueryLimits {
+                    max_keys: required("LIVEDASH_QUERY_MAX_KEYS", defaults.max_keys)?,
+                    max_points: required("LIVEDASH_QUERY_MAX_POINTS", defaults.max_points)?,
+                }
+            },
+        };
+        let connections = ConnectionConfig {
+            header_timeout_ms: duration("LIVEDASH_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT_MS)?,
+            body_timeout_ms: duration("LIVEDASH_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT_MS)?,
+            idle_timeout_ms: duration("LIVEDASH_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT_MS)?,
+            per_address: limit(
+                "LIVEDASH_CONNECTIONS_PER_ADDRESS",
+                DEFAULT_CONNECTIONS_PER_ADDRESS,
+            )?,
         };
         let trusted_proxies = match get("LIVEDASH_TRUSTED_PROXIES") {
             Some(value) => {
@@ -484,6 +609,7 @@ impl Config {
             key_prefix,
             site_root,
             max_body_bytes,
+            ingest,
             retention,
             statsd_addr,
             live,
@@ -493,6 +619,7 @@ impl Config {
             auth,
             limits,
             trusted_proxies,
+            connections,
         })
     }
 }
@@ -595,6 +722,13 @@ mod tests {
         assert_eq!(config.site_root, "target/site");
         assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
         assert_eq!(
+            config.ingest,
+            IngestLimits {
+                max_batch_samples: 50_000,
+                max_batch_events: 10_000
+            }
+        );
+        assert_eq!(
             config.retention,
             Retention {
                 raw_ms: 86_400_000,
@@ -623,6 +757,74 @@ mod tests {
             }
         );
         assert_eq!(config.self_metrics_ms, Some(DEFAULT_SELF_METRICS_MS));
+    }
+
+    /// Failed authentications are limited per address by default, to a set rate, or not at all;
+    /// anything else stops start-up naming the variable.
+    #[test]
+    fn auth_failure_limit() {
+        let limit = |value: &str| {
+            config(&[("LIVEDASH_AUTH_FAILURE_LIMIT", value)])
+                .map(|c| c.limits.auth_failures_per_second)
+        };
+        assert_eq!(
+            config(&[]).unwrap().limits.auth_failures_per_second,
+            Some(DEFAULT_AUTH_FAILURE_LIMIT)
+        );
+        assert_eq!(limit("3").unwrap(), Some(3));
+        assert_eq!(limit("off").unwrap(), None);
+        for bad in ["0", "-1", "many"] {
+            let error = limit(bad).unwrap_err();
+            assert_eq!(error.variable, "LIVEDASH_AUTH_FAILURE_LIMIT", "{bad}");
+        }
+    }
+
+    /// Connection timeouts and the per-address cap have defaults, take set values, and refuse
+    /// unusable ones naming the variable.
+    #[test]
+    fn connection_limits() {
+        assert_eq!(
+            config(&[]).unwrap().connections,
+            ConnectionConfig::default()
+        );
+        assert_eq!(
+            ConnectionConfig::default(),
+            ConnectionConfig {
+                header_timeout_ms: 10_000,
+                body_timeout_ms: 30_000,
+                idle_timeout_ms: 60_000,
+                per_address: Some(128),
+            }
+        );
+        let set = config(&[
+            ("LIVEDASH_HEADER_TIMEOUT", "2s"),
+            ("LIVEDASH_BODY_TIMEOUT", "1500ms"),
+            ("LIVEDASH_IDLE_TIMEOUT", "5m"),
+            ("LIVEDASH_CONNECTIONS_PER_ADDRESS", "7"),
+        ])
+        .unwrap();
+        assert_eq!(
+            set.connections,
+            ConnectionConfig {
+                header_timeout_ms: 2_000,
+                body_timeout_ms: 1_500,
+                idle_timeout_ms: 300_000,
+                per_address: Some(7),
+            }
+        );
+        let off = config(&[("LIVEDASH_CONNECTIONS_PER_ADDRESS", "off")]).unwrap();
+        assert_eq!(off.connections.per_address, None);
+        for (variable, value) in [
+            ("LIVEDASH_HEADER_TIMEOUT", "10"),
+            ("LIVEDASH_HEADER_TIMEOUT", "off"),
+            ("LIVEDASH_BODY_TIMEOUT", "0s"),
+            ("LIVEDASH_IDLE_TIMEOUT", "soon"),
+            ("LIVEDASH_CONNECTIONS_PER_ADDRESS", "0"),
+            ("LIVEDASH_CONNECTIONS_PER_ADDRESS", "many"),
+        ] {
+            let error = config(&[(variable, value)]).unwrap_err();
+            assert_eq!(error.variable, variable, "{value}");
+        }
     }
 
     /// Durations take the usual units and refuse anything else.
@@ -687,6 +889,22 @@ mod tests {
         assert_eq!(off.live.gather_ms, 0);
         assert_eq!(off.self_metrics_ms, None);
         assert_eq!(off.live.threads, None);
+        let query = self::config(&[
+            ("LIVEDASH_QUERY_MAX_KEYS", "5000"),
+            ("LIVEDASH_QUERY_MAX_POINTS", "70000"),
+        ])
+        .unwrap();
+        assert_eq!(
+            query.limits.query,
+            crate::storage::plan::QueryLimits {
+                max_keys: 5000,
+                max_points: 70_000
+            }
+        );
+        assert_eq!(
+            self::config(&[]).unwrap().limits.query,
+            crate::storage::plan::QueryLimits::default()
+        );
     }
 
     /// A bad value names its variable.
@@ -710,6 +928,8 @@ mod tests {
             ("LIVEDASH_STATSD_ADDR", "8125"),
             ("LIVEDASH_SELF_METRICS", "10ms"),
             ("LIVEDASH_SELF_METRICS", "sometimes"),
+            ("LIVEDASH_QUERY_MAX_KEYS", "0"),
+            ("LIVEDASH_QUERY_MAX_POINTS", "many"),
         ] {
             let error = config(&[(variable, value)]).unwrap_err();
             assert_eq!(error.variable, variable);
@@ -718,6 +938,34 @@ mod tests {
                     .to_string()
                     .starts_with(&format!("failed to parse {variable}="))
             );
+        }
+    }
+
+    /// The ingest item limits take positive whole numbers, and nothing else (no `off`: a
+    /// request's memory grows with its items).
+    #[test]
+    fn ingest_limits() {
+        let set = config(&[
+            ("LIVEDASH_MAX_BATCH_SAMPLES", "1000"),
+            ("LIVEDASH_MAX_BATCH_EVENTS", "7"),
+        ])
+        .unwrap();
+        assert_eq!(
+            set.ingest,
+            IngestLimits {
+                max_batch_samples: 1_000,
+                max_batch_events: 7
+            }
+        );
+        for variable in ["LIVEDASH_MAX_BATCH_SAMPLES", "LIVEDASH_MAX_BATCH_EVENTS"] {
+            for value in ["0", "off", "-1", "many"] {
+                let error = config(&[(variable, value)]).unwrap_err();
+                assert_eq!(error.variable, variable);
+                assert_eq!(
+                    error.to_string(),
+                    format!("failed to parse {variable}={value:?}: a positive whole number")
+                );
+            }
         }
     }
 }

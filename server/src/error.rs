@@ -5,7 +5,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::ingest::json::{MalformedBatch, RejectedItem};
+use crate::ingest::TooLarge;
+use crate::ingest::json::{BatchError, MalformedBatch, RejectedItem};
 use crate::ingest::line_protocol::LineError;
 use crate::query_params::BadParameter;
 use crate::storage::StorageError;
@@ -38,12 +39,21 @@ pub enum AppError {
     /// The body is not a batch at all.
     #[error(transparent)]
     Malformed(#[from] MalformedBatch),
-    /// An InfluxDB write was refused in part (`errors`) or whole (a bad parameter or body).
+    /// An InfluxDB write was refused in part (`errors`, the first of `refused` lines) or whole
+    /// (a bad parameter or body).
     #[error("{message}")]
     Influx {
         api: InfluxApi,
         message: String,
         errors: Vec<LineError>,
+        refused: usize,
+    },
+    /// An ingest request over a limit, refused whole (`413`); `api` when it came through an
+    /// InfluxDB endpoint, whose error body it then takes.
+    #[error("{error}")]
+    TooLarge {
+        error: TooLarge,
+        api: Option<InfluxApi>,
     },
     /// A query parameter is missing or unusable.
     #[error(transparent)]
@@ -66,6 +76,15 @@ pub enum AppError {
         accepted: usize,
         rejected: Vec<RejectedItem>,
     },
+}
+
+impl From<BatchError> for AppError {
+    fn from(error: BatchError) -> Self {
+        match error {
+            BatchError::Malformed(error) => Self::Malformed(error),
+            BatchError::TooLarge(error) => Self::TooLarge { error, api: None },
+        }
+    }
 }
 
 impl IntoResponse for AppError {
@@ -141,21 +160,31 @@ impl IntoResponse for AppError {
                 Json(json!({ "error": error.to_string(), "accepted": 0 })),
             )
                 .into_response(),
+            Self::TooLarge { error, api } => {
+                let message = error.to_string();
+                let body = match api {
+                    None => json!({ "error": message, "accepted": 0 }),
+                    Some(InfluxApi::V1) => json!({ "error": message }),
+                    Some(InfluxApi::V2) => {
+                        json!({ "code": "request too large", "message": message })
+                    }
+                };
+                (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response()
+            }
             Self::Influx {
                 api,
                 message,
                 errors,
+                refused,
             } => {
                 let mut full = message;
                 for error in errors.iter().take(MAX_LISTED_LINE_ERRORS) {
                     full.push_str("; ");
                     full.push_str(&error.error);
                 }
-                if errors.len() > MAX_LISTED_LINE_ERRORS {
-                    full.push_str(&format!(
-                        "; and {} more",
-                        errors.len() - MAX_LISTED_LINE_ERRORS
-                    ));
+                let listed = errors.len().min(MAX_LISTED_LINE_ERRORS);
+                if refused > listed {
+                    full.push_str(&format!("; and {} more", refused - listed));
                 }
                 let body = match api {
                     InfluxApi::V1 => json!({ "error": full }),

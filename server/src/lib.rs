@@ -10,8 +10,11 @@
 //! - [`auth`]: who may do what: credentials, CSRF and Origin checks, security headers,
 //!   signing in.
 //! - [`limits`]: request rate limits per credential.
-//! - [`routes`]: the HTTP surface; [`error`] maps failures to responses, once.
-//! - [`serving`]: accepting connections; live sockets get a runtime of their own.
+//! - [`routes`]: the HTTP surface; [`error`] maps failures to responses, once;
+//!   [`server_fn_edge`] reads server functions' bodies within the limit and gives their
+//!   decoding errors the right status.
+//! - [`serving`]: accepting connections, with their timeouts and a cap per address before
+//!   signing in; live sockets get a runtime of their own.
 //! - [`state`]: the state shared by handlers and server functions.
 //! - [`demo`]: simulated services and product traffic for `--demo`.
 //! - [`testing`]: a throwaway `redis-server` for integration tests and benchmarks.
@@ -30,6 +33,7 @@ pub mod proxy;
 pub mod query_params;
 pub mod routes;
 pub mod self_metrics;
+pub mod server_fn_edge;
 pub mod serving;
 pub mod state;
 pub mod storage;
@@ -119,6 +123,7 @@ impl Livedash {
         let store = Store::new(client.clone(), keys, config.retention)?
             .with_resume_window(config.live.resume_window_ms)
             .with_series_limits(config.limits.series)
+            .with_query_limits(config.limits.query)
             .with_event_settings(config.events.clone());
         match store.ping().await {
             Ok(latency) => tracing::info!(?latency, "connected to Redis"),
@@ -186,8 +191,13 @@ impl Livedash {
             .limits
             .rate_per_second
             .map(|rate| Arc::new(limits::RateLimiter::new(rate)));
+        let auth_failures = config
+            .limits
+            .auth_failures_per_second
+            .map(|rate| Arc::new(limits::RateLimiter::new(rate)));
         let state = AppState {
             limiter,
+            auth_failures,
             leptos_options,
             store,
             writer,
@@ -254,6 +264,10 @@ impl Livedash {
             app,
             live.as_ref()
                 .map(|(runtime, router)| (runtime.handle(), router.clone())),
+            serving::ConnectionLimits::new(
+                &self.state.config.connections,
+                self.state.config.trusted_proxies.clone(),
+            ),
             self.state.shutdown.clone(),
         )
         .await;

@@ -41,6 +41,29 @@ impl RateLimiter {
         self.per_second
     }
 
+    /// Most requests at once, after a pause.
+    #[must_use]
+    pub fn burst(&self) -> f64 {
+        self.burst
+    }
+
+    /// Whether `key`'s bucket has room at `now`, without taking from it: `Ok`, or how long
+    /// until it has. (Failed sign-ins are counted after the fact, but an address that used up
+    /// its budget must be stopped before its next lookup.)
+    pub fn check(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        let buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(bucket) = buckets.get(key) else {
+            return Ok(());
+        };
+        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
+        let tokens = (bucket.tokens + elapsed * self.per_second).min(self.burst);
+        if tokens >= 1.0 {
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - tokens) / self.per_second))
+        }
+    }
+
     /// Takes one request from `key`'s bucket at `now`: `Ok` if there was room, else how long
     /// until there is.
     pub fn take(&self, key: &str, now: Instant) -> Result<(), Duration> {
@@ -88,6 +111,21 @@ mod tests {
             assert!(limiter.take("a", later).is_ok());
         }
         assert!(limiter.take("a", later).is_err());
+    }
+
+    #[test]
+    fn checking_takes_nothing() {
+        let limiter = RateLimiter::new(10);
+        let start = Instant::now();
+        assert!(limiter.check("a", start).is_ok());
+        for _ in 0..20 {
+            assert!(limiter.check("a", start).is_ok());
+            limiter.take("a", start).unwrap();
+        }
+        let wait = limiter.check("a", start).unwrap_err();
+        assert!((wait.as_secs_f64() - 0.1).abs() < 1e-9, "{wait:?}");
+        assert!(limiter.check("a", start + wait).is_ok());
+        assert!(limiter.check("b", start).is_ok());
     }
 
     #[test]

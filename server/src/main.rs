@@ -27,6 +27,8 @@ Configuration is read from environment variables (defaults in brackets):
   LIVEDASH_KEY_PREFIX      prefix of every Redis key [ld:]
   LIVEDASH_SITE_ROOT       directory with the built pkg/ (WASM, JS, CSS) [target/site]
   LIVEDASH_MAX_BODY_BYTES  largest accepted request body [16777216]
+  LIVEDASH_MAX_BATCH_SAMPLES  samples per ingest request (JSON items, line-protocol fields) [50000]
+  LIVEDASH_MAX_BATCH_EVENTS   events per POST /api/v1/events [10000]
   LIVEDASH_RETENTION_RAW   how long raw points are kept [24h]
   LIVEDASH_RETENTION_10S   how long 10-second rollups are kept [2d]
   LIVEDASH_RETENTION_1M    how long 1-minute rollups are kept [30d]
@@ -46,7 +48,16 @@ Configuration is read from environment variables (defaults in brackets):
   LIVEDASH_ALLOWED_ORIGINS other origins whose pages may use a browser session [unset]
   LIVEDASH_SHARE_FRAME_ANCESTORS  who may embed share links in frames (CSP) ['none']
   LIVEDASH_RATE_LIMIT      requests a second per token or browser, or off [100]
+  LIVEDASH_AUTH_FAILURE_LIMIT  failed authentications a second per client address, or off [10]
   LIVEDASH_LIVE_SOCKETS_PER_ADDRESS  live sockets per client address, or off [500]
+  LIVEDASH_HEADER_TIMEOUT  time a client has to send a request's headers [10s]
+  LIVEDASH_BODY_TIMEOUT    time a request's body has to arrive after its headers [30s]
+  LIVEDASH_IDLE_TIMEOUT    time a connection may wait for its next request, or an answer
+                           for the client to read it [60s]
+  LIVEDASH_CONNECTIONS_PER_ADDRESS  connections per client address not signed in yet, or off
+                           [128]
+  LIVEDASH_QUERY_MAX_KEYS  Redis keys one query may read [200000]
+  LIVEDASH_QUERY_MAX_POINTS  points (steps x series) one query may hold [1000000]
   LIVEDASH_DEMO            on: the same as --demo [off]
   RUST_LOG                 log filter [info]
 ";

@@ -10,22 +10,52 @@
 //! | `step` | step, e.g. `10s`, `1m` (default: about 300 points) |
 //! | `group_by` | comma-separated labels to combine series by; empty combines all; absent keeps each series |
 
-use app::query::{Aggregation, Query, Selector, TimeRange};
+use app::query::{Aggregation, MAX_SPAN_MS, MAX_TIMESTAMP_MS, Query, Selector, TimeRange};
 use serde::Deserialize;
 
 use crate::config::parse_duration_ms;
 
-/// The raw parameters.
+/// The raw parameters, as text: each is read here, so that a bad one is named in the answer.
 #[derive(Debug, Default, Deserialize)]
 pub struct QueryParams {
     pub query: Option<String>,
     pub agg: Option<String>,
-    pub q: Option<f64>,
+    pub q: Option<String>,
     pub range: Option<String>,
-    pub from: Option<i64>,
-    pub to: Option<i64>,
+    pub from: Option<String>,
+    pub to: Option<String>,
     pub step: Option<String>,
     pub group_by: Option<String>,
+}
+
+/// A time in ms since the epoch, within what a query may name.
+fn time(name: &'static str, text: Option<&str>) -> Result<Option<i64>, BadParameter> {
+    let Some(text) = text else { return Ok(None) };
+    let value: i64 = text.trim().parse().map_err(|_| {
+        bad(
+            name,
+            format!("{text:?} is not a whole number of ms since the Unix epoch"),
+        )
+    })?;
+    if value.unsigned_abs() > MAX_TIMESTAMP_MS.unsigned_abs() {
+        return Err(bad(
+            name,
+            format!("{value} is beyond the year 9999 (at most {MAX_TIMESTAMP_MS} either way)"),
+        ));
+    }
+    Ok(Some(value))
+}
+
+/// A duration such as `15m`, at most [`MAX_SPAN_MS`].
+fn duration(name: &'static str, text: &str) -> Result<i64, BadParameter> {
+    let ms = parse_duration_ms(text).map_err(|reason| bad(name, reason))?;
+    if ms > MAX_SPAN_MS {
+        return Err(bad(
+            name,
+            format!("{text:?} is longer than 100 years (100y), the most a query may name"),
+        ));
+    }
+    Ok(ms)
 }
 
 /// A parameter that cannot be used, and why.
@@ -60,9 +90,13 @@ impl QueryParams {
         let selector = Selector::parse(&text).map_err(|error| bad("query", error.to_string()))?;
         let aggregation = match self.agg.as_deref().unwrap_or("avg") {
             "quantile" => {
-                let q = self
+                let text = self
                     .q
                     .ok_or_else(|| bad("q", "missing; agg=quantile needs q between 0 and 1"))?;
+                let q: f64 = text
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad("q", format!("{text:?} is not a number between 0 and 1")))?;
                 if !(0.0..=1.0).contains(&q) {
                     return Err(bad("q", format!("{q} is not between 0 and 1")));
                 }
@@ -78,11 +112,20 @@ impl QueryParams {
                 )
             })?,
         };
-        let range = match (self.from, self.to, self.range) {
-            (Some(from), Some(to), None) => TimeRange::Absolute { from, to },
+        let from = time("from", self.from.as_deref())?;
+        let to = time("to", self.to.as_deref())?;
+        let range = match (from, to, self.range) {
+            (Some(from), Some(to), None) => {
+                if to <= from {
+                    return Err(bad(
+                        "to",
+                        format!("the range [{from}, {to}) is empty: `to` must be after `from`"),
+                    ));
+                }
+                TimeRange::Absolute { from, to }
+            }
             (None, None, range) => TimeRange::Last {
-                ms: parse_duration_ms(range.as_deref().unwrap_or("1h"))
-                    .map_err(|reason| bad("range", reason))?,
+                ms: duration("range", range.as_deref().unwrap_or("1h"))?,
             },
             (Some(_), None, _) | (None, Some(_), _) => {
                 return Err(bad("from", "give both `from` and `to`, or `range`"));
@@ -97,7 +140,7 @@ impl QueryParams {
         let step_ms = self
             .step
             .as_deref()
-            .map(|step| parse_duration_ms(step).map_err(|reason| bad("step", reason)))
+            .map(|step| duration("step", step))
             .transpose()?;
         let group_by = self.group_by.map(|labels| {
             labels
@@ -146,8 +189,8 @@ mod tests {
         assert_eq!(query.step_ms, Some(60_000));
         assert_eq!(query.group_by, Some(vec!["host".into(), "region".into()]));
         let absolute = QueryParams {
-            from: Some(1000),
-            to: Some(2000),
+            from: Some("1000".into()),
+            to: Some("2000".into()),
             ..selector("m")
         }
         .into_query()
@@ -177,10 +220,62 @@ mod tests {
             (agg("quantile"), "q"),
             (
                 QueryParams {
-                    q: Some(1.5),
+                    q: Some("1.5".into()),
                     ..agg("quantile")
                 },
                 "q",
+            ),
+            (
+                QueryParams {
+                    q: Some("half".into()),
+                    ..agg("quantile")
+                },
+                "q",
+            ),
+            (
+                QueryParams {
+                    range: Some("9223372036854775807ms".into()),
+                    ..selector("m")
+                },
+                "range",
+            ),
+            (
+                QueryParams {
+                    range: Some("106751991167d".into()),
+                    ..selector("m")
+                },
+                "range",
+            ),
+            (
+                QueryParams {
+                    step: Some("9223372036854775807ms".into()),
+                    ..selector("m")
+                },
+                "step",
+            ),
+            (
+                QueryParams {
+                    from: Some("0".into()),
+                    to: Some("1e16".into()),
+                    ..selector("m")
+                },
+                "to",
+            ),
+            (
+                QueryParams {
+                    from: Some("-9223372036854775808".into()),
+                    to: Some("9223372036854775807".into()),
+                    ..selector("m")
+                },
+                "from",
+            ),
+            (
+                QueryParams {
+                    from: Some("7".into()),
+                    to: Some("7".into()),
+                    ..selector("m")
+                },
+                "to",
             ),
             (
                 QueryParams {
@@ -191,7 +286,7 @@ mod tests {
             ),
             (
                 QueryParams {
-                    from: Some(5),
+                    from: Some("5".into()),
                     ..selector("m")
                 },
                 "from",

@@ -7,7 +7,6 @@ use app::auth::LOGIN_LINK_PATH;
 use app::live::LIVE_PATH;
 use app::query::{QueryResult, Selector};
 use app::{App, shell};
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -23,7 +22,7 @@ use crate::auth;
 use crate::error::AppError;
 use crate::ingest::events::parse_events;
 use crate::ingest::influx;
-use crate::ingest::json::{RejectedItem, parse_batch};
+use crate::ingest::json::{BatchError, RejectedItem, parse_batch};
 use crate::live::socket;
 use crate::query_params::{BadParameter, QueryParams};
 use crate::state::AppState;
@@ -44,7 +43,10 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/api/v1/ingest", post(ingest))
         .route("/api/v1/events", post(events).options(cors_preflight))
-        .route("/api/v1/experiments/{id}/assign", get(assign))
+        .route(
+            "/api/v1/experiments/{id}/assign",
+            get(assign).post(assign).options(cors_preflight),
+        )
         .route("/api/v1/query", get(query))
         .route("/api/v1/series", get(series))
         .route("/api/v1/series/names", get(metric_names))
@@ -63,6 +65,12 @@ pub fn router(state: AppState) -> Router {
             _,
         >(context, shell))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::server_fn_edge::edge,
+        ))
+        // Inside the guard, which puts the credential it accepted in the request.
+        .layer(axum::middleware::from_fn(crate::serving::admit_signed_in))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::guard,
@@ -271,8 +279,17 @@ async fn labels(
 }
 
 /// `POST /api/v1/ingest`: a JSON batch of samples.
-async fn ingest(State(state): State<AppState>, body: Bytes) -> Result<impl IntoResponse, AppError> {
-    let batch = parse_batch(&body, now_ms())?;
+async fn ingest(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> Result<impl IntoResponse, AppError> {
+    let _turn = crate::ingest::turn_for(&headers).await;
+    let body = crate::ingest::read_body(&headers, body, state.config.max_body_bytes, false)
+        .await
+        .map_err(BatchError::from)?;
+    let batch = parse_batch(&body, now_ms(), state.config.ingest.max_batch_samples)?;
+    drop(body);
     let (indices, observations): (Vec<usize>, Vec<_>) = batch.accepted.into_iter().unzip();
     let outcome = state.writer.write(observations).await?;
     let mut rejected = batch.rejected;
@@ -315,34 +332,48 @@ async fn cors_preflight() -> impl IntoResponse {
 
 /// `POST /api/v1/events`: a JSON batch of analytics events (see [`crate::ingest::events`]).
 /// Each is counted, its user added to the unique counts, ranked, logged, and moved through
-/// funnels and experiments before the answer.
-async fn events(State(state): State<AppState>, body: Bytes) -> Response {
+/// funnels and experiments before the answer; an event refused by storage leaves nothing
+/// behind.
+async fn events(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> Response {
     let outcome = async {
+        let _turn = crate::ingest::turn_for(&headers).await;
         let now = now_ms();
-        let batch = parse_events(&body, now)?;
+        let body = crate::ingest::read_body(&headers, body, state.config.max_body_bytes, false)
+            .await
+            .map_err(BatchError::from)?;
+        let batch = parse_events(&body, now, state.config.ingest.max_batch_events)?;
+        drop(body);
         let (indices, events): (Vec<usize>, Vec<_>) = batch.accepted.into_iter().unzip();
         let observations = crate::storage::events::event_observations(&events);
-        let outcome = state.writer.write(observations).await?;
-        let mut rejected = batch.rejected;
-        // Two observations per event: a refused one refuses its event.
-        let refused_events: std::collections::HashSet<usize> = outcome
-            .refused
-            .iter()
-            .map(|(position, _)| position / 2)
+        // An event's observations are adjacent, one item to storage: stored together or not
+        // at all.
+        let per_event = observations.len() / events.len().max(1);
+        let items = (0..observations.len())
+            .map(|position| position - position % per_event.max(1))
             .collect();
-        for (position, reason) in &outcome.refused {
-            let index = indices[position / 2];
-            if !rejected.iter().any(|item| item.index == index) {
-                rejected.push(RejectedItem {
-                    index,
-                    error: format!("item {index}: {reason}"),
-                });
-            }
+        let outcome = state.writer.write_items(observations, items).await?;
+        let mut rejected = batch.rejected;
+        let mut refused_events = std::collections::BTreeMap::new();
+        for (position, reason) in outcome.refused {
+            refused_events
+                .entry(position / per_event.max(1))
+                .or_insert(reason);
+        }
+        for (&position, reason) in &refused_events {
+            let index = indices[position];
+            rejected.push(RejectedItem {
+                index,
+                error: format!("item {index}: {reason}"),
+            });
         }
         let kept: Vec<_> = events
             .into_iter()
             .enumerate()
-            .filter(|(position, _)| !refused_events.contains(position))
+            .filter(|(position, _)| !refused_events.contains_key(position))
             .map(|(_, event)| event)
             .collect();
         state.store.record_events(&kept, now).await?;
@@ -367,8 +398,10 @@ struct AssignParams {
     expose: Option<bool>,
 }
 
-/// `GET /api/v1/experiments/{id}/assign?user_id=…[&expose=false]`: the user's variant, the
-/// same on every call and in every process; the user counts as exposed unless `expose=false`.
+/// `GET` or `POST /api/v1/experiments/{id}/assign?user_id=…[&expose=false]`: the user's
+/// variant, the same on every call and in every process; the user counts as exposed unless
+/// `expose=false`. A signed-in browser records exposures only by `POST` (with its CSRF token),
+/// so that a link on another site cannot count users (see [`auth::guard`]).
 async fn assign(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -32,4 +32,8 @@ pub struct AppState {
     pub statsd: Arc<StatsdCounters>,
     /// Requests per credential, when rate-limited.
     pub limiter: Option<Arc<RateLimiter>>,
+    /// Failed authentications per client address, when limited (`LIVEDASH_AUTH_FAILURE_LIMIT`).
+    /// (Not extractable on its own: it has the request limiter's type.)
+    #[from_ref(skip)]
+    pub auth_failures: Option<Arc<RateLimiter>>,
 }

@@ -28,6 +28,7 @@ pub fn config(vars: &[(&str, String)]) -> crate::config::Config {
                     "LIVEDASH_SELF_METRICS"
                         | "LIVEDASH_AUTH"
                         | "LIVEDASH_RATE_LIMIT"
+                        | "LIVEDASH_AUTH_FAILURE_LIMIT"
                         | "LIVEDASH_LIVE_SOCKETS_PER_ADDRESS"
                 )
                 .then(|| "off".to_owned())

@@ -63,6 +63,11 @@ async fn start(redis: &RedisServer) -> TestApp {
         &[
             ("LIVEDASH_AUTH", "on"),
             ("LIVEDASH_ADMIN_TOKEN", ADMIN_TOKEN),
+            // Files of the site root are public only if they exist: the repository's own.
+            (
+                "LIVEDASH_SITE_ROOT",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../public"),
+            ),
         ],
     )
     .await;
@@ -373,7 +378,8 @@ async fn every_endpoint_by_every_role() {
         (
             Target::Http(
                 Method::GET,
-                "/api/v1/experiments/none/assign?user_id=u".into(),
+                // A browser session only asks by GET (exposures: tests/auth_edge.rs).
+                "/api/v1/experiments/none/assign?user_id=u&expose=false".into(),
                 None,
             ),
             WRITE,

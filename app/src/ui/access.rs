@@ -10,7 +10,7 @@ use crate::api::{
     create_login_link, create_token, list_sessions, list_tokens, revoke_session, revoke_token,
     sign_out, whoami,
 };
-use crate::auth::{Access, MAX_LABEL_CHARS, Role, WhoAmI};
+use crate::auth::{Access, MAX_LABEL_CHARS, Role, TokenScope, WhoAmI};
 use crate::model::format_utc;
 
 /// Who the browser is, for the whole app (read once per page load).
@@ -165,13 +165,19 @@ pub fn AccessPage() -> impl IntoView {
                     "Services send metrics and events with an ingest token (`Authorization: Token …`); "
                     "scripts that read use a viewer token. A token can also sign a browser in with its role."
                 </p>
+                <p class="note" data-testid="web-page-token-note">
+                    "In a web page (the tracking snippet, track.js), put only an ingest token with the scope "
+                    <strong>"events only"</strong>
+                    ": everyone who opens the page can read it, and it can do no more than send events and "
+                    "ask for experiment variants. Services that write metrics get a token of their own."
+                </p>
                 <NewToken changes />
                 <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
                     {move || Suspend::new(async move {
                         match tokens.await {
                             Ok(list) if list.is_empty() => view! { <p class="empty">"No tokens yet."</p> }.into_any(),
                             Ok(list) => view! {
-                                <table class="values" data-testid="tokens">
+                                <div class="table-scroll"><table class="values" data-testid="tokens">
                                     <thead><tr>
                                         <th>"Label"</th><th>"Role"</th><th>"Created"</th><th>"By"</th><th>"Last used"</th><th></th>
                                     </tr></thead>
@@ -181,7 +187,13 @@ pub fn AccessPage() -> impl IntoView {
                                             view! {
                                                 <tr data-token=token.id.clone()>
                                                     <td>{token.label}</td>
-                                                    <td>{token.role.name()}</td>
+                                                    <td>
+                                                        {token.role.name()}
+                                                        // What an ingest token may write (the role says it for the others).
+                                                        {(token.role == Role::Ingest).then(|| view! {
+                                                            <div class="muted small" data-testid="token-scope-cell">{token.scope.label()}</div>
+                                                        })}
+                                                    </td>
                                                     <td class="time">{format_utc(token.created_at)}</td>
                                                     <td class="muted small">{token.created_by}</td>
                                                     <td class="time">{token.last_used_at.map_or_else(|| "never".to_owned(), format_utc)}</td>
@@ -193,7 +205,7 @@ pub fn AccessPage() -> impl IntoView {
                                             }
                                         }).collect_view()}
                                     </tbody>
-                                </table>
+                                </table></div>
                             }.into_any(),
                             Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
                         }
@@ -208,7 +220,7 @@ pub fn AccessPage() -> impl IntoView {
                         match sessions.await {
                             Ok(list) if list.is_empty() => view! { <p class="empty">"No browser is signed in."</p> }.into_any(),
                             Ok(list) => view! {
-                                <table class="values" data-testid="sessions">
+                                <div class="table-scroll"><table class="values" data-testid="sessions">
                                     <thead><tr>
                                         <th>"Signed in with"</th><th>"Role"</th><th>"Since"</th><th>"Until"</th><th></th>
                                     </tr></thead>
@@ -233,7 +245,7 @@ pub fn AccessPage() -> impl IntoView {
                                             }
                                         }).collect_view()}
                                     </tbody>
-                                </table>
+                                </table></div>
                             }.into_any(),
                             Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
                         }
@@ -249,9 +261,13 @@ pub fn AccessPage() -> impl IntoView {
 fn NewToken(changes: RwSignal<u32>) -> impl IntoView {
     let label = RwSignal::new(String::new());
     let role = RwSignal::new(Role::Ingest);
+    let scope = RwSignal::new(TokenScope::Both);
     let made = RwSignal::new(None::<Result<String, String>>);
     let create = browser_task(move |(): ()| async move {
-        let result = create_token(role.get_untracked(), label.get_untracked()).await;
+        let role = role.get_untracked();
+        // Only ingest tokens have a scope; the others' role says what they may do.
+        let scope = (role == Role::Ingest).then(|| scope.get_untracked());
+        let result = create_token(role, label.get_untracked(), scope).await;
         made.set(Some(
             result
                 .map(|created| created.token)
@@ -269,6 +285,7 @@ fn NewToken(changes: RwSignal<u32>) -> impl IntoView {
                 maxlength=MAX_LABEL_CHARS.to_string() data-testid="token-label"
                 prop:value=move || label.get() on:input=move |event| label.set(event_target_value(&event)) />
             <RolePicker role roles=&Role::ALL test_id="token-role" />
+            {move || (role.get() == Role::Ingest).then(|| view! { <ScopePicker scope /> })}
             <button type="submit" class="button" data-testid="create-token">"Create token"</button>
         </form>
         <ShownOnce made caption="New token (shown once; copy it now):" test_id="new-token" />
@@ -342,6 +359,29 @@ fn RolePicker(
             }>
             {roles.iter().map(|option| view! {
                 <option value=option.name() selected=move || role.get() == *option>{option.name()}</option>
+            }).collect_view()}
+        </select>
+    }
+}
+
+/// What an ingest token of `scope` may write, chosen when it is made.
+#[component]
+fn ScopePicker(scope: RwSignal<TokenScope>) -> impl IntoView {
+    view! {
+        <select aria-label="What the token may write" data-testid="token-scope"
+            on:change=move |event| {
+                if let Some(picked) = TokenScope::from_name(&event_target_value(&event)) {
+                    scope.set(picked);
+                }
+            }>
+            {TokenScope::ALL.iter().map(|option| {
+                let text = match option {
+                    TokenScope::Events => "events only (for web pages)",
+                    other => other.label(),
+                };
+                view! {
+                    <option value=option.name() selected=move || scope.get() == *option>{text}</option>
+                }
             }).collect_view()}
         </select>
     }

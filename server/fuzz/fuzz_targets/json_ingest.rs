@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 use livedash_fuzz::{NOW_MS, check_event, check_storable};
 use server::ingest::events::parse_events;
-use server::ingest::json::{MalformedBatch, ParsedItems, parse_batch};
+use server::ingest::json::{BatchError, ParsedItems, parse_batch};
 
 /// Every item is either accepted or rejected, once, in batch order.
 fn check_partition<T>(parsed: &ParsedItems<T>) {
@@ -31,8 +31,16 @@ fn check_partition<T>(parsed: &ParsedItems<T>) {
     );
 }
 
-fn check_malformed(error: &MalformedBatch) {
+fn check_malformed(error: &BatchError) {
     assert!(!error.to_string().is_empty());
+}
+
+/// Small, so that the limit's refusal is reached too.
+const MAX_ITEMS: usize = 64;
+
+/// No more items than the limit come out.
+fn check_limit<T>(parsed: &ParsedItems<T>) {
+    assert!(parsed.accepted.len() + parsed.rejected.len() <= MAX_ITEMS);
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -40,9 +48,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if selector % 2 == 0 {
-        match parse_batch(body, NOW_MS) {
+        match parse_batch(body, NOW_MS, MAX_ITEMS) {
             Ok(parsed) => {
                 check_partition(&parsed);
+                check_limit(&parsed);
                 for (_, observation) in &parsed.accepted {
                     check_storable(&observation.series);
                 }
@@ -50,9 +59,10 @@ fuzz_target!(|data: &[u8]| {
             Err(error) => check_malformed(&error),
         }
     } else {
-        match parse_events(body, NOW_MS) {
+        match parse_events(body, NOW_MS, MAX_ITEMS) {
             Ok(parsed) => {
                 check_partition(&parsed);
+                check_limit(&parsed);
                 for (_, event) in &parsed.accepted {
                     check_event(event);
                 }

@@ -2,7 +2,10 @@
 
 use app::events::Event;
 use app::model::SeriesKey;
+use app::query::Query;
+use server::config::Retention;
 use server::storage::keys::{Keys, SeriesId};
+use server::storage::plan::{Planner, QueryLimits, Reading, check_range};
 
 const PREFIX: &str = "ld:";
 
@@ -54,3 +57,31 @@ fn assert_own_key(key: &str) {
 
 /// A fixed "now" (2026-01-01), so a crash found once reproduces.
 pub const NOW_MS: i64 = 1_767_225_600_000;
+
+/// A query from outside, planned as storage plans it over `series` series: refused, or within
+/// the limits (keys read, points held) whatever its times, step and aggregation.
+///
+/// # Panics
+/// A plan over the limits, or arithmetic that overflows on the way.
+pub fn check_planned(query: &Query, now_ms: i64, series: usize) {
+    let limits = QueryLimits::default();
+    let planner = Planner {
+        now_ms,
+        retention: Retention::default(),
+        limits,
+    };
+    if check_range(query.range).is_err() {
+        return;
+    }
+    let (from, to) = query.range.resolve(now_ms);
+    let reading = Reading::of(query.aggregation);
+    if let Ok(plan) = planner.plan((from, to, query.step_ms), reading, series) {
+        let bound = plan.bound(reading, series);
+        assert!(bound.keys <= limits.max_keys, "{plan:?}: {bound:?}");
+        assert!(bound.points <= limits.max_points, "{plan:?}: {bound:?}");
+        assert!(
+            plan.steps() <= server::storage::plan::MAX_POINTS,
+            "{plan:?}"
+        );
+    }
+}

@@ -5,11 +5,16 @@
 //! its own: valid ones are kept, invalid ones are reported with their index and the field.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
-use app::events::{Event, InvalidEvent, MAX_EVENTS_PER_BATCH};
+use app::events::{Event, InvalidEvent};
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
-use super::json::{MalformedBatch, ParsedItems, parse_items};
+use super::json::{BatchError, ItemLimit, ParsedItems, item_error, parse_items};
+
+/// The variable that sets how many events one request may hold.
+pub const MAX_EVENTS_VARIABLE: &str = "LIVEDASH_MAX_BATCH_EVENTS";
 
 /// An event as sent.
 #[derive(Deserialize)]
@@ -19,43 +24,138 @@ struct SentEvent {
     user_id: String,
     #[serde(default)]
     ts: Option<i64>,
-    #[serde(default)]
-    properties: BTreeMap<String, serde_json::Value>,
+    #[serde(default, deserialize_with = "properties")]
+    properties: BTreeMap<String, String>,
 }
 
-/// Parses and validates a batch of events, stamping those without `ts` with `now_ms`.
+/// Parses and validates a batch of at most `max` events, stamping those without `ts` with
+/// `now_ms`.
 ///
 /// # Errors
-/// The body is not JSON, not an array or object, or holds more than
-/// [`MAX_EVENTS_PER_BATCH`] events.
-pub fn parse_events(body: &[u8], now_ms: i64) -> Result<ParsedItems<Event>, MalformedBatch> {
-    parse_items(body, "event", MAX_EVENTS_PER_BATCH, |item| {
-        let sent: SentEvent = serde_json::from_value(item).map_err(|error| error.to_string())?;
-        let mut properties = BTreeMap::new();
-        for (name, value) in sent.properties {
-            let text = match value {
-                serde_json::Value::String(text) => text,
-                serde_json::Value::Number(number) => number.to_string(),
-                serde_json::Value::Bool(flag) => flag.to_string(),
-                other => {
-                    return Err(InvalidEvent::PropertyNotScalar {
-                        name,
-                        found: super::json::json_kind(&other),
-                    }
-                    .to_string());
-                }
-            };
-            properties.insert(name, text);
-        }
+/// The body is not JSON, not an array or object, or holds more than `max` events.
+pub fn parse_events(
+    body: &[u8],
+    now_ms: i64,
+    max: usize,
+) -> Result<ParsedItems<Event>, BatchError> {
+    let limit = ItemLimit {
+        what: "events",
+        max,
+        variable: MAX_EVENTS_VARIABLE,
+    };
+    parse_items(body, "event", limit, |item| {
+        let sent: SentEvent = serde_json::from_str(item).map_err(item_error)?;
         let event = Event {
             event: sent.event,
             user_id: sent.user_id,
             ts: sent.ts.unwrap_or(now_ms),
-            properties,
+            properties: sent.properties,
         };
         event.validate(now_ms).map_err(|error| error.to_string())?;
         Ok(event)
     })
+}
+
+/// Deserializes `properties`: each value a string, number or boolean, taken as its text (a
+/// number as JSON writes it), each name at most once. A nested value is refused as soon as it
+/// starts, without reading it into memory.
+fn properties<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    struct Properties;
+
+    impl<'de> Visitor<'de> for Properties {
+        type Value = BTreeMap<String, String>;
+
+        fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+            formatter.write_str("an object of properties")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut properties = BTreeMap::new();
+            while let Some(name) = map.next_key::<String>()? {
+                if properties.contains_key(&name) {
+                    return Err(de::Error::custom(format_args!(
+                        "field `properties`: property {name:?} appears twice"
+                    )));
+                }
+                let text = map.next_value_seed(PropertyValue { name: &name })?;
+                properties.insert(name, text);
+            }
+            Ok(properties)
+        }
+    }
+
+    deserializer.deserialize_map(Properties)
+}
+
+/// One property's value as text; `name` names it in a refusal.
+struct PropertyValue<'a> {
+    name: &'a str,
+}
+
+impl PropertyValue<'_> {
+    fn not_scalar<E: de::Error>(&self, found: &'static str) -> E {
+        E::custom(InvalidEvent::PropertyNotScalar {
+            name: self.name.to_owned(),
+            found,
+        })
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for PropertyValue<'_> {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PropertyValue<'_> {
+    type Value = String;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a string, number or boolean")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<String, E> {
+        Ok(text.to_owned())
+    }
+
+    fn visit_string<E: de::Error>(self, text: String) -> Result<String, E> {
+        Ok(text)
+    }
+
+    fn visit_bool<E: de::Error>(self, flag: bool) -> Result<String, E> {
+        Ok(flag.to_string())
+    }
+
+    fn visit_i64<E: de::Error>(self, number: i64) -> Result<String, E> {
+        Ok(number.to_string())
+    }
+
+    fn visit_u64<E: de::Error>(self, number: u64) -> Result<String, E> {
+        Ok(number.to_string())
+    }
+
+    fn visit_f64<E: de::Error>(self, number: f64) -> Result<String, E> {
+        // As serde_json writes a float (`1.0`, `1e300`), the text a property always had.
+        serde_json::Number::from_f64(number)
+            .map(|number| number.to_string())
+            .ok_or_else(|| self.not_scalar("a number that is not finite"))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+        Err(self.not_scalar("null"))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<String, A::Error> {
+        Err(self.not_scalar("an array"))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<String, A::Error> {
+        Err(self.not_scalar("an object"))
+    }
 }
 
 #[cfg(test)]
@@ -63,6 +163,7 @@ mod tests {
     use super::*;
 
     const NOW: i64 = 1_763_700_000_000;
+    const MAX: usize = 10;
 
     /// Good events are kept beside bad ones, which name their field.
     #[test]
@@ -73,7 +174,7 @@ mod tests {
             {"event":"a","user_id":"u3","properties":{"nested":{"x":1}}},
             {"event":"a","user":"u4"}
         ]"#;
-        let parsed = parse_events(body, NOW).unwrap();
+        let parsed = parse_events(body, NOW, MAX).unwrap();
         assert_eq!(parsed.accepted.len(), 1);
         let (index, event) = &parsed.accepted[0];
         assert_eq!(*index, 0);
@@ -90,14 +191,47 @@ mod tests {
     #[test]
     fn refuses_malformed_batches() {
         assert!(matches!(
-            parse_events(b"{", NOW),
-            Err(MalformedBatch::Syntax { .. })
+            parse_events(b"{", NOW, MAX),
+            Err(BatchError::Malformed(_))
         ));
         let many = format!(
             "[{}]",
-            vec![r#"{"event":"a","user_id":"u"}"#; MAX_EVENTS_PER_BATCH + 1].join(",")
+            [r#"{"event":"a","user_id":"u"}"#; MAX + 1].join(",")
         );
-        let error = parse_events(many.as_bytes(), NOW).unwrap_err();
-        assert!(error.to_string().contains("at most 10000"), "{error}");
+        let error = parse_events(many.as_bytes(), NOW, MAX).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "a request holds at most 10 events (the limit LIVEDASH_MAX_BATCH_EVENTS sets), got \
+             11; send several smaller batches"
+        );
+    }
+
+    /// A property named twice refuses its event, as does a field given twice; numbers keep
+    /// the text JSON gives them.
+    #[test]
+    fn duplicate_keys_refuse_their_event() {
+        let body = br#"[
+            {"event":"a","user_id":"u","properties":{"path":"/a","path":"/b"}},
+            {"event":"a","event":"b","user_id":"u"},
+            {"event":"a","user_id":"u","properties":{"x":1.0,"y":1e300,"z":2}}
+        ]"#;
+        let parsed = parse_events(body, NOW, MAX).unwrap();
+        let errors: Vec<&str> = parsed.rejected.iter().map(|r| r.error.as_str()).collect();
+        assert_eq!(
+            errors,
+            [
+                "item 0: field `properties`: property \"path\" appears twice",
+                "item 1: duplicate field `event`"
+            ]
+        );
+        let properties = &parsed.accepted[0].1.properties;
+        assert_eq!(
+            (
+                &properties["x"][..],
+                &properties["y"][..],
+                &properties["z"][..]
+            ),
+            ("1.0", "1e+300", "2")
+        );
     }
 }

@@ -1,22 +1,22 @@
 //! The InfluxDB-compatible write API: `POST /api/v2/write` (2.x) and `POST /write` (1.x), plus
 //! the `/ping` and `/health` probes that InfluxDB clients and Telegraf call.
 //!
-//! Bodies may be gzip-compressed (`Content-Encoding: gzip`); the router decompresses them within
-//! the body-size limit. `org`, `bucket` and `db` are accepted and not used: livedash has one
-//! namespace. An `Authorization: Token …` header is accepted. Good lines are stored even when
-//! others are refused; the answer is then a 400 saying which lines failed, as InfluxDB answers a
-//! partial write.
+//! Bodies may be gzip-compressed (`Content-Encoding: gzip`); the router decompresses them, and
+//! the body-size limit applies to the decompressed bytes. `org`, `bucket` and `db` are accepted
+//! and not used: livedash has one namespace. An `Authorization: Token …` header is accepted.
+//! Good lines are stored even when others are refused; the answer is then a 400 saying which
+//! lines failed, as InfluxDB answers a partial write. A body over a limit (its bytes, its
+//! samples) is refused whole with a 413 naming the limit, on which Telegraf splits its batch in
+//! two and retries (a 400 it would drop).
 
-use std::collections::BTreeSet;
-
-use app::model::Sample;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 
-use super::line_protocol::{self, LineError, Precision};
+use super::line_protocol::{self, LineError, LineLimits, MAX_KEPT_LINE_ERRORS, Precision};
+use super::{BodyError, read_body};
 use crate::error::{AppError, InfluxApi};
 use crate::state::AppState;
 
@@ -47,20 +47,36 @@ pub struct V1Params {
 pub async fn write_v2(
     State(state): State<AppState>,
     Query(params): Query<V2Params>,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<StatusCode, AppError> {
     let _ = (params.org, params.bucket);
-    write(&state, &body, params.precision.as_deref(), InfluxApi::V2).await
+    write(
+        &state,
+        &headers,
+        body,
+        params.precision.as_deref(),
+        InfluxApi::V2,
+    )
+    .await
 }
 
 /// `POST /write`.
 pub async fn write_v1(
     State(state): State<AppState>,
     Query(params): Query<V1Params>,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<StatusCode, AppError> {
     let _ = params.db;
-    write(&state, &body, params.precision.as_deref(), InfluxApi::V1).await
+    write(
+        &state,
+        &headers,
+        body,
+        params.precision.as_deref(),
+        InfluxApi::V1,
+    )
+    .await
 }
 
 /// `GET|HEAD /ping`: what InfluxDB 1.x clients probe.
@@ -86,64 +102,89 @@ pub async fn health() -> impl IntoResponse {
 
 async fn write(
     state: &AppState,
-    body: &[u8],
+    headers: &HeaderMap,
+    body: Body,
     precision: Option<&str>,
     api: InfluxApi,
 ) -> Result<StatusCode, AppError> {
+    let bad_request = |message: String| AppError::Influx {
+        api,
+        message,
+        errors: Vec::new(),
+        refused: 0,
+    };
     let precision = match precision {
-        Some(value) => Precision::parse(value).map_err(|message| AppError::Influx {
-            api,
-            message,
-            errors: Vec::new(),
-        })?,
+        Some(value) => Precision::parse(value).map_err(bad_request)?,
         None => Precision::default(),
     };
-    let text = std::str::from_utf8(body).map_err(|error| AppError::Influx {
-        api,
-        message: format!("the body is not UTF-8 (at byte {})", error.valid_up_to()),
-        errors: Vec::new(),
-    })?;
-    let parsed = line_protocol::parse(text, precision);
+    let _turn = super::turn_for(headers).await;
+    let body = read_body(headers, body, state.config.max_body_bytes, true)
+        .await
+        .map_err(|error| match error {
+            BodyError::TooLarge(error) => AppError::TooLarge {
+                error,
+                api: Some(api),
+            },
+            unreadable @ BodyError::Unreadable(_) => bad_request(unreadable.to_string()),
+        })?;
     let now = crate::routes::now_ms();
+    let limits = LineLimits {
+        max_samples: state.config.ingest.max_batch_samples,
+        max_series_bytes: state.config.max_body_bytes,
+    };
+    let parsed = line_protocol::parse(&body, precision, now, limits).map_err(|error| {
+        AppError::TooLarge {
+            error,
+            api: Some(api),
+        }
+    })?;
+    drop(body);
+    // A line is taken whole or not at all: its samples are one item to storage.
+    let mut lines = Vec::with_capacity(parsed.points.len());
+    let mut items = Vec::with_capacity(parsed.points.len());
+    let mut observations = Vec::with_capacity(parsed.points.len());
+    for (position, point) in parsed.points.into_iter().enumerate() {
+        let same_line = lines.last() == Some(&point.line);
+        items.push(if same_line {
+            items[position - 1]
+        } else {
+            position
+        });
+        lines.push(point.line);
+        observations.push(point.observation);
+    }
+    let outcome = state.writer.write_items(observations, items).await?;
+    let mut refused = parsed.refused_lines;
     let mut errors = parsed.errors;
-    let mut samples = Vec::with_capacity(parsed.points.len());
-    for point in parsed.points {
-        match Sample::gauge(point.series, point.value, point.ts).validate(now) {
-            Ok(observation) => samples.push((point.line, observation)),
-            Err(error) => errors.push(LineError {
-                line: point.line,
-                error: format!("line {}: {error}", point.line),
-            }),
+    let mut refused_by_storage: Vec<LineError> = Vec::new();
+    let mut last_line = None;
+    // Storage refuses a line's samples together, listed in order.
+    for (position, reason) in outcome.refused {
+        let line = lines[position];
+        if last_line.replace(line) == Some(line) {
+            continue;
+        }
+        refused += 1;
+        if refused_by_storage.len() < MAX_KEPT_LINE_ERRORS {
+            refused_by_storage.push(LineError {
+                line,
+                error: format!("line {line}: {reason}"),
+            });
         }
     }
-    // A line is taken whole or not at all.
-    let refused: BTreeSet<usize> = errors.iter().map(|e| e.line).collect();
-    let (lines, observations): (Vec<usize>, Vec<_>) = samples
-        .into_iter()
-        .filter(|(line, _)| !refused.contains(line))
-        .unzip();
-    let outcome = state.writer.write(observations).await?;
-    errors.extend(
-        outcome
-            .refused
-            .into_iter()
-            .map(|(index, reason)| LineError {
-                line: lines[index],
-                error: format!("line {}: {reason}", lines[index]),
-            }),
-    );
-    let stored = outcome.stored;
-    if errors.is_empty() {
+    if refused == 0 {
         return Ok(StatusCode::NO_CONTENT);
     }
+    errors.extend(refused_by_storage);
     errors.sort_by_key(|e| e.line);
-    errors.dedup_by_key(|e| e.line);
+    errors.truncate(MAX_KEPT_LINE_ERRORS);
     Err(AppError::Influx {
         api,
         message: format!(
-            "partial write: {} line(s) rejected, {stored} point(s) from the other lines stored",
-            errors.len()
+            "partial write: {refused} line(s) rejected, {} point(s) from the other lines stored",
+            outcome.stored
         ),
         errors,
+        refused,
     })
 }

@@ -6,6 +6,168 @@ pub mod json;
 pub mod line_protocol;
 pub mod statsd;
 
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, header};
+use futures::StreamExt;
+
+use crate::storage::MAX_ABS_VALUE;
+
+/// `value` if livedash stores it: finite and within [`MAX_ABS_VALUE`]; otherwise why not.
+///
+/// # Errors
+/// NaN, an infinity, or a magnitude beyond [`MAX_ABS_VALUE`].
+pub fn storable(value: f64) -> Result<f64, String> {
+    if !value.is_finite() {
+        return Err(format!("{value} is not a finite number"));
+    }
+    if value.abs() > MAX_ABS_VALUE {
+        return Err(format!(
+            "{value:e} is beyond ±{MAX_ABS_VALUE:e}, the largest magnitude livedash stores (so \
+             that totals and sums of values stay finite)"
+        ));
+    }
+    Ok(value)
+}
+
+/// Why an ingest request was refused whole as too large (`413`): nothing of it was stored.
+#[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
+pub enum TooLarge {
+    /// The body is over `LIVEDASH_MAX_BODY_BYTES`.
+    #[error(
+        "the request body is over {max} bytes{counted}, the limit LIVEDASH_MAX_BODY_BYTES sets; \
+         send smaller batches",
+        counted = if *compressible { " (counted after decompression)" } else { "" }
+    )]
+    Body {
+        max: usize,
+        /// Whether the endpoint takes compressed bodies, whose limit applies decompressed.
+        compressible: bool,
+    },
+    /// More items than one request may hold.
+    #[error(
+        "a request holds at most {max} {what} (the limit {variable} sets), got {got}; send \
+         several smaller batches",
+        got = match got { Some(got) => got.to_string(), None => "more".to_owned() }
+    )]
+    Items {
+        /// What is counted, plural (`samples`, `events`).
+        what: &'static str,
+        max: usize,
+        variable: &'static str,
+        /// How many there were, when counting them was cheap.
+        got: Option<usize>,
+    },
+    /// Line protocol: every numeric field is a series of its own carrying a copy of its line's
+    /// measurement and tags, so a line of many fields and long tags takes far more memory than
+    /// its bytes; the copies together are held to the body limit.
+    #[error(
+        "the series this body's samples name (each numeric field is a series with a copy of its \
+         line's measurement and tags) take over {max} bytes, the limit LIVEDASH_MAX_BODY_BYTES \
+         sets; send fewer lines or fields per request"
+    )]
+    Expanded { max: usize },
+}
+
+/// A request body that could not be read whole.
+#[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
+pub enum BodyError {
+    /// Over the limit.
+    #[error(transparent)]
+    TooLarge(#[from] TooLarge),
+    /// The client stopped sending, or a compressed body does not decompress.
+    #[error("could not read the request body: {0}")]
+    Unreadable(String),
+}
+
+/// Bodies from this size on (or of unknown size) count as large: each may hold a batch of
+/// tens of MB once parsed.
+const LARGE_BODY_BYTES: u64 = 64 * 1024;
+
+/// Large ingest requests read, parsed and written at once: one per core (at least two), as
+/// parsing is work for a core and the writer writes one group at a time anyway. More would
+/// not go faster; they would only hold their bodies and parsed items in memory while they
+/// wait, which is how a burst of them grew livedash by hundreds of MB.
+fn large_at_once() -> &'static tokio::sync::Semaphore {
+    static TURNS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    TURNS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        tokio::sync::Semaphore::new(cores.max(2))
+    })
+}
+
+/// Waits, for a large body, until fewer than [`large_at_once`] large ingest requests are being
+/// handled; hold the turn until the request is written. Small bodies go at once.
+pub async fn turn_for(headers: &HeaderMap) -> Option<tokio::sync::SemaphorePermit<'static>> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length < LARGE_BODY_BYTES) {
+        return None;
+    }
+    large_at_once().acquire().await.ok()
+}
+
+/// Reads a request body of at most `max` bytes (`LIVEDASH_MAX_BODY_BYTES`); on routes that
+/// decompress (`compressible`), the decompressed bytes are counted. A declared length over the
+/// limit is refused before anything is read.
+///
+/// # Errors
+/// The body is over `max` bytes, or could not be read.
+pub async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    max: usize,
+    compressible: bool,
+) -> Result<Bytes, BodyError> {
+    let too_large = || BodyError::TooLarge(TooLarge::Body { max, compressible });
+    // The decompression layer drops the `Content-Length` of a body it decompresses, so a
+    // length here is the length of the bytes counted below.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max as u64) {
+        return Err(too_large());
+    }
+    let mut chunks = body.into_data_stream();
+    // The body while it is one chunk (most are), kept without a copy; then the gathered bytes.
+    let mut whole: Option<Bytes> = None;
+    let mut gathered: Vec<u8> = Vec::new();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|error| BodyError::Unreadable(error_chain(&error)))?;
+        let length = whole.as_ref().map_or(gathered.len(), Bytes::len) + chunk.len();
+        if length > max {
+            return Err(too_large());
+        }
+        match whole.take() {
+            None if gathered.is_empty() => whole = Some(chunk),
+            None => gathered.extend_from_slice(&chunk),
+            Some(first) => {
+                let expected = declared.map_or(0, |length| length as usize);
+                gathered.reserve_exact(expected.max(length));
+                gathered.extend_from_slice(&first);
+                gathered.extend_from_slice(&chunk);
+            }
+        }
+    }
+    Ok(whole.unwrap_or_else(|| Bytes::from(gathered)))
+}
+
+/// An error with its causes, `outer: inner: …` (a decompression error says what is wrong only
+/// in its source).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
 /// A foreign metric name (`api.requests`, `disk-io`) mapped onto the metric grammar: characters
 /// outside `[a-zA-Z0-9_:]` become `_`, and a leading digit gets a `_` in front.
 #[must_use]

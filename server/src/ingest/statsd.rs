@@ -203,13 +203,20 @@ fn parse_line(line: &str) -> Result<StatsdSample, String> {
         return Err("empty metric name".into());
     }
     let number = |text: &str| {
-        text.parse::<f64>()
-            .ok()
-            .filter(|x| x.is_finite())
-            .ok_or_else(|| format!("value {text:?} is not a finite number"))
+        let number = text
+            .parse::<f64>()
+            .map_err(|_| format!("value {text:?} is not a number"))?;
+        super::storable(number).map_err(|reason| format!("value {reason}"))
     };
     let (kind, value) = match kind_code {
-        "c" => (MetricKind::Counter, Observed::Number(number(value)? / rate)),
+        // Scaled up by the sample rate, an increment can leave the range it was sent in.
+        "c" => (
+            MetricKind::Counter,
+            Observed::Number(
+                super::storable(number(value)? / rate)
+                    .map_err(|reason| format!("value / sample rate: {reason}"))?,
+            ),
+        ),
         "g" if value.starts_with(['+', '-']) => {
             (MetricKind::Gauge, Observed::Change(number(value)?))
         }
@@ -283,10 +290,31 @@ mod tests {
             problems,
             [
                 "expected name:value|type",
-                "value \"x\" is not a finite number",
+                "value \"x\" is not a number",
                 "unknown type \"zz\"; expected c, g, ms, h, d or s",
                 "sample rate \"2\" is not in (0, 1]",
                 "a counter increment must not be negative",
+            ]
+        );
+    }
+
+    /// Values whose sums could become infinite are refused, also when the sample rate scales
+    /// a counter increment past the largest magnitude.
+    #[test]
+    fn values_beyond_the_largest_magnitude() {
+        let (samples, errors) = parse_packet("a:1e100|g\nb:2e100|g\nc:5e99|c|@0.25\nd:+1e101|g\n");
+        let names: Vec<_> = samples.iter().map(|s| s.series.name.as_str()).collect();
+        assert_eq!(names, ["a"]);
+        let problems: Vec<_> = errors.iter().map(|(_, p)| p.as_str()).collect();
+        assert_eq!(
+            problems,
+            [
+                "value 2e100 is beyond ±1e100, the largest magnitude livedash stores (so that \
+                 totals and sums of values stay finite)",
+                "value / sample rate: 2e100 is beyond ±1e100, the largest magnitude livedash \
+                 stores (so that totals and sums of values stay finite)",
+                "value 1e101 is beyond ±1e100, the largest magnitude livedash stores (so that \
+                 totals and sums of values stay finite)",
             ]
         );
     }

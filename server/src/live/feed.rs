@@ -782,6 +782,7 @@ impl Feed {
     /// Adds a member: a snapshot, or exactly what it missed after `after`. Pending changes
     /// were flushed just before ([`Self::join_all`]).
     async fn join(&mut self, mut member: Member, after: Option<Cursor>) -> Result<(), String> {
+        let after = self.issued(after).await?;
         let missed = match after {
             Some(after) => self.catch_up(after).await.map_err(|error| {
                 tracing::warn!(%error, query = %self.key, "catching a member up failed");
@@ -813,6 +814,32 @@ impl Feed {
             .retain(|m| !(m.socket == member.socket && m.subscription == member.subscription));
         self.members.push(member);
         Ok(())
+    }
+
+    /// `after` if the change log could have given it out; `None` for a cursor past the log's
+    /// end. Such a cursor comes from another log (a client that last met a Redis since
+    /// replaced, restored or emptied) or was made up: what it missed cannot be told, so it
+    /// gets a fresh snapshot, as when the log no longer reaches back, and never its own cursor
+    /// echoed as a position this server has not reached. (An error would leave a browser's
+    /// chart dead until a reload, for a cursor it cannot be blamed for.) The log is read only
+    /// for cursors past this feed's position, which another process may have seen first.
+    async fn issued(&self, after: Option<Cursor>) -> Result<Option<Cursor>, String> {
+        let Some(cursor) = after.filter(|cursor| *cursor > self.position) else {
+            return Ok(after);
+        };
+        let end = self.store.log_end().await.map_err(|error| {
+            tracing::warn!(%error, query = %self.key, "reading the change log's end failed");
+            ApiError::from(error).to_string()
+        })?;
+        if cursor > end {
+            tracing::debug!(
+                %cursor,
+                %end,
+                "a resume cursor past the change log's end; sending a snapshot"
+            );
+            return Ok(None);
+        }
+        Ok(after)
     }
 
     /// What changed after `after`; `None` when that cannot be told exactly (the change log no

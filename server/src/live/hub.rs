@@ -211,6 +211,13 @@ impl Hub {
         self.shared.slow_clients_closed.load(Ordering::Relaxed)
     }
 
+    /// Counts a socket closed because its client stopped reading.
+    pub fn slow_client_closed(&self) {
+        self.shared
+            .slow_clients_closed
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
     /// How many distinct live queries are being computed.
     #[must_use]
     pub fn feeds(&self) -> usize {

@@ -31,12 +31,21 @@ use crate::state::AppState;
 
 /// How often the server pings an idle socket, so dead peers are noticed and proxies keep it.
 const PING_INTERVAL: Duration = Duration::from_secs(20);
-/// Longest a single send may take before the client is considered stuck.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a closing socket tries to send its close frame. A client that stopped reading
+/// cannot take it while its buffers are full, so this is short: the socket is dropped after.
+const CLOSE_PATIENCE: Duration = Duration::from_secs(2);
 /// Why the stream was degraded, when the outage was over before the socket could say so.
 const BRIEF_OUTAGE: &str = "storage was unavailable for a moment";
 /// Largest client message; subscriptions are small.
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+/// WebSocket close code for a message over the size limit (RFC 6455 "message too big").
+const CLOSE_MESSAGE_TOO_BIG: u16 = 1009;
+/// The reason sent with [`CLOSE_MESSAGE_TOO_BIG`]; names [`MAX_CLIENT_MESSAGE`].
+const MESSAGE_TOO_BIG: &str = "message too big: at most 65536 bytes per message";
+/// The reason a socket is closed with when a send to its client waited for
+/// `LIVEDASH_LIVE_SLOW_CLIENT`.
+const STOPPED_READING: &str =
+    "client too slow: it did not read for LIVEDASH_LIVE_SLOW_CLIENT, closed";
 
 static NEXT_SOCKET: AtomicU64 = AtomicU64::new(1);
 
@@ -183,6 +192,8 @@ pub async fn upgrade(
     ws.read_buffer_size(4 * 1024)
         .write_buffer_size(0)
         .max_message_size(MAX_CLIENT_MESSAGE)
+        // Refused by the frame's header, before its payload is buffered.
+        .max_frame_size(MAX_CLIENT_MESSAGE)
         .on_upgrade(move |socket| async move {
             let _admitted = admitted;
             serve(socket, state, share, revocation_names).await;
@@ -277,8 +288,13 @@ async fn serve(
     let mut status_open = true;
     let degraded = status.borrow_and_update().clone();
     let mut told_degraded = degraded.is_some();
+    let sending = Sending {
+        patience: Duration::from_millis(state.hub.config().slow_client_ms.unsigned_abs()),
+        kick: kick.token.clone(),
+        shutdown: state.shutdown.clone(),
+    };
     if let Some(reason) = degraded
-        && send_message(&mut socket, &status_message(Some(reason)))
+        && send_message(&mut socket, &status_message(Some(reason)), &sending)
             .await
             .is_err()
     {
@@ -311,7 +327,8 @@ async fn serve(
                 break Some((CLOSE_ACCESS_ENDED, crate::storage::shares::SHARE_LINK_ENDED));
             }
             incoming = socket.recv() => match incoming {
-                None | Some(Err(_) | Ok(Message::Close(_))) => break None,
+                None | Some(Ok(Message::Close(_))) => break None,
+                Some(Err(error)) => break read_failed(error),
                 Some(Ok(Message::Text(text))) => {
                     let reply = match serde_json::from_str::<ClientMessage>(&text) {
                         Ok(message) => {
@@ -323,9 +340,12 @@ async fn serve(
                         }),
                     };
                     if let Some(reply) = reply
-                        && send_message(&mut socket, &reply).await.is_err()
+                        && let Err(failed) = send_message(&mut socket, &reply, &sending).await
                     {
-                        break None;
+                        match give_up(failed, &state, &kick) {
+                            Some(closing) => break closing,
+                            None => continue,
+                        }
                     }
                 }
                 Some(Ok(Message::Binary(_))) => {
@@ -343,8 +363,11 @@ async fn serve(
                     Some(next) => Utf8Bytes::from(batch(&message, next, &mut queued, gather).await),
                     None => message.text,
                 };
-                if let Err(reason) = send(&mut socket, Message::Text(text)).await {
-                    break Some((CLOSE_TRY_AGAIN_LATER, reason));
+                if let Err(failed) = send(&mut socket, Message::Text(text), &sending).await {
+                    match give_up(failed, &state, &kick) {
+                        Some(closing) => break closing,
+                        None => continue,
+                    }
                 }
             }
             changed = status.changed(), if status_open => {
@@ -360,18 +383,25 @@ async fn serve(
                 told_degraded = reason.is_some();
                 let mut told = Ok(());
                 for message in brief.iter().chain([&status_message(reason)]) {
-                    told = send_message(&mut socket, message).await;
+                    told = send_message(&mut socket, message, &sending).await;
                     if told.is_err() {
                         break;
                     }
                 }
-                if told.is_err() {
-                    break None;
+                if let Err(failed) = told {
+                    match give_up(failed, &state, &kick) {
+                        Some(closing) => break closing,
+                        None => continue,
+                    }
                 }
             }
             _ = ping.tick() => {
-                if send(&mut socket, Message::Ping(Default::default())).await.is_err() {
-                    break None;
+                let pinged = send(&mut socket, Message::Ping(Default::default()), &sending).await;
+                if let Err(failed) = pinged {
+                    match give_up(failed, &state, &kick) {
+                        Some(closing) => break closing,
+                        None => continue,
+                    }
                 }
             }
         }
@@ -383,11 +413,11 @@ async fn serve(
         });
     }
     if let Some((code, reason)) = closing {
-        // A slow client may need a while to read down to the close frame; shutdown may not.
+        // Shutdown may not wait long; a client that reads gets the frame at once.
         let patience = if code == CLOSE_GOING_AWAY {
             Duration::from_secs(1)
         } else {
-            SEND_TIMEOUT
+            CLOSE_PATIENCE
         };
         close(&mut socket, code, reason, patience).await;
     }
@@ -511,16 +541,81 @@ fn status_message(reason: Option<String>) -> ServerMessage {
     }
 }
 
-async fn send_message(socket: &mut WebSocket, message: &ServerMessage) -> Result<(), &'static str> {
-    let text = serde_json::to_string(message).map_err(|_| "encoding failed")?;
-    send(socket, Message::Text(text.into())).await
+/// How long a send may wait for the client, and what interrupts it.
+struct Sending {
+    /// `LIVEDASH_LIVE_SLOW_CLIENT`: a client that does not take a message for this long is
+    /// behind, as one whose queue stays full is.
+    patience: Duration,
+    kick: CancellationToken,
+    shutdown: CancellationToken,
 }
 
-async fn send(socket: &mut WebSocket, message: Message) -> Result<(), &'static str> {
-    match tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err("connection lost"),
-        Err(_) => Err("client too slow"),
+/// Why a send did not go through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SendFailed {
+    /// The connection is gone.
+    Lost,
+    /// The client took nothing for [`Sending::patience`].
+    TooSlow,
+    /// The socket was closed by the server meanwhile (a kick or shutdown).
+    Interrupted,
+}
+
+async fn send_message(
+    socket: &mut WebSocket,
+    message: &ServerMessage,
+    sending: &Sending,
+) -> Result<(), SendFailed> {
+    let text = serde_json::to_string(message).map_err(|_| SendFailed::Lost)?;
+    send(socket, Message::Text(text.into()), sending).await
+}
+
+async fn send(
+    socket: &mut WebSocket,
+    message: Message,
+    sending: &Sending,
+) -> Result<(), SendFailed> {
+    tokio::select! {
+        // A send that goes through at once never registers with the tokens.
+        biased;
+        sent = tokio::time::timeout(sending.patience, socket.send(message)) => match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(SendFailed::Lost),
+            Err(_) => Err(SendFailed::TooSlow),
+        },
+        () = sending.kick.cancelled() => Err(SendFailed::Interrupted),
+        () = sending.shutdown.cancelled() => Err(SendFailed::Interrupted),
+    }
+}
+
+/// How the socket closes after a send that did not go through; `None` to go round the loop,
+/// whose next turn closes with the kick's or the shutdown's reason.
+fn give_up(
+    failed: SendFailed,
+    state: &AppState,
+    kick: &Kick,
+) -> Option<Option<(u16, &'static str)>> {
+    match failed {
+        SendFailed::Lost => Some(None),
+        SendFailed::Interrupted => None,
+        // A feed closed it (and counted it) while the send waited.
+        SendFailed::TooSlow if kick.token.is_cancelled() => None,
+        SendFailed::TooSlow => {
+            state.hub.slow_client_closed();
+            Some(Some((CLOSE_TRY_AGAIN_LATER, STOPPED_READING)))
+        }
+    }
+}
+
+/// How a failed read ends the socket: a message over the size limit is told so; any other
+/// failure means the connection is gone.
+fn read_failed(error: axum::Error) -> Option<(u16, &'static str)> {
+    use tokio_tungstenite::tungstenite::error::{CapacityError, Error};
+    match error.into_inner().downcast_ref::<Error>() {
+        Some(Error::Capacity(CapacityError::MessageTooLong { .. })) => {
+            Some((CLOSE_MESSAGE_TOO_BIG, MESSAGE_TOO_BIG))
+        }
+        _ => None,
     }
 }
 
@@ -535,6 +630,15 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str, patience
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Close reasons fit a close frame (123 bytes), and the size refusal names the limit.
+    #[test]
+    fn close_reasons_fit_and_name_their_limits() {
+        assert!(MESSAGE_TOO_BIG.contains(&MAX_CLIENT_MESSAGE.to_string()));
+        for reason in [MESSAGE_TOO_BIG, STOPPED_READING, BRIEF_OUTAGE] {
+            assert!(reason.len() <= 123, "{reason}");
+        }
+    }
 
     /// A queued body becomes a whole message with the socket's own subscription id.
     #[test]

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use app::api::ApiError;
 use app::auth::{
-    CreatedLoginLink, CreatedToken, LOGIN_LINK_PATH, Role, SessionInfo, TokenInfo,
+    CreatedLoginLink, CreatedToken, LOGIN_LINK_PATH, Role, SessionInfo, TokenInfo, TokenScope,
     session_revocation, token_revocation,
 };
 use serde::{Deserialize, Serialize};
@@ -95,27 +95,44 @@ impl UsageClock {
     }
 }
 
+/// The scope a new `role` token gets: ingest tokens the one asked for (both by default); admin
+/// and viewer tokens have none of their own, as their role decides what they may do.
+fn check_scope(role: Role, scope: Option<TokenScope>) -> Result<TokenScope, AccessError> {
+    match (role, scope) {
+        (Role::Ingest, scope) => Ok(scope.unwrap_or_default()),
+        (_, None | Some(TokenScope::Both)) => Ok(TokenScope::Both),
+        (_, Some(scope)) => Err(AccessError::Invalid(format!(
+            "scope: only ingest tokens have a scope (here {}); {} token may do what its role allows",
+            scope.name(),
+            role.with_article()
+        ))),
+    }
+}
+
 /// Whether `id` has the form of an id this module makes (32 lowercase hex digits).
 fn is_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 impl Store {
-    /// Makes an API token for `role`. The secret is in the answer only.
+    /// Makes an API token for `role`; an ingest token writes what `scope` allows (both when
+    /// `None`). The secret is in the answer only.
     ///
     /// # Errors
-    /// A bad label, or Redis failed.
+    /// A bad label, a scope for a role that has none, or Redis failed.
     pub async fn create_token(
         &self,
         role: Role,
+        scope: Option<TokenScope>,
         label: &str,
         created_by: &str,
         now_ms: i64,
     ) -> Result<CreatedToken, AccessError> {
+        let scope = check_scope(role, scope)?;
         let label = app::auth::check_label(label).map_err(AccessError::Invalid)?;
         let token = format!("{TOKEN_PREFIX}{}", random_hex::<16>("API token")?);
         let info = self
-            .store_token(&token, role, label, created_by, now_ms)
+            .store_token(&token, role, scope, label, created_by, now_ms)
             .await?;
         Ok(CreatedToken { token, info })
     }
@@ -128,6 +145,7 @@ impl Store {
         &self,
         token: &str,
         role: Role,
+        scope: TokenScope,
         label: String,
         created_by: &str,
         now_ms: i64,
@@ -135,6 +153,7 @@ impl Store {
         let info = TokenInfo {
             id: secret_id(token),
             role,
+            scope,
             label,
             created_at: now_ms,
             created_by: created_by.to_owned(),
@@ -477,6 +496,18 @@ mod tests {
         assert!(!clock.should_record("a", 179_999));
         assert!(clock.should_record("b", 179_999));
         assert!(clock.should_record("a", 180_000));
+    }
+
+    #[test]
+    fn only_ingest_tokens_are_scoped() {
+        assert_eq!(
+            check_scope(Role::Ingest, Some(TokenScope::Events)).unwrap(),
+            TokenScope::Events
+        );
+        assert_eq!(check_scope(Role::Ingest, None).unwrap(), TokenScope::Both);
+        assert_eq!(check_scope(Role::Admin, None).unwrap(), TokenScope::Both);
+        let refused = check_scope(Role::Viewer, Some(TokenScope::Metrics)).unwrap_err();
+        assert!(refused.to_string().starts_with("scope: "), "{refused}");
     }
 
     #[test]

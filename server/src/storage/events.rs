@@ -653,7 +653,9 @@ impl Store {
             AnalyticsQuery::Uniques { event, from, to } => {
                 check_range(from, to)?;
                 Ok(AnalyticsAnswer::Uniques {
-                    users: self.uniques(&event, from, to.min(now_ms + 1)).await?,
+                    users: self
+                        .uniques(&event, (from, to.min(now_ms + 1)), now_ms)
+                        .await?,
                 })
             }
             AnalyticsQuery::Heatmap {
@@ -817,7 +819,12 @@ impl Store {
     /// Distinct users over `[from, to)`: one `PFCOUNT` over every bucket of every
     /// `event_users` series of `event` (all events when empty), in the finest tier that keeps
     /// the range within 2 000 buckets.
-    async fn uniques(&self, event: &str, from: i64, to: i64) -> Result<u64, AnalyticsError> {
+    async fn uniques(
+        &self,
+        event: &str,
+        (from, to): (i64, i64),
+        now_ms: i64,
+    ) -> Result<u64, AnalyticsError> {
         let mut selector = app::query::Selector {
             name: EVENT_USERS_METRIC.into(),
             matchers: Vec::new(),
@@ -837,11 +844,23 @@ impl Store {
             Err(super::query::QueryError::Storage(error)) => return Err(error.into()),
             Err(other) => return Err(AnalyticsError::Invalid(other.to_string())),
         };
-        let (tier, width) = crate::config::TIERS
+        let tier_index = crate::config::TIERS
             .iter()
-            .copied()
-            .find(|(_, width)| (to - from) / width <= 2_000)
-            .unwrap_or(crate::config::TIERS[3]);
+            .position(|(_, width)| (to - from) / width <= 2_000)
+            .unwrap_or(crate::config::TIERS.len() - 1);
+        let (tier, width) = crate::config::TIERS[tier_index];
+        // Nothing older than the tier keeps is read.
+        let from = from.max(now_ms - self.retention().tiers_ms[tier_index] - width);
+        let buckets = usize::try_from((to - bucket_start(from, width)).max(0) / width + 1)
+            .unwrap_or(usize::MAX);
+        let max_keys = self.query_limits().max_keys;
+        if buckets.saturating_mul(series.len()) > max_keys {
+            return Err(AnalyticsError::Invalid(format!(
+                "unique users over {} series × {buckets} buckets would read more than {max_keys} \
+                 Redis keys (LIVEDASH_QUERY_MAX_KEYS): use a shorter range or name one event",
+                series.len()
+            )));
+        }
         let mut keys = Vec::new();
         for (id, _) in &series {
             let mut start = bucket_start(from, width);
@@ -889,16 +908,17 @@ impl Store {
     }
 }
 
+/// Longest range an analytics widget reads.
+const MAX_ANALYTICS_RANGE_MS: i64 = 400 * 86_400_000;
+
 fn check_range(from: i64, to: i64) -> Result<(), AnalyticsError> {
-    if to <= from {
+    // Bounded times first, so that `to - from` cannot overflow.
+    super::plan::check_times(from, to)
+        .map_err(|error| AnalyticsError::Invalid(error.to_string()))?;
+    if to - from > MAX_ANALYTICS_RANGE_MS {
         return Err(AnalyticsError::Invalid(format!(
-            "the range [{from}, {to}) is empty"
+            "parameter `to`: the range [{from}, {to}) is longer than 400 days"
         )));
-    }
-    if to - from > 400 * 86_400_000 {
-        return Err(AnalyticsError::Invalid(
-            "the range is longer than 400 days".into(),
-        ));
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! for queries and listings, and checking that Redis is there.
 
 pub mod access;
+mod admission;
 pub mod catalog;
 pub mod changes;
 mod connection;
@@ -9,12 +10,13 @@ pub mod dashboards;
 pub mod events;
 mod fold;
 pub mod keys;
+pub mod plan;
 pub mod query;
 pub mod shares;
 pub mod sketch;
 pub mod writer;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -83,6 +85,13 @@ impl StorageError {
     }
 }
 
+/// Largest magnitude of a value livedash stores. Sums of any realistic number of such values
+/// (a counter's running total, a bucket's sum, a sum across series) stay far below `f64::MAX`,
+/// so no aggregate of finite inputs becomes infinite. Ingest refuses larger values (rather than
+/// clamping them, so that what is stored is what was sent), and [`Store::write_now`] refuses
+/// any that reach it another way.
+pub const MAX_ABS_VALUE: f64 = 1e100;
+
 /// What a write did.
 #[derive(Debug, Default, PartialEq)]
 pub struct WriteOutcome {
@@ -111,9 +120,11 @@ pub struct Store {
     keys: Arc<Keys>,
     retention: Retention,
     write_script: Arc<redis::Script>,
-    /// Series this process has already put in the catalog and name index, so that steady
-    /// ingest does not rewrite them with every batch. Losing it only costs a rewrite.
-    registered: Arc<Mutex<HashSet<SeriesId>>>,
+    /// Series this process has already put in the catalog and name index, with their kind,
+    /// so that steady ingest does not rewrite them with every batch, nor read their kind
+    /// before writing an item of several series (a series' kind never changes). Losing it
+    /// only costs a rewrite.
+    registered: Arc<Mutex<HashMap<SeriesId, MetricKind>>>,
     append_script: Arc<redis::Script>,
     read_script: Arc<redis::Script>,
     /// How long the change log keeps entries, so reconnecting clients can resume.
@@ -123,6 +134,7 @@ pub struct Store {
     /// When each API token's use was last written down.
     usage: Arc<access::UsageClock>,
     series_limits: SeriesLimits,
+    query_limits: plan::QueryLimits,
 }
 
 /// How long the change log keeps entries unless configured otherwise.
@@ -157,10 +169,11 @@ impl Store {
             keys: Arc::new(keys),
             retention,
             write_script: Arc::new(redis::Script::new(&write_script(retention))),
-            registered: Arc::new(Mutex::new(HashSet::new())),
+            registered: Arc::new(Mutex::new(HashMap::new())),
             events: events::EventState::default(),
             usage: Arc::new(access::UsageClock::default()),
             series_limits: SeriesLimits::default(),
+            query_limits: plan::QueryLimits::default(),
         })
     }
 
@@ -192,6 +205,19 @@ impl Store {
     pub fn with_series_limits(mut self, limits: SeriesLimits) -> Self {
         self.series_limits = limits;
         self
+    }
+
+    /// Refuses queries that would read or hold more than `limits`.
+    #[must_use]
+    pub fn with_query_limits(mut self, limits: plan::QueryLimits) -> Self {
+        self.query_limits = limits;
+        self
+    }
+
+    /// How much one query may read and hold.
+    #[must_use]
+    pub fn query_limits(&self) -> plan::QueryLimits {
+        self.query_limits
     }
 
     /// The key builder this store uses.
@@ -228,7 +254,8 @@ impl Store {
     /// appends a [`changes::Notice`] of what changed to the change log and publishes it. When
     /// this returns `Ok`, Redis has accepted every observation not listed in
     /// [`WriteOutcome::refused`]. Request handlers write through [`writer::Writer`], which
-    /// combines concurrent requests into one such call.
+    /// combines concurrent requests into one such call. Each observation is an item of its own
+    /// (see [`Store::write_items_now`]).
     ///
     /// # Errors
     /// Redis is unreachable or failed; the caller must not acknowledge the batch.
@@ -236,6 +263,29 @@ impl Store {
         &self,
         observations: &[Observation],
     ) -> Result<WriteOutcome, StorageError> {
+        let items: Vec<usize> = (0..observations.len()).collect();
+        self.write_items_now(observations, &items).await
+    }
+
+    /// [`Store::write_now`], where `items[i]` names the item `observations[i]` belongs to (an
+    /// index below `observations.len()`; an event's two observations, the fields of a line):
+    /// an item is stored whole or refused whole, each of its observations then listed in
+    /// [`WriteOutcome::refused`] with the reason.
+    ///
+    /// # Errors
+    /// Redis is unreachable or failed; the caller must not acknowledge the batch.
+    ///
+    /// # Panics
+    /// `items` is not as long as `observations`, or names an item past its end.
+    pub async fn write_items_now(
+        &self,
+        observations: &[Observation],
+        items: &[usize],
+    ) -> Result<WriteOutcome, StorageError> {
+        assert!(
+            items.len() == observations.len() && items.iter().all(|&item| item < items.len()),
+            "one item index below the batch's length per observation"
+        );
         if observations.is_empty() {
             return Ok(WriteOutcome::default());
         }
@@ -259,24 +309,39 @@ impl Store {
             .map(|(group, indices)| (group, SeriesId::of(group.0), indices))
             .collect();
         let mut outcome = WriteOutcome::default();
-        let mut unregistered = self.unregistered(groups.iter().map(|(g, id, _)| (g.0, id)));
-        let over_limits = self.over_series_limits(&unregistered).await?;
-        if !over_limits.is_empty() {
-            groups.retain(|(_, id, indices)| match over_limits.get(id) {
-                Some(reason) => {
-                    outcome
-                        .refused
-                        .extend(indices.iter().map(|&i| (i, reason.clone())));
-                    false
+        let unregistered = self.unregistered(&groups);
+        let refused = self
+            .refused_items(observations, items, &groups, &unregistered)
+            .await?;
+        let unregistered: Vec<(&SeriesKey, SeriesId)> = if refused.is_empty() {
+            unregistered
+                .iter()
+                .map(|&group| (groups[group].0.0, groups[group].1.clone()))
+                .collect()
+        } else {
+            for (index, item) in items.iter().enumerate() {
+                if let Some(reason) = refused.get(item) {
+                    outcome.refused.push((index, reason.clone()));
                 }
-                None => true,
-            });
-            unregistered.retain(|(_, id)| !over_limits.contains_key(id));
+            }
+            let unregistered: HashSet<SeriesId> = unregistered
+                .iter()
+                .map(|&group| groups[group].1.clone())
+                .collect();
+            for (_, _, indices) in &mut groups {
+                indices.retain(|index| !refused.contains_key(&items[*index]));
+            }
+            groups.retain(|(_, _, indices)| !indices.is_empty());
             if groups.is_empty() {
-                outcome.refused.sort_by_key(|(index, _)| *index);
                 return Ok(outcome);
             }
-        }
+            let mut seen = HashSet::new();
+            groups
+                .iter()
+                .filter(|(_, id, _)| unregistered.contains(id) && seen.insert(id))
+                .map(|((series, _), id, _)| (*series, id.clone()))
+                .collect()
+        };
 
         let mut pipe = redis::pipe();
         pipe.ignore_errors();
@@ -299,6 +364,8 @@ impl Store {
             };
 
         let mut notice = changes::Notice::default();
+        // The kind each written series has now, for `remember`.
+        let mut kinds: HashMap<&SeriesId, MetricKind> = HashMap::with_capacity(groups.len());
         for (call, reply) in calls.iter().zip(&replies) {
             let per_series = match reply {
                 redis::Value::ServerError(error) => {
@@ -324,15 +391,16 @@ impl Store {
                     (Some(2), [_, stored_kind]) => {
                         let stored_kind = redis::from_redis_value_ref::<String>(stored_kind)
                             .unwrap_or_else(|_| "different kind".to_owned());
-                        let reason = format!(
-                            "series {series} is a {stored_kind}; this sample is a {}",
-                            kind.as_str()
-                        );
+                        if let Some(stored) = admission::kind_named(&stored_kind) {
+                            kinds.insert(id, stored);
+                        }
+                        let reason = admission::kind_refusal(series, &stored_kind, *kind);
                         outcome
                             .refused
                             .extend(indices.iter().map(|&i| (i, reason.clone())));
                     }
                     (Some(0 | 1), _) => {
+                        kinds.insert(id, *kind);
                         outcome.stored += indices.len();
                         let (from, to) =
                             indices.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &i| {
@@ -371,7 +439,11 @@ impl Store {
                 return Err(StorageError::Redis(error.clone().into()));
             }
         }
-        self.remember(unregistered.into_iter().map(|(_, id)| id));
+        let learned: Vec<(SeriesId, MetricKind)> = unregistered
+            .into_iter()
+            .filter_map(|(_, id)| Some((id.clone(), *kinds.get(&id)?)))
+            .collect();
+        self.remember(learned);
         outcome.refused.sort_by_key(|(index, _)| *index);
 
         if !notice.series.is_empty() {
@@ -443,90 +515,27 @@ impl Store {
         }
     }
 
-    fn unregistered<'a, 'b>(
-        &self,
-        series: impl Iterator<Item = (&'a SeriesKey, &'b SeriesId)>,
-    ) -> Vec<(&'a SeriesKey, SeriesId)> {
+    /// The groups whose series this process has not written yet (the first group of each).
+    fn unregistered(&self, groups: &[SeriesGroup<'_>]) -> Vec<usize> {
         let registered = self.registered.lock().unwrap_or_else(|e| e.into_inner());
         let mut seen = HashSet::new();
-        series
-            .filter(|(_, id)| !registered.contains(id) && seen.insert((*id).clone()))
-            .map(|(key, id)| (key, id.clone()))
+        groups
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, id, _))| !registered.contains_key(id) && seen.insert(id))
+            .map(|(group, _)| group)
             .collect()
     }
 
-    /// Of the series new to this process, those that would go over a cardinality cap, each
-    /// with the reason; one round trip, and only when a batch holds series this process has not
-    /// written before.
-    async fn over_series_limits(
-        &self,
-        new: &[(&SeriesKey, SeriesId)],
-    ) -> Result<HashMap<SeriesId, String>, StorageError> {
-        let limits = self.series_limits;
-        let mut over = HashMap::new();
-        if new.is_empty() || limits == SeriesLimits::default() {
-            return Ok(over);
-        }
-        let names: BTreeSet<&str> = new.iter().map(|(key, _)| key.name.as_str()).collect();
-        let mut pipe = redis::pipe();
-        let stored = pipe.cmd("HMGET").arg(self.keys.catalog());
-        for (_, id) in new {
-            stored.arg(id.as_str());
-        }
-        pipe.cmd("HLEN").arg(self.keys.catalog());
-        for name in &names {
-            pipe.cmd("SCARD").arg(self.keys.name_index(name));
-        }
-        let mut connection = self.connection.clone();
-        let mut replies: Vec<redis::Value> = pipe.query_async(&mut connection).await?;
-        let corrupt = |error: redis::ParsingError| StorageError::Corrupt {
-            key: self.keys.catalog(),
-            reason: format!("counting series: {error}"),
-        };
-        let per_name: Vec<usize> = replies
-            .split_off(2)
-            .iter()
-            .map(redis::from_redis_value_ref)
-            .collect::<Result<_, _>>()
-            .map_err(corrupt)?;
-        let mut total: usize = redis::from_redis_value_ref(&replies[1]).map_err(corrupt)?;
-        let stored: Vec<Option<String>> =
-            redis::from_redis_value_ref(&replies[0]).map_err(corrupt)?;
-        let mut per_name: HashMap<&str, usize> = names.into_iter().zip(per_name).collect();
-        for ((key, id), stored) in new.iter().zip(stored) {
-            if stored.is_some() {
-                continue;
-            }
-            let of_name = per_name.entry(key.name.as_str()).or_default();
-            let refusal = if let Some(max) = limits.total
-                && total >= max
-            {
-                format!(
-                    "series {key} was not created: livedash holds {total} series, the most \
-                     LIVEDASH_MAX_SERIES allows"
-                )
-            } else if let Some(max) = limits.per_metric
-                && *of_name >= max
-            {
-                format!(
-                    "series {key} was not created: metric {} has {} series, the most \
-                     LIVEDASH_MAX_SERIES_PER_METRIC allows (a label with unbounded values, \
-                     such as a user or request id, is the usual cause)",
-                    key.name, *of_name
-                )
-            } else {
-                total += 1;
-                *of_name += 1;
-                continue;
-            };
-            over.insert(id.clone(), refusal);
-        }
-        Ok(over)
+    /// The kind of each of `ids` as this process wrote it, if it did.
+    fn known_kinds<'a>(&self, ids: impl Iterator<Item = &'a SeriesId>) -> Vec<Option<MetricKind>> {
+        let registered = self.registered.lock().unwrap_or_else(|e| e.into_inner());
+        ids.map(|id| registered.get(id).copied()).collect()
     }
 
-    fn remember(&self, ids: impl Iterator<Item = SeriesId>) {
+    fn remember(&self, series: Vec<(SeriesId, MetricKind)>) {
         let mut registered = self.registered.lock().unwrap_or_else(|e| e.into_inner());
-        registered.extend(ids);
+        registered.extend(series);
     }
 
     fn push_registration(&self, pipe: &mut redis::Pipeline, series: &[(&SeriesKey, SeriesId)]) {
@@ -895,11 +904,13 @@ impl Backend for Store {
     fn create_token(
         &self,
         role: app::auth::Role,
+        scope: Option<app::auth::TokenScope>,
         label: String,
         created_by: String,
     ) -> BoxFuture<'_, Result<app::auth::CreatedToken, ApiError>> {
         Box::pin(async move {
-            Ok(Store::create_token(self, role, &label, &created_by, routes::now_ms()).await?)
+            let now = routes::now_ms();
+            Ok(Store::create_token(self, role, scope, &label, &created_by, now).await?)
         })
     }
 

@@ -16,14 +16,12 @@ use regex::Regex;
 use super::keys::{
     BUCKET_RECORD, CHUNK_BUCKETS, OPEN_BUCKET_RECORD, RAW_CHUNK_MS, RAW_RECORD, open_bucket_field,
 };
+pub use super::plan::{DEFAULT_POINTS, MAX_POINTS, Plan};
+use super::plan::{Planner, Reading, check_range};
 use super::sketch::Sketch;
 use super::{SeriesId, StorageError, Store};
 use crate::config::TIERS;
 
-/// Points per line when the query gives no step.
-pub const DEFAULT_POINTS: i64 = 300;
-/// Most points one line may have.
-pub const MAX_POINTS: i64 = 11_000;
 /// Most series one query may read.
 pub const MAX_QUERY_SERIES: usize = 2_000;
 
@@ -36,6 +34,12 @@ pub enum QueryError {
     /// The range or step make no sense, or would give too many points.
     #[error("{0}")]
     BadRange(String),
+    /// A time, duration or step from outside is out of bounds; named as the HTTP API names it.
+    #[error("parameter `{name}`: {reason}")]
+    BadParameter { name: &'static str, reason: String },
+    /// The query would read or hold more than a configured limit allows; the message names it.
+    #[error("{0}")]
+    OverLimit(String),
     /// The aggregation does not apply to the series' kind.
     #[error("{aggregation} does not apply to {series}, a {kind}")]
     KindMismatch {
@@ -241,7 +245,11 @@ impl Store {
         let aggregation = Aggregation::Quantile { q: 0.5 };
         let resolved = self.resolve(selector, aggregation).await?;
         // Sketches live in the rollup tiers; raw points would only give exact values.
-        let plan = plan(from, to, step_ms, true)?;
+        let plan = self.planner(now_ms).plan(
+            (from, to, step_ms),
+            Reading::RollupSketches,
+            resolved.series.len(),
+        )?;
         let per_series = futures::future::try_join_all(
             resolved
                 .series
@@ -400,66 +408,6 @@ impl Bucket {
     }
 }
 
-/// The tier and step a query reads at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Plan {
-    /// Index into [`TIERS`]; `None` is raw points.
-    pub tier: Option<usize>,
-    /// Step, ms: a whole number of the tier's buckets.
-    pub step_ms: i64,
-    /// First step's start (aligned to the step).
-    pub from: i64,
-    /// End of the range (exclusive).
-    pub to: i64,
-}
-
-/// Picks the tier and step for `[from, to)` with a requested step (or the default).
-///
-/// # Errors
-/// An empty or reversed range, a non-positive step, or more than [`MAX_POINTS`] points.
-pub fn plan(
-    from: i64,
-    to: i64,
-    step_ms: Option<i64>,
-    kind_needs_rollups: bool,
-) -> Result<Plan, QueryError> {
-    if to <= from {
-        return Err(QueryError::BadRange(format!(
-            "the range [{from}, {to}) is empty"
-        )));
-    }
-    let requested = step_ms.unwrap_or_else(|| ((to - from) / DEFAULT_POINTS).max(1));
-    if requested <= 0 {
-        return Err(QueryError::BadRange(format!(
-            "step {requested} ms must be positive"
-        )));
-    }
-    let mut tier = TIERS.iter().rposition(|(_, width)| *width <= requested);
-    if tier.is_none() && kind_needs_rollups {
-        tier = Some(0);
-    }
-    let step_ms = match tier {
-        Some(index) => {
-            let width = TIERS[index].1;
-            (requested + width - 1) / width * width
-        }
-        None => requested,
-    };
-    let aligned = from - from.rem_euclid(step_ms);
-    let points = (to - aligned + step_ms - 1) / step_ms;
-    if points > MAX_POINTS {
-        return Err(QueryError::BadRange(format!(
-            "{points} points; a line has at most {MAX_POINTS}: use a larger step or a shorter range"
-        )));
-    }
-    Ok(Plan {
-        tier,
-        step_ms,
-        from: aligned,
-        to,
-    })
-}
-
 /// The series a selector matches, with their common kind: resolved once, read many times
 /// (a live subscription reads the same series every frame).
 #[derive(Clone, Debug, Default)]
@@ -471,11 +419,22 @@ pub struct Resolved {
 }
 
 impl Store {
+    /// Plans queries at `now_ms` against this store's retention and query limits.
+    pub(crate) fn planner(&self, now_ms: i64) -> Planner {
+        Planner {
+            now_ms,
+            retention: self.retention(),
+            limits: self.query_limits(),
+        }
+    }
+
     /// Runs `query` at time `now_ms`.
     ///
     /// # Errors
     /// See [`QueryError`].
     pub async fn query(&self, query: &Query, now_ms: i64) -> Result<QueryResult, QueryError> {
+        // Checked before anything is resolved, so the parameter at fault is named as given.
+        check_range(query.range)?;
         let (from, to) = query.range.resolve(now_ms);
         let resolved = self.resolve(&query.selector, query.aggregation).await?;
         self.compute(
@@ -532,11 +491,10 @@ impl Store {
     ) -> Result<QueryResult, QueryError> {
         let Resolved { series, kind } = resolved;
         let kind = *kind;
-        let plan = plan(
-            from,
-            to,
-            step_ms,
-            matches!(aggregation, Aggregation::Unique),
+        let plan = self.planner(now_ms).plan(
+            (from, to, step_ms),
+            Reading::of(aggregation),
+            series.len(),
         )?;
 
         // All series at once: the multiplexed connection pipelines the requests.
@@ -634,8 +592,11 @@ impl Store {
         now_ms: i64,
     ) -> Result<Steps, StorageError> {
         let mut steps = Steps::new(plan);
+        if plan.is_empty() {
+            return Ok(steps);
+        }
         let Some(tier_index) = plan.tier else {
-            for (ts, value) in self.read_raw(id, plan.from, plan.to, now_ms).await? {
+            for (ts, value) in self.read_raw(id, plan, now_ms).await? {
                 let accumulator = steps.at(ts);
                 accumulator.add_bucket(&Bucket::point(ts, value));
                 if matches!(aggregation, Aggregation::Quantile { .. }) {
@@ -645,21 +606,20 @@ impl Store {
             return Ok(steps);
         };
         let (tier, width) = TIERS[tier_index];
+        let buckets = plan.buckets();
         if matches!(aggregation, Aggregation::Unique) {
-            let mut start = plan.from - plan.from.rem_euclid(width);
-            while start < plan.to {
+            for index in buckets {
+                let start = index * width;
                 let accumulator = steps.at(start);
                 accumulator
                     .extra()
                     .hll_keys
                     .push(self.keys.set_bucket(id, tier, start));
-                start += width;
             }
             return Ok(steps);
         }
-        let first = plan.from.div_euclid(width);
-        let last = (plan.to - 1).div_euclid(width);
-        let chunks = first.div_euclid(CHUNK_BUCKETS)..=last.div_euclid(CHUNK_BUCKETS);
+        let (first, last) = (*buckets.start(), *buckets.end());
+        let chunks = plan.rollup_chunks();
         let mut pipe = redis::pipe();
         for chunk in chunks.clone() {
             pipe.cmd("GET").arg(self.keys.rollup_chunk(id, tier, chunk));
@@ -734,17 +694,16 @@ impl Store {
     async fn read_raw(
         &self,
         id: &SeriesId,
-        from: i64,
-        to: i64,
+        plan: &Plan,
         now_ms: i64,
     ) -> Result<Vec<(i64, f64)>, StorageError> {
         // Chunks expire whole, after their newest point's retention, so the retention is
-        // applied to each point here.
-        let from = from.max(now_ms - self.retention().raw_ms);
-        if to <= from {
-            return Ok(Vec::new());
-        }
-        let chunks = from.div_euclid(RAW_CHUNK_MS)..=(to - 1).div_euclid(RAW_CHUNK_MS);
+        // applied to each point here; the plan's chunks already lie within it.
+        let (from, to) = (
+            plan.read_from.max(now_ms - self.retention().raw_ms),
+            plan.to,
+        );
+        let chunks = plan.raw_chunks();
         let mut pipe = redis::pipe();
         for chunk in chunks.clone() {
             pipe.cmd("GET").arg(self.keys.raw_chunk(id, chunk));
@@ -840,32 +799,6 @@ fn check_kinds(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The tier is the coarsest that fits the step, and the step becomes whole buckets.
-    #[test]
-    fn plans() {
-        let hour = 3_600_000;
-        let p = plan(0, 24 * hour, Some(60_000), false).unwrap();
-        assert_eq!((p.tier, p.step_ms), (Some(1), 60_000));
-        let p = plan(0, 24 * hour, None, false).unwrap();
-        assert_eq!((p.tier, p.step_ms), (Some(1), 300_000));
-        let p = plan(0, 5 * 60_000, Some(1000), false).unwrap();
-        assert_eq!((p.tier, p.step_ms), (None, 1000));
-        let p = plan(0, 5 * 60_000, Some(1000), true).unwrap();
-        assert_eq!((p.tier, p.step_ms), (Some(0), 10_000));
-        let p = plan(5, 400 * 86_400_000, Some(2 * 86_400_000 + 1), false).unwrap();
-        assert_eq!((p.tier, p.step_ms, p.from), (Some(3), 3 * 86_400_000, 0));
-        let p = plan(0, hour, Some(25_000), false).unwrap();
-        assert_eq!((p.tier, p.step_ms), (Some(0), 30_000));
-        assert!(matches!(
-            plan(10, 10, None, false),
-            Err(QueryError::BadRange(_))
-        ));
-        assert!(matches!(
-            plan(0, 30 * 86_400_000, Some(1), false),
-            Err(QueryError::BadRange(_))
-        ));
-    }
 
     /// Selectors match as PromQL does: missing labels read as empty, regexes are anchored.
     #[test]

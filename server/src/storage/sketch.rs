@@ -13,6 +13,10 @@ pub const RELATIVE_ERROR: f64 = 0.01;
 /// `ln γ` with `γ = (1 + α) / (1 - α)`.
 pub const LN_GAMMA: f64 = 0.020_000_666_706_669_435;
 
+/// Most bins a sketch can hold: every bin index a finite value (subnormals included) falls in,
+/// for either sign, and the zero bin. A sketch's size is bounded by this whatever is written.
+pub const MAX_BINS: usize = 2 * 72_709 + 1;
+
 /// The bin the write script puts `x` in (`p12`, `n-3`, `z`); for sketches livedash fills from
 /// Rust (funnel step times).
 #[must_use]
@@ -133,6 +137,14 @@ mod tests {
     fn gamma_constant() {
         let gamma = (1.0 + RELATIVE_ERROR) / (1.0 - RELATIVE_ERROR);
         assert!((gamma.ln() - LN_GAMMA).abs() < 1e-15);
+    }
+
+    /// Finite values fall into the bins [`MAX_BINS`] counts.
+    #[test]
+    fn bins_are_bounded() {
+        let index = |x: f64| bin_name(x)[1..].parse::<i64>().unwrap();
+        let (low, high) = (index(f64::from_bits(1)), index(f64::MAX));
+        assert_eq!(2 * usize::try_from(high - low + 1).unwrap() + 1, MAX_BINS);
     }
 
     /// Quantiles of a sketch built the way the script bins are within the bound of exact ones.

@@ -28,6 +28,8 @@ const IN_FLIGHT: usize = 1;
 
 struct Request {
     observations: Vec<Observation>,
+    /// The item of each observation (see [`Store::write_items_now`]); `None`: each its own.
+    items: Option<Vec<usize>>,
     reply: oneshot::Sender<Result<WriteOutcome, StorageError>>,
 }
 
@@ -68,6 +70,35 @@ impl Writer {
         &self,
         observations: Vec<Observation>,
     ) -> Result<WriteOutcome, StorageError> {
+        self.submit(observations, None).await
+    }
+
+    /// Stores `observations` item by item (see [`Store::write_items_now`]): `items[i]` is the
+    /// item of `observations[i]`, an index below their number; an item is stored whole or
+    /// refused whole.
+    ///
+    /// # Errors
+    /// Redis is unreachable or failed; nothing of this request may be acknowledged.
+    ///
+    /// # Panics
+    /// `items` is not as long as `observations`, or names an item past its end.
+    pub async fn write_items(
+        &self,
+        observations: Vec<Observation>,
+        items: Vec<usize>,
+    ) -> Result<WriteOutcome, StorageError> {
+        assert!(
+            items.len() == observations.len() && items.iter().all(|&item| item < items.len()),
+            "one item index below the batch's length per observation"
+        );
+        self.submit(observations, Some(items)).await
+    }
+
+    async fn submit(
+        &self,
+        observations: Vec<Observation>,
+        items: Option<Vec<usize>>,
+    ) -> Result<WriteOutcome, StorageError> {
         if observations.is_empty() {
             return Ok(WriteOutcome::default());
         }
@@ -75,6 +106,7 @@ impl Writer {
         self.requests
             .send(Request {
                 observations,
+                items,
                 reply,
             })
             .await
@@ -113,15 +145,23 @@ async fn run(store: Store, mut queue: mpsc::Receiver<Request>, shutdown: Cancell
             }
         }
         let mut combined = Vec::with_capacity(size);
+        // Item indices of the combined batch: each request's own, offset by where it starts.
+        let mut items = Vec::with_capacity(size);
         let mut shares = Vec::with_capacity(group.len());
         for request in group {
-            shares.push((combined.len(), request.observations.len(), request.reply));
+            let offset = combined.len();
+            let length = request.observations.len();
+            match request.items {
+                Some(own) => items.extend(own.into_iter().map(|item| offset + item)),
+                None => items.extend(offset..offset + length),
+            }
+            shares.push((offset, length, request.reply));
             combined.extend(request.observations);
         }
         let store = store.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            answer(&store, &combined, shares).await;
+            answer(&store, &combined, &items, shares).await;
         });
     }
     // Wait for the writes still in flight.
@@ -135,8 +175,8 @@ type Share = (
 );
 
 /// Writes one group and answers each request with its part of the outcome.
-async fn answer(store: &Store, combined: &[Observation], shares: Vec<Share>) {
-    match store.write_now(combined).await {
+async fn answer(store: &Store, combined: &[Observation], items: &[usize], shares: Vec<Share>) {
+    match store.write_items_now(combined, items).await {
         Ok(outcome) => {
             for (offset, length, reply) in shares {
                 let refused: Vec<(usize, String)> = outcome

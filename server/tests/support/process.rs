@@ -22,7 +22,26 @@ impl Process {
     /// port from the line it logs once it serves. Blocking: call it outside an async runtime
     /// (or in `spawn_blocking`).
     pub fn start(data_dir: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_livedash"))
+        Self::start_with(data_dir, &[], None)
+    }
+
+    /// As [`Process::start`], with more environment variables (later ones win) and, with
+    /// `address_space`, under that limit of virtual memory in bytes (`prlimit --as`), so that
+    /// a runaway allocation aborts livedash instead of exhausting the machine.
+    pub fn start_with(data_dir: &Path, env: &[(&str, &str)], address_space: Option<u64>) -> Self {
+        // LIVEDASH_TEST_BIN runs these tests against another build (an older commit's, to see
+        // that a test fails without its fix).
+        let binary = std::env::var("LIVEDASH_TEST_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_livedash").into());
+        let mut command = match address_space {
+            Some(bytes) => {
+                let mut command = Command::new("prlimit");
+                command.arg(format!("--as={bytes}")).arg("--").arg(&binary);
+                command
+            }
+            None => Command::new(&binary),
+        };
+        command
             .env_remove("REDIS_URL")
             .env("LIVEDASH_DATA_DIR", data_dir)
             .env("LIVEDASH_ADDR", "127.0.0.1:0")
@@ -32,10 +51,10 @@ impl Process {
             // The managed Redis and faults are tested here; access control in tests/access.rs.
             .env("LIVEDASH_AUTH", "off")
             .env("LIVEDASH_RATE_LIMIT", "off")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().unwrap();
         let output = Arc::new(Mutex::new(Vec::new()));
         let (port_tx, port_rx) = mpsc::channel();
         collect(child.stdout.take().unwrap(), &output, Some(port_tx));
@@ -61,6 +80,22 @@ impl Process {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The process's resident memory in bytes (`VmRSS`).
+    pub fn resident_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let kib: u64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap();
+        kib * 1024
+    }
+
+    /// Whether the process still runs.
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
     }
 
     /// Waits until `/readyz` answers 200. Blocking.
@@ -99,7 +134,19 @@ impl Process {
 }
 
 impl Drop for Process {
+    /// Asks livedash to stop first, so that it stops its managed Redis (a `SIGKILL` would leave
+    /// that `redis-server` running); kills it only if it does not stop.
     fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
