@@ -8,6 +8,10 @@
 //! and writes its report into `docs/benchmarks.md`, between the markers of its section
 //! (`BENCH_REPORT` names another file; `-` prints it only).
 //!
+//! It runs twice: as shipped, and with `MIMALLOC_PURGE_DELAY=0` in livedash's environment, the
+//! allocator setting that gives freed memory back to the system at once (at some cost in
+//! throughput), to show what each keeps resident after a burst.
+//!
 //! A maximal request is as large as the defaults allow: `LIVEDASH_MAX_BATCH_SAMPLES` samples
 //! (`LIVEDASH_MAX_BATCH_EVENTS` events) in a body just under `LIVEDASH_MAX_BODY_BYTES`, each
 //! item padded with a long label (property) to fill it. The items name 1 000 series (20 event
@@ -160,7 +164,7 @@ fn rss_of(pid: u32) -> Option<u64> {
         .map(|kb| kb * 1024)
 }
 
-async fn send(client: &reqwest::Client, base: &str, kind: &Kind) -> (u16, String) {
+async fn send(client: &reqwest::Client, base: &str, kind: &Kind) -> Result<(), String> {
     let response = client
         .post(format!("{base}{}", kind.path))
         .header("authorization", format!("Token {ADMIN_TOKEN}"))
@@ -168,21 +172,32 @@ async fn send(client: &reqwest::Client, base: &str, kind: &Kind) -> (u16, String
         .body(kind.body.clone())
         .send()
         .await
-        .expect("livedash answers");
-    let status = response.status().as_u16();
-    (status, response.text().await.unwrap_or_default())
+        .map_err(|error| format!("{error:?}"))?;
+    let status = response.status();
+    let answer = response.text().await.unwrap_or_default();
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{status} {}",
+            answer.chars().take(300).collect::<String>()
+        ))
+    }
 }
 
 /// Sends `count` requests of `kind` at once; each must be stored whole.
-async fn burst(client: &reqwest::Client, base: &str, kind: &Kind, count: usize) {
-    let answers = futures::future::join_all((0..count).map(|_| send(client, base, kind))).await;
-    for (status, answer) in answers {
-        assert!(
-            (200..300).contains(&status),
-            "{}: {status} {}",
-            kind.name,
-            answer.chars().take(300).collect::<String>()
-        );
+async fn burst(livedash: &Livedash, base: &str, kind: &Kind, count: usize) {
+    // A connection of its own for each request, as separate clients would.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("a client");
+    let answers = futures::future::join_all((0..count).map(|_| send(&client, base, kind))).await;
+    for answer in answers {
+        if let Err(error) = answer {
+            let log = livedash.log.lock().expect("never poisoned");
+            panic!("{}: {error}; livedash logged {:?}", kind.name, log.first);
+        }
     }
 }
 
@@ -235,19 +250,109 @@ fn machine() -> String {
     format!("{cores} cores ({cpu}){memory}, Redis {redis}")
 }
 
-#[tokio::main]
-async fn main() {
+/// The resident memory around bursts of each kind, livedash run with `environment` on top.
+struct Run {
+    rows: Vec<Row>,
+    /// After the warm-up, and at the end.
+    start: u64,
+    end: u64,
+}
+
+async fn measure(kinds: &[Kind], environment: &[(&str, &str)]) -> Run {
     let redis = RedisServer::start();
-    let livedash = Livedash::start(
-        &redis,
-        &[
-            ("LIVEDASH_ADMIN_TOKEN", ADMIN_TOKEN),
-            ("LIVEDASH_STATSD_ADDR", "off"),
-            ("LIVEDASH_RATE_LIMIT", "off"),
-        ],
-    );
+    let mut settings = vec![
+        ("LIVEDASH_ADMIN_TOKEN", ADMIN_TOKEN),
+        ("LIVEDASH_STATSD_ADDR", "off"),
+        ("LIVEDASH_RATE_LIMIT", "off"),
+    ];
+    settings.extend_from_slice(environment);
+    let livedash = Livedash::start(&redis, &settings);
     let base = format!("http://{}", livedash.addr);
     let pid = livedash.pid();
+    // The first request of each kind makes what lives as long as the process (connections,
+    // the loaded script, the series this process has written): not what a request costs.
+    for kind in kinds {
+        burst(&livedash, &base, kind, 1).await;
+    }
+    tokio::time::sleep(SETTLE).await;
+    let start = rss_of(pid).expect("livedash runs");
+    let mut rows = Vec::new();
+    for kind in kinds {
+        let before = rss_of(pid).expect("livedash runs");
+        let watch = PeakWatch::start(pid);
+        burst(&livedash, &base, kind, 1).await;
+        let one_peak = watch.stop();
+        tokio::time::sleep(SETTLE).await;
+        let watch = PeakWatch::start(pid);
+        let started = Instant::now();
+        burst(&livedash, &base, kind, REQUESTS).await;
+        let burst_peak = watch.stop();
+        eprintln!(
+            "{environment:?} {}: {REQUESTS} at once in {:.1} s",
+            kind.name,
+            started.elapsed().as_secs_f64()
+        );
+        let ended = Instant::now();
+        let mut after = Vec::new();
+        for seconds in AFTER {
+            tokio::time::sleep(Duration::from_secs(seconds).saturating_sub(ended.elapsed())).await;
+            after.push(rss_of(pid).expect("livedash runs"));
+        }
+        rows.push(Row {
+            before,
+            one_peak,
+            burst_peak,
+            after,
+        });
+    }
+    let end = rss_of(pid).expect("livedash runs");
+    let log = livedash.log.lock().expect("never poisoned");
+    assert_eq!(log.errors, 0, "livedash logged errors: {:?}", log.first);
+    Run { rows, start, end }
+}
+
+/// The table of one run.
+fn table(report: &mut String, kinds: &[Kind], run: &Run) {
+    let after_columns: String = AFTER.iter().map(|s| format!(" after {s} s |")).collect();
+    let _ = writeln!(
+        report,
+        "| kind | body MiB | items | before | peak, one | peak, {REQUESTS} at once |{after_columns}"
+    );
+    let _ = writeln!(
+        report,
+        "| --- | --- | --- | --- | --- | --- |{}",
+        " --- |".repeat(AFTER.len())
+    );
+    for (kind, row) in kinds.iter().zip(&run.rows) {
+        let after: String = row
+            .after
+            .iter()
+            .map(|rss| format!(" {} |", mib(*rss)))
+            .collect();
+        let _ = writeln!(
+            report,
+            "| {} | {} | {} | {} | {} (+{}) | {} (+{}) |{after}",
+            kind.name,
+            mib(kind.body.len() as u64),
+            kind.items,
+            mib(row.before),
+            mib(row.one_peak),
+            mib(row.one_peak.saturating_sub(row.before)),
+            mib(row.burst_peak),
+            mib(row.burst_peak.saturating_sub(row.before)),
+        );
+    }
+    let _ = writeln!(
+        report,
+        "\nResident after the warm-up: {} MiB; after all {} requests: {} MiB.\n",
+        mib(run.start),
+        REQUESTS * kinds.len() + kinds.len(),
+        mib(run.end)
+    );
+}
+
+#[tokio::main]
+async fn main() {
     let max_body = DEFAULT_MAX_BODY_BYTES;
     let max_events = app::events::MAX_EVENTS_PER_BATCH;
     let kinds = [
@@ -270,47 +375,8 @@ async fn main() {
             items: max_events,
         },
     ];
-    let client = reqwest::Client::new();
-    // The first request of each kind makes what lives as long as the process (connections,
-    // the loaded script, the series this process has written): not what a request costs.
-    for kind in &kinds {
-        burst(&client, &base, kind, 1).await;
-    }
-    tokio::time::sleep(SETTLE).await;
-    let start = rss_of(pid).expect("livedash runs");
-
-    let mut rows = Vec::new();
-    for kind in &kinds {
-        let before = rss_of(pid).expect("livedash runs");
-        let watch = PeakWatch::start(pid);
-        burst(&client, &base, kind, 1).await;
-        let one_peak = watch.stop();
-        tokio::time::sleep(SETTLE).await;
-        let watch = PeakWatch::start(pid);
-        let started = Instant::now();
-        burst(&client, &base, kind, REQUESTS).await;
-        let burst_peak = watch.stop();
-        eprintln!(
-            "{}: {REQUESTS} at once in {:.1} s",
-            kind.name,
-            started.elapsed().as_secs_f64()
-        );
-        let ended = Instant::now();
-        let mut after = Vec::new();
-        for seconds in AFTER {
-            tokio::time::sleep(Duration::from_secs(seconds).saturating_sub(ended.elapsed())).await;
-            after.push(rss_of(pid).expect("livedash runs"));
-        }
-        rows.push(Row {
-            before,
-            one_peak,
-            burst_peak,
-            after,
-        });
-    }
-    let end = rss_of(pid).expect("livedash runs");
-    let log = livedash.log.lock().expect("never poisoned");
-    assert_eq!(log.errors, 0, "livedash logged errors: {:?}", log.first);
+    let shipped = measure(&kinds, &[]).await;
+    let purging = measure(&kinds, &[("MIMALLOC_PURGE_DELAY", "0")]).await;
 
     let commit = command_output("git", &["rev-parse", "--short", "HEAD"])
         .unwrap_or_else(|| "unknown".into());
@@ -320,9 +386,9 @@ async fn main() {
     let mut report = String::new();
     let _ = writeln!(
         report,
-        "{MARK_START}\n\n`make bench-ingest-memory` (`server/examples/bench_ingest_memory.rs`): the release \
-         `livedash` binary with its own `redis-server`, default limits; its resident memory \
-         (`VmRSS`) sampled every 2 ms. {date}, commit `{commit}`{}, {}.\n",
+        "{MARK_START}\n\n`make bench-ingest-memory` (`server/examples/bench_ingest_memory.rs`): the \
+         release `livedash` binary with its own `redis-server`, default limits; its resident \
+         memory (`VmRSS`) sampled every 2 ms. {date}, commit `{commit}`{}, {}.\n",
         if dirty {
             " with uncommitted changes"
         } else {
@@ -332,49 +398,24 @@ async fn main() {
     );
     let _ = writeln!(
         report,
-        "Each request is maximal: {DEFAULT_MAX_BATCH_SAMPLES} samples (`LIVEDASH_MAX_BATCH_SAMPLES`) \
-         or {max_events} events (`LIVEDASH_MAX_BATCH_EVENTS`) in a body just under \
-         `LIVEDASH_MAX_BODY_BYTES` ({} MiB), over {SERIES} series ({EVENT_NAMES} event names). \
-         \"One\": a request alone; \"{REQUESTS} at once\": {REQUESTS} sent together; \"after N s\": \
-         N s after the last of them was answered, livedash idle but for its own metrics. MiB.\n",
+        "Each request is maximal: {DEFAULT_MAX_BATCH_SAMPLES} samples \
+         (`LIVEDASH_MAX_BATCH_SAMPLES`) or {max_events} events (`LIVEDASH_MAX_BATCH_EVENTS`) in a \
+         body just under `LIVEDASH_MAX_BODY_BYTES` ({} MiB), over {SERIES} series ({EVENT_NAMES} \
+         event names). \"One\": a request alone; \"{REQUESTS} at once\": {REQUESTS} sent \
+         together, each on a connection of its own; \"after N s\": N s after the last of them \
+         was answered, livedash idle but for its own metrics. MiB.\n",
         mib(max_body as u64),
     );
-    let after_columns: String = AFTER.iter().map(|s| format!(" after {s} s |")).collect();
+    let _ = writeln!(report, "As shipped (mimalloc's defaults):\n");
+    table(&mut report, &kinds, &shipped);
     let _ = writeln!(
         report,
-        "| kind | body MiB | items | before | peak, one | peak, {REQUESTS} at once |{after_columns}"
+        "With `MIMALLOC_PURGE_DELAY=0` in livedash's environment (mimalloc gives freed memory \
+         back to the system at once, instead of after a delay and once the thread that held it \
+         allocates again):\n"
     );
-    let _ = writeln!(
-        report,
-        "| --- | --- | --- | --- | --- | --- |{}",
-        " --- |".repeat(AFTER.len())
-    );
-    for (kind, row) in kinds.iter().zip(&rows) {
-        let after: String = row
-            .after
-            .iter()
-            .map(|rss| format!(" {} |", mib(*rss)))
-            .collect();
-        let _ = writeln!(
-            report,
-            "| {} | {} | {} | {} | {} (+{}) | {} (+{}) |{after}",
-            kind.name,
-            mib(kind.body.len() as u64),
-            kind.items,
-            mib(row.before),
-            mib(row.one_peak),
-            mib(row.one_peak.saturating_sub(row.before)),
-            mib(row.burst_peak),
-            mib(row.burst_peak.saturating_sub(row.before)),
-        );
-    }
-    let _ = writeln!(
-        report,
-        "\nResident after the warm-up: {} MiB; after all {} requests: {} MiB.\n\n{MARK_END}",
-        mib(start),
-        REQUESTS * kinds.len() + kinds.len(),
-        mib(end)
-    );
+    table(&mut report, &kinds, &purging);
+    let _ = writeln!(report, "{MARK_END}");
     print!("{report}");
     let target = std::env::var("BENCH_REPORT").unwrap_or_else(|_| "docs/benchmarks.md".into());
     if target != "-" {

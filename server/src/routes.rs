@@ -284,7 +284,7 @@ async fn ingest(
     headers: axum::http::HeaderMap,
     body: axum::body::Body,
 ) -> Result<impl IntoResponse, AppError> {
-    let _turn = crate::ingest::turn_for(&headers).await;
+    let _turn = crate::ingest::turn_for(&headers, state.config.max_body_bytes).await;
     let body = crate::ingest::read_body(&headers, body, state.config.max_body_bytes, false)
         .await
         .map_err(BatchError::from)?;
@@ -340,7 +340,7 @@ async fn events(
     body: axum::body::Body,
 ) -> Response {
     let outcome = async {
-        let _turn = crate::ingest::turn_for(&headers).await;
+        let _turn = crate::ingest::turn_for(&headers, state.config.max_body_bytes).await;
         let now = now_ms();
         let body = crate::ingest::read_body(&headers, body, state.config.max_body_bytes, false)
             .await

@@ -117,7 +117,7 @@ async fn write(
         Some(value) => Precision::parse(value).map_err(bad_request)?,
         None => Precision::default(),
     };
-    let _turn = super::turn_for(headers).await;
+    let _turn = super::turn_for(headers, state.config.max_body_bytes).await;
     let body = read_body(headers, body, state.config.max_body_bytes, true)
         .await
         .map_err(|error| match error {

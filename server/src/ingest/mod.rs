@@ -79,32 +79,41 @@ pub enum BodyError {
     Unreadable(String),
 }
 
-/// Bodies from this size on (or of unknown size) count as large: each may hold a batch of
-/// tens of MB once parsed.
-const LARGE_BODY_BYTES: u64 = 64 * 1024;
+/// Bodies from this size on (or of unknown size, decompressed or chunked) count as large.
+const LARGE_BODY_BYTES: u64 = 1 << 20;
+/// MiB of large bodies read, parsed and written at once: two of the default
+/// `LIVEDASH_MAX_BODY_BYTES` (16 MiB). Parsing is work for a core and the writer writes one
+/// group at a time, so more at once would not go faster; they would only hold their bodies and
+/// parsed items in memory while they wait, which is how a burst of them grew livedash by
+/// hundreds of MB. Smaller requests (the usual batches) go at once, so group commit still
+/// combines many of them.
+const LARGE_BODIES_IN_FLIGHT_MIB: u32 = 32;
 
-/// Large ingest requests read, parsed and written at once: one per core (at least two), as
-/// parsing is work for a core and the writer writes one group at a time anyway. More would
-/// not go faster; they would only hold their bodies and parsed items in memory while they
-/// wait, which is how a burst of them grew livedash by hundreds of MB.
-fn large_at_once() -> &'static tokio::sync::Semaphore {
-    static TURNS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    TURNS.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(2, usize::from);
-        tokio::sync::Semaphore::new(cores.max(2))
-    })
+fn large_bodies() -> &'static tokio::sync::Semaphore {
+    static IN_FLIGHT: tokio::sync::Semaphore =
+        tokio::sync::Semaphore::const_new(LARGE_BODIES_IN_FLIGHT_MIB as usize);
+    &IN_FLIGHT
 }
 
-/// Waits, for a large body, until fewer than [`large_at_once`] large ingest requests are being
-/// handled; hold the turn until the request is written. Small bodies go at once.
-pub async fn turn_for(headers: &HeaderMap) -> Option<tokio::sync::SemaphorePermit<'static>> {
+/// Waits, for a large body, until it fits among the large bodies being handled (a body over
+/// [`LARGE_BODIES_IN_FLIGHT_MIB`] alone); hold the turn until the request is written. Small
+/// bodies go at once. `max` is the body limit, what a body of unknown size may come to.
+pub async fn turn_for(
+    headers: &HeaderMap,
+    max: usize,
+) -> Option<tokio::sync::SemaphorePermit<'static>> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|length| length < LARGE_BODY_BYTES) {
         return None;
     }
-    large_at_once().acquire().await.ok()
+    let bytes = declared.unwrap_or(max as u64).min(max as u64);
+    let mib = u32::try_from(bytes.div_ceil(1 << 20)).unwrap_or(u32::MAX);
+    large_bodies()
+        .acquire_many(mib.clamp(1, LARGE_BODIES_IN_FLIGHT_MIB))
+        .await
+        .ok()
 }
 
 /// Reads a request body of at most `max` bytes (`LIVEDASH_MAX_BODY_BYTES`); on routes that
