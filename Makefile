@@ -18,7 +18,12 @@ NODE_MODULES := end2end/node_modules/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run demo test build site server tools test-tools lint unit clients e2e fuzz fuzz-build fuzz-smoke fault-test soak trace-browser bench-live bench-ingest bench-events bench-ingest-memory bench-storage bench-browser screenshots clean
+.PHONY: help check run demo test build site server tools test-tools lint unit clients e2e fuzz fuzz-build fuzz-smoke fault-test soak trace-browser bench-live bench-ingest bench-events bench-ingest-memory bench-storage bench-browser screenshots clean
+
+## help: list the targets, and what each does
+help:
+	@awk '/^## [a-z0-9%-]+( \/ [a-z0-9-]+)*:/ { sub(/^## /, ""); print; next } \
+		/^## / { sub(/^## /, "    "); print }' $(MAKEFILE_LIST)
 
 ## run: install what is missing, build in release mode, serve on http://127.0.0.1:3000
 run: tools build
@@ -28,9 +33,14 @@ run: tools build
 demo: tools build
 	LIVEDASH_SITE_ROOT="$${LIVEDASH_SITE_ROOT:-$(SITE)}" ./target/release/livedash --demo
 
-## test: install what is missing (Chromium too), then lint, Rust tests, a short fuzz run and
-## Playwright tests
-test: tools test-tools lint unit fuzz-smoke build clients e2e
+## test: install what is missing (Chromium, Prometheus too), then lint, Rust tests, the client
+## check and Playwright tests (the clients and Playwright run the livedash that the Rust tests
+## built, so the server is compiled once); `make fuzz-smoke` is the short fuzz run, on its own
+test: tools test-tools lint unit site clients e2e
+
+## check: the fast loop for development: format check, clippy, Rust unit and integration
+## tests (no browser, no fuzzing)
+check: tools lint unit
 
 build: site server
 
@@ -94,10 +104,12 @@ tools: $(NODE_MODULES)
 	@command -v redis-server >/dev/null \
 		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y redis-server; }
 
-## test-tools: Chromium for the Playwright tests, Python's venv for the client check and
-## cargo-fuzz, if missing
+## test-tools: Chromium for the Playwright tests, Python's venv for the client check,
+## Prometheus (promtool and a server scrape livedash's /metrics) and cargo-fuzz, if missing
 test-tools:
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null \
+		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends prometheus; }
 	@command -v chromium >/dev/null \
 		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 	@python3 -c 'import venv, ensurepip' 2>/dev/null \

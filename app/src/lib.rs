@@ -22,6 +22,7 @@ pub mod api;
 pub mod auth;
 pub mod dashboard;
 pub mod events;
+pub mod format;
 pub mod live;
 pub mod model;
 pub mod query;

@@ -117,9 +117,17 @@ impl LiveQuery {
     /// Checks the bounds a server enforces, naming the field at fault.
     ///
     /// # Errors
-    /// A non-positive step or window, a window over [`MAX_WINDOW_MS`], or more than
+    /// A selector that names no metric (neither a name nor a `__name__` matcher), a
+    /// non-positive step or window, a window over [`MAX_WINDOW_MS`], or more than
     /// [`MAX_WINDOW_BUCKETS`] buckets.
     pub fn validate(&self) -> Result<(), String> {
+        let selector = match self {
+            Self::Latest { selector } => selector.as_ref(),
+            Self::Range { selector, .. } => Some(selector),
+        };
+        if let Some(selector) = selector {
+            selector.check().map_err(|error| error.to_string())?;
+        }
         let Self::Range {
             step_ms, window_ms, ..
         } = self
@@ -289,10 +297,12 @@ impl View {
         match data {
             LiveData::Latest { values, truncated } => {
                 self.truncated = truncated;
-                for value in values {
+                for mut value in values {
                     match self.latest.get(&value.series) {
                         Some(known) if !value.supersedes(known) => {}
-                        _ => {
+                        known => {
+                            // Updates do not carry the kind; the snapshot did.
+                            value.kind = value.kind.or(known.and_then(|known| known.kind));
                             self.latest.insert(value.series.clone(), value);
                         }
                     }
@@ -400,6 +410,7 @@ mod tests {
                     series: SeriesKey::new("cpu").with_label("host", "a"),
                     value: 42.5,
                     ts: 1_763_700_000_000,
+                    kind: None,
                 }],
                 truncated: false,
             },
@@ -438,6 +449,17 @@ mod tests {
             group_by: None,
         };
         assert!(range(1000, 60_000).validate().is_ok());
+        let unnamed = LiveQuery::Latest {
+            selector: Some(Selector {
+                name: String::new(),
+                matchers: Vec::new(),
+            }),
+        };
+        assert!(unnamed.validate().unwrap_err().contains("metric name"));
+        let pattern = LiveQuery::Latest {
+            selector: Some(Selector::parse(r#"{__name__=~"http_.*"}"#).unwrap()),
+        };
+        assert!(pattern.validate().is_ok());
         assert!(
             range(0, 60_000)
                 .validate()

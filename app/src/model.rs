@@ -136,6 +136,14 @@ impl MetricKind {
             Self::Set => "set",
         }
     }
+
+    /// The kind named by [`MetricKind::as_str`]'s text.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Gauge, Self::Counter, Self::Histogram, Self::Set]
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+    }
 }
 
 /// One sample as sent to `POST /api/v1/ingest`.
@@ -246,6 +254,10 @@ pub enum Observed {
     Member(String),
 }
 
+/// Minutes a set's distinct members are counted over in the current values' listing (its
+/// 1-minute HyperLogLogs: this minute's and those before it).
+pub const SET_LISTING_MINUTES: i64 = 5;
+
 /// The latest value of one series.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct CurrentValue {
@@ -255,6 +267,11 @@ pub struct CurrentValue {
     pub value: f64,
     /// When that value was measured, in ms since the Unix epoch.
     pub ts: i64,
+    /// The series' kind, which says what the value is (a gauge's value, a counter's running
+    /// total, a histogram's last observation, a set's recent distinct count); absent in live
+    /// updates, which keep the kind the listing gave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<MetricKind>,
 }
 
 impl CurrentValue {

@@ -1,8 +1,17 @@
 //! Queries and their results: what a chart asks for and what it gets back.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+/// The label that names the metric, as in PromQL: `{__name__="cpu"}` is the selector `cpu`,
+/// and `{__name__=~"http_.*"}` reads every metric whose name starts with `http_`.
+pub const NAME_LABEL: &str = "__name__";
+
+/// What a selector without a metric name is missing.
+const MISSING_NAME: &str = "expected a metric name, or a __name__ matcher in braces such as \
+                            {__name__=~\"http_.*\"}";
 
 /// How a label is compared.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,12 +41,16 @@ pub struct Matcher {
     pub value: String,
 }
 
-/// Which series a query reads: one metric name and label conditions.
+/// Which series a query reads: a metric name and label conditions.
+///
+/// The name may instead be given by conditions on [`NAME_LABEL`] (`__name__`), as Prometheus
+/// users write it: then `name` is empty, and the `__name__` matchers choose among the catalog's
+/// metric names. Both may be given (`http{__name__!~".*_bucket"}`): every condition holds.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Selector {
-    /// Metric name.
+    /// Metric name; empty when `__name__` matchers give it.
     pub name: String,
-    /// Label conditions, all of which must hold.
+    /// Label conditions, all of which must hold; `__name__` ones are about the metric name.
     #[serde(default)]
     pub matchers: Vec<Matcher>,
 }
@@ -56,9 +69,12 @@ pub struct SelectorError {
 
 impl Selector {
     /// Parses PromQL-style text: `http_requests{route="/api",method!="GET",host=~"web-.*"}`.
+    /// The name may be given as a `__name__` matcher instead, or besides:
+    /// `{__name__=~"http_.*", route="/api"}`. An exact `__name__="x"` is read as the name `x`
+    /// (so `{__name__="x"}` and `x` are the same selector).
     ///
     /// # Errors
-    /// The text is not a selector; the error says where and why.
+    /// The text is not a selector, or names no metric; the error says where and why.
     pub fn parse(text: &str) -> Result<Self, SelectorError> {
         let fail = |position: usize, problem: &str| SelectorError {
             text: text.to_owned(),
@@ -68,8 +84,8 @@ impl Selector {
         let trimmed = text.trim();
         let name_end = trimmed.find(['{', ' ']).unwrap_or(trimmed.len());
         let name = &trimmed[..name_end];
-        if name.is_empty() {
-            return Err(fail(0, "expected a metric name"));
+        if trimmed.is_empty() {
+            return Err(fail(0, MISSING_NAME));
         }
         let mut matchers = Vec::new();
         let rest = trimmed[name_end..].trim_start();
@@ -152,12 +168,118 @@ impl Selector {
             if !closed {
                 return Err(fail(offset + quote_at, "unterminated quoted value"));
             }
+            if label == NAME_LABEL && op == MatchOp::Equal && value.is_empty() {
+                return Err(fail(
+                    offset + start,
+                    "__name__=\"\" names no metric: a metric name cannot be empty",
+                ));
+            }
             matchers.push(Matcher { label, op, value });
         }
-        Ok(Self {
-            name: name.to_owned(),
-            matchers,
+        // An exact `__name__` is the name itself: the first one when no name was written, and
+        // any that repeats the name is dropped. So equal selectors compare equal, and
+        // `to_string` reads back as the same selector.
+        let mut name = name.to_owned();
+        if name.is_empty()
+            && let Some(exact) = matchers.iter().find(|m| m.is_exact_name())
+        {
+            name = exact.value.clone();
+        }
+        if name.is_empty() {
+            if !matchers.iter().any(|m| m.label == NAME_LABEL) {
+                return Err(fail(0, MISSING_NAME));
+            }
+        } else {
+            matchers.retain(|m| !(m.is_exact_name() && m.value == name));
+        }
+        Ok(Self { name, matchers })
+    }
+
+    /// The conditions on the metric name (`__name__` matchers), besides the name itself.
+    pub fn name_matchers(&self) -> impl Iterator<Item = &Matcher> {
+        self.matchers.iter().filter(|m| m.label == NAME_LABEL)
+    }
+
+    /// The one metric the selector can read, when it names one: its name, or an exact
+    /// `__name__` matcher's value. `None` when `__name__` patterns choose among the metrics.
+    #[must_use]
+    pub fn fixed_name(&self) -> Option<&str> {
+        if self.name.is_empty() {
+            self.name_matchers()
+                .find(|m| m.is_exact_name())
+                .map(|m| m.value.as_str())
+        } else {
+            Some(self.name.as_str())
+        }
+    }
+
+    /// Checks that the selector says which metrics it reads: a name, or a `__name__`
+    /// matcher. [`Selector::parse`] ensures it; a selector that arrived as JSON is checked here.
+    ///
+    /// # Errors
+    /// Neither is given; the error says what is missing.
+    pub fn check(&self) -> Result<(), SelectorError> {
+        if self.name.is_empty() && self.name_matchers().next().is_none() {
+            return Err(SelectorError {
+                text: self.to_string(),
+                position: 0,
+                problem: MISSING_NAME.to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Matcher {
+    /// Whether this is `__name__="…"` with a name: the metric name, written as a matcher.
+    fn is_exact_name(&self) -> bool {
+        self.label == NAME_LABEL && self.op == MatchOp::Equal && !self.value.is_empty()
+    }
+}
+
+impl fmt::Display for MatchOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Equal => "=",
+            Self::NotEqual => "!=",
+            Self::Regex => "=~",
+            Self::NotRegex => "!~",
         })
+    }
+}
+
+/// `label="value"`, escaped so that [`Selector::parse`] reads back the same value.
+impl fmt::Display for Matcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}\"", self.label, self.op)?;
+        for c in self.value.chars() {
+            match c {
+                '\\' => f.write_str("\\\\")?,
+                '"' => f.write_str("\\\"")?,
+                '\n' => f.write_str("\\n")?,
+                c => write!(f, "{c}")?,
+            }
+        }
+        f.write_str("\"")
+    }
+}
+
+/// The selector as text that [`Selector::parse`] reads back as the same selector:
+/// `name{label="value", …}`, or `{__name__=~"…", …}` without a name.
+impl fmt::Display for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)?;
+        if self.matchers.is_empty() && !self.name.is_empty() {
+            return Ok(());
+        }
+        f.write_str("{")?;
+        for (index, matcher) in self.matchers.iter().enumerate() {
+            if index > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{matcher}")?;
+        }
+        f.write_str("}")
     }
 }
 
@@ -367,9 +489,164 @@ mod tests {
             ("cpu{host=a}", "expected a quoted value"),
             ("cpu{host=\"a}", "unterminated"),
             ("cpu{host=\"a\"", "expected {label"),
+            // Without a name, a `__name__` matcher must say which metrics.
+            ("{}", "expected a metric name, or a __name__ matcher"),
+            (
+                r#"{job="a"}"#,
+                "expected a metric name, or a __name__ matcher",
+            ),
+            (r#"{__name__="", job="a"}"#, "a metric name cannot be empty"),
         ] {
             let error = Selector::parse(text).unwrap_err();
             assert!(error.problem.contains(problem), "{text}: {error}");
+        }
+        assert_eq!(
+            Selector::parse(r#"{__name__="", job="a"}"#)
+                .unwrap_err()
+                .position,
+            1
+        );
+    }
+
+    fn matcher(label: &str, op: MatchOp, value: &str) -> Matcher {
+        Matcher {
+            label: label.into(),
+            op,
+            value: value.into(),
+        }
+    }
+
+    /// The metric name may be given as a `__name__` matcher, as in PromQL; an exact one is the
+    /// name itself.
+    #[test]
+    fn parses_name_matchers() {
+        let plain = Selector::parse("http_requests_total").unwrap();
+        for text in [
+            r#"{__name__="http_requests_total"}"#,
+            r#" { __name__ = "http_requests_total" } "#,
+            r#"http_requests_total{__name__="http_requests_total"}"#,
+        ] {
+            assert_eq!(Selector::parse(text).unwrap(), plain, "{text}");
+        }
+        let exact = Selector::parse(r#"{job="a", __name__="up"}"#).unwrap();
+        assert_eq!(exact.name, "up");
+        assert_eq!(exact.matchers, [matcher("job", MatchOp::Equal, "a")]);
+        assert_eq!(exact.fixed_name(), Some("up"));
+
+        let pattern = Selector::parse(r#"{__name__=~"http_.*"}"#).unwrap();
+        assert_eq!(pattern.name, "");
+        assert_eq!(
+            pattern.matchers,
+            [matcher(NAME_LABEL, MatchOp::Regex, "http_.*")]
+        );
+        assert_eq!(pattern.fixed_name(), None);
+        assert_eq!(pattern.check(), Ok(()));
+
+        let negative = Selector::parse(r#"{__name__!="x", job="a"}"#).unwrap();
+        assert_eq!(negative.name, "");
+        assert_eq!(
+            negative.matchers,
+            [
+                matcher(NAME_LABEL, MatchOp::NotEqual, "x"),
+                matcher("job", MatchOp::Equal, "a")
+            ]
+        );
+        assert_eq!(
+            Selector::parse(r#"{__name__!~"go_.*"}"#).unwrap().matchers,
+            [matcher(NAME_LABEL, MatchOp::NotRegex, "go_.*")]
+        );
+
+        // Name and pattern together: both hold.
+        let both = Selector::parse(r#"http_requests{__name__=~"http_.*", route="/"}"#).unwrap();
+        assert_eq!(both.name, "http_requests");
+        assert_eq!(both.name_matchers().count(), 1);
+        assert_eq!(both.fixed_name(), Some("http_requests"));
+    }
+
+    /// A selector that arrived as JSON is checked for a name as parsing checks text.
+    #[test]
+    fn checks_built_selectors() {
+        let unnamed = Selector {
+            name: String::new(),
+            matchers: vec![matcher("job", MatchOp::Equal, "a")],
+        };
+        let error = unnamed.check().unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("expected a metric name, or a __name__ matcher"),
+            "{error}"
+        );
+        let exact = Selector {
+            name: String::new(),
+            matchers: vec![matcher(NAME_LABEL, MatchOp::Equal, "cpu")],
+        };
+        assert_eq!(exact.check(), Ok(()));
+        assert_eq!(exact.fixed_name(), Some("cpu"));
+        assert_eq!(Selector::parse(&exact.to_string()), Selector::parse("cpu"));
+    }
+
+    /// `to_string` reads back as the same selector, whatever the values hold.
+    #[test]
+    fn selectors_round_trip() {
+        let texts = [
+            "cpu",
+            "cpu{}",
+            r#"http_requests{route="/api", method!="GET",host=~"web-.*" ,x!~"a\"b"}"#,
+            r#"m{path="C:\\dir\\", re=~"web-\d+", nl="a\nb", empty=""}"#,
+            r#"{__name__=~"http_.*"}"#,
+            r#"{__name__!="x", job="a"}"#,
+            r#"{__name__!~"go_.*", __name__=~".*_total"}"#,
+            r#"{__name__="up", job="a"}"#,
+            r#"up{__name__="down"}"#,
+            r#"name{__name__=~"na.*", __name__="name", __name__="name"}"#,
+            r#"{job="a", __name__="x", __name__="y"}"#,
+        ];
+        for text in texts {
+            let selector = Selector::parse(text).unwrap();
+            let printed = selector.to_string();
+            assert_eq!(
+                Selector::parse(&printed).as_ref(),
+                Ok(&selector),
+                "{text} printed as {printed}"
+            );
+            assert_eq!(printed, Selector::parse(&printed).unwrap().to_string());
+        }
+        // Every value built from awkward characters survives.
+        let pieces = [
+            "", "a", "\\", "\"", "\n", "\\n", "{", "}", ",", " ", "=~", "é",
+        ];
+        for first in pieces {
+            for second in pieces {
+                let value = format!("{first}{second}");
+                for op in [
+                    MatchOp::Equal,
+                    MatchOp::NotEqual,
+                    MatchOp::Regex,
+                    MatchOp::NotRegex,
+                ] {
+                    let selector = Selector {
+                        name: "m".into(),
+                        matchers: vec![matcher("l", op, &value), matcher("k_2", op, &value)],
+                    };
+                    assert_eq!(
+                        Selector::parse(&selector.to_string()).as_ref(),
+                        Ok(&selector),
+                        "{value:?} {op:?}"
+                    );
+                    if !value.is_empty() || op != MatchOp::Equal {
+                        let unnamed = Selector {
+                            name: String::new(),
+                            matchers: vec![matcher(NAME_LABEL, MatchOp::Regex, &value)],
+                        };
+                        assert_eq!(
+                            Selector::parse(&unnamed.to_string()).as_ref(),
+                            Ok(&unnamed),
+                            "{value:?}"
+                        );
+                    }
+                }
+            }
         }
     }
 }

@@ -262,51 +262,6 @@ pub fn shows(dashboard: &crate::dashboard::Dashboard, query: &AnalyticsQuery) ->
         .any(|widget| analytics_query(widget, window).as_ref() == Some(query))
 }
 
-/// A count with thousands separators: `12,345`.
-#[must_use]
-pub fn format_count(count: u64) -> String {
-    let digits = count.to_string();
-    let mut text = String::with_capacity(digits.len() + digits.len() / 3);
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            text.push(',');
-        }
-        text.push(digit);
-    }
-    text
-}
-
-/// A fraction as a percentage with one decimal: `0.1234` → `12.3%`.
-#[must_use]
-pub fn format_percent(fraction: f64) -> String {
-    format!("{:.1}%", fraction * 100.0)
-}
-
-/// A time span as people read it: `850 ms`, `42 s`, `3 min 20 s`, `2 h 5 min`, `3 d 4 h`.
-#[must_use]
-pub fn format_elapsed(ms: f64) -> String {
-    let ms = ms.max(0.0);
-    if ms < 1_000.0 {
-        return format!("{ms:.0} ms");
-    }
-    let seconds = (ms / 1_000.0).round() as u64;
-    let (days, hours, minutes, secs) = (
-        seconds / 86_400,
-        seconds / 3_600 % 24,
-        seconds / 60 % 60,
-        seconds % 60,
-    );
-    match (days, hours, minutes, secs) {
-        (0, 0, 0, _) => format!("{secs} s"),
-        (0, 0, _, 0) => format!("{minutes} min"),
-        (0, 0, _, _) => format!("{minutes} min {secs} s"),
-        (0, _, 0, _) => format!("{hours} h"),
-        (0, _, _, _) => format!("{hours} h {minutes} min"),
-        (_, 0, _, _) => format!("{days} d"),
-        _ => format!("{days} d {hours} h"),
-    }
-}
-
 /// A stat: the newest value, the change of this period's mean against the period before (when
 /// both have data), and the points of this period for the sparkline.
 #[derive(Clone, Debug, PartialEq)]
@@ -351,46 +306,10 @@ pub fn stat(view: &View, now: i64, span_ms: i64) -> Stat {
     }
 }
 
-/// `12.5 ms`, `3.4k req/s`: `display`'s decimals (or as many as the magnitude needs) and unit.
+/// `value` as `display` says: its unit and decimals (see [`crate::format::with_unit`]).
 #[must_use]
 pub fn format_value(value: f64, display: &Display) -> String {
-    let number = match display.decimals {
-        Some(digits) => format!("{value:.prec$}", prec = usize::from(digits)),
-        None => {
-            let magnitude = value.abs();
-            if magnitude >= 1e9 {
-                format!("{:.2}G", value / 1e9)
-            } else if magnitude >= 1e6 {
-                format!("{:.2}M", value / 1e6)
-            } else if magnitude >= 1e4 {
-                format!("{:.1}k", value / 1e3)
-            } else if magnitude >= 100.0 || value.fract() == 0.0 {
-                format!("{value:.0}")
-            } else if magnitude >= 1.0 {
-                format!("{value:.2}")
-            } else {
-                format!("{value:.3}")
-            }
-        }
-    };
-    if display.unit.is_empty() {
-        number
-    } else if display.unit == "%" {
-        format!("{number}%")
-    } else {
-        format!("{number} {}", display.unit)
-    }
-}
-
-/// `+12.0 %`, `−3.4 %`.
-#[must_use]
-pub fn format_change(change: f64) -> String {
-    let percent = change * 100.0;
-    if percent >= 0.0 {
-        format!("+{percent:.1} %")
-    } else {
-        format!("\u{2212}{:.1} %", -percent)
-    }
+    crate::format::with_unit(value, &display.unit, display.decimals)
 }
 
 /// The colour `value` takes: that of the highest threshold at or below it.
@@ -677,7 +596,7 @@ mod tests {
     #[test]
     fn values_format_with_unit_and_decimals() {
         let mut display = Display::default();
-        assert_eq!(format_value(12_345.0, &display), "12.3k");
+        assert_eq!(format_value(12_345.0, &display), "12,345");
         assert_eq!(format_value(0.1234, &display), "0.123");
         assert_eq!(format_value(42.0, &display), "42");
         display.unit = "ms".into();
@@ -685,8 +604,9 @@ mod tests {
         assert_eq!(format_value(12.345, &display), "12.3 ms");
         display.unit = "%".into();
         assert_eq!(format_value(99.0, &display), "99.0%");
-        assert_eq!(format_change(0.123), "+12.3 %");
-        assert_eq!(format_change(-0.05), "\u{2212}5.0 %");
+        display.unit = "B".into();
+        display.decimals = None;
+        assert_eq!(format_value(46.97e6, &display), "47.0 MB");
     }
 
     #[test]
@@ -725,6 +645,7 @@ mod tests {
                     series,
                     value,
                     ts: 1,
+                    kind: None,
                 },
             );
         }
@@ -739,15 +660,6 @@ mod tests {
     /// Analytics widgets ask for what they show; counts, shares and times read naturally.
     #[test]
     fn analytics_formats() {
-        assert_eq!(format_count(0), "0");
-        assert_eq!(format_count(1_234_567), "1,234,567");
-        assert_eq!(format_count(999), "999");
-        assert_eq!(format_percent(0.1234), "12.3%");
-        assert_eq!(format_elapsed(850.0), "850 ms");
-        assert_eq!(format_elapsed(200_000.0), "3 min 20 s");
-        assert_eq!(format_elapsed(7_500_000.0), "2 h 5 min");
-        assert_eq!(format_elapsed(1_800_000.0), "30 min");
-        assert_eq!(format_elapsed(7.0 * 86_400_000.0), "7 d");
         let mut feed = widget(WidgetKind::EventFeed, "");
         feed.query = None;
         assert!(matches!(

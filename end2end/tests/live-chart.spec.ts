@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { Livedash, open, reload, watchErrors } from "./support/livedash";
+import { hydrated, Livedash, open, reload, watchErrors } from "./support/livedash";
 
 let app: Livedash;
 
@@ -99,5 +99,44 @@ test("a dashboard chart's live updates change its drawing in place, from the ser
   await expect(newest).not.toHaveAttribute("points", before!);
   expect(await newest.evaluate((line) => (line as any).__first === true)).toBe(true);
   expect(await chart.evaluate((figure) => [...figure.querySelectorAll("svg")].every((svg) => (svg as any).__first === true))).toBe(true);
+  expect(errors).toEqual([]);
+});
+
+test("explore invites a first query, suggests metric names and charts a __name__ pattern", async ({ page }) => {
+  await app.signIn(page.context());
+  const errors = watchErrors(page);
+  const ts = Date.now() - 2000;
+  expect((await app.ingest([
+    { name: "explore_http_requests", value: 1, labels: { route: "/api" }, ts },
+    { name: "explore_http_errors", value: 2, labels: { route: "/api" }, ts },
+  ])).status).toBe(200);
+
+  // Before a query: what to type, and no connection status (it would never resolve).
+  await open(page, app.url("/explore"));
+  await expect(page.getByTestId("explore-empty")).toContainText("Type a metric name");
+  await expect(page.getByTestId("live-status")).toHaveCount(0);
+
+  // The selector box suggests names for what is typed before the braces; a pick keeps them.
+  const selector = page.getByTestId("selector");
+  await selector.fill('explore_http_r{route="/api"}');
+  const suggestions = page.getByRole("listbox", { name: "Metric names" });
+  await expect(suggestions.getByRole("option")).toHaveText(["explore_http_requests"]);
+  await page.getByTestId("metric-suggestion").click();
+  await expect(selector).toHaveValue('explore_http_requests{route="/api"}');
+  await page.getByRole("button", { name: "Show", exact: true }).click();
+  await expect(page).toHaveURL(/\/explore\?q=explore_http_requests/);
+  await hydrated(page);
+  await expect(page.getByTestId("live-status")).toHaveText("Live");
+  await expect(page.getByTestId("chart")).toHaveAttribute("data-lines", "1");
+
+  // A Prometheus-style name matcher charts every metric it matches.
+  const pattern = encodeURIComponent('{__name__=~"explore_http_.*"}');
+  await open(page, app.url(`/explore?q=${pattern}&fn=avg&step=1s&window=5m`));
+  await expect(page.getByTestId("live-status")).toHaveText("Live");
+  await expect(page.getByTestId("chart")).toHaveAttribute("data-lines", "2");
+  await expect(page.getByTestId("query-error")).toHaveCount(0);
+  await open(page, app.url(`/explore?q=${encodeURIComponent('{route="/api"}')}`));
+  await expect(page.getByTestId("query-error")).toContainText("__name__ matcher");
+  await expect(page.getByTestId("live-status")).toHaveCount(0);
   expect(errors).toEqual([]);
 });

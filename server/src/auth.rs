@@ -31,6 +31,7 @@ use crate::limits::RateLimiter;
 use crate::routes::now_ms;
 use crate::state::AppState;
 use crate::storage::access::{AccessError, NewSession};
+use crate::telemetry::exposition::METRICS_PATH;
 
 /// Where the browser signs in.
 pub const LOGIN_PATH: &str = "/login";
@@ -90,6 +91,13 @@ pub enum Denied {
          to only ask for the variant"
     )]
     ExposureByGet,
+    /// `GET /metrics` from another machine without a credential.
+    #[error(
+        "livedash's metrics are for a token of any role (`Authorization: Bearer <token>`, as \
+         Prometheus sends with `authorization: {{credentials: …}}`) or for requests from this \
+         machine"
+    )]
+    MetricsFromAfar,
 }
 
 impl Denied {
@@ -97,9 +105,10 @@ impl Denied {
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::NotSignedIn | Self::BadCredential(_) | Self::BadAuthorization => {
-                StatusCode::UNAUTHORIZED
-            }
+            Self::NotSignedIn
+            | Self::BadCredential(_)
+            | Self::BadAuthorization
+            | Self::MetricsFromAfar => StatusCode::UNAUTHORIZED,
             _ => StatusCode::FORBIDDEN,
         }
     }
@@ -133,6 +142,8 @@ pub fn route_access(method: &Method, path: &str, share: bool) -> RouteAccess {
         "/healthz" | "/readyz" | "/ping" | "/health" | LOGIN_PATH | LOGIN_LINK_PATH => {
             return Api(Access::Public);
         }
+        // Any credential, or none from this machine: checked in `checked`.
+        METRICS_PATH => return Api(Access::Public),
         "/api/v1/ingest" | "/api/v1/events" | "/api/v2/write" | "/write" => {
             return Api(Access::Ingest);
         }
@@ -463,6 +474,10 @@ async fn checked(state: &AppState, path: &str, mut request: Request, next: Next)
     if failed || (principal.is_none() && needed_one) {
         note_failure();
     }
+    if path == METRICS_PATH && principal.is_none() && !is_loopback(&address) {
+        note_failure();
+        return refuse(path, Denied::MetricsFromAfar);
+    }
     match (needs, &principal) {
         (RouteAccess::Api(Access::Public) | RouteAccess::ServerFn, _) => {}
         (RouteAccess::Page, None) => {
@@ -565,6 +580,13 @@ async fn is_site_file_or_health(root: &str, path: &str) -> bool {
     tokio::fs::metadata(&file)
         .await
         .is_ok_and(|metadata| metadata.is_file())
+}
+
+/// Whether `address` (from [`client_address`]) is this machine's.
+fn is_loopback(address: &str) -> bool {
+    address
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.to_canonical().is_loopback())
 }
 
 /// The client's IP address (behind a trusted proxy, the one it forwarded for), or "unknown".

@@ -7,6 +7,10 @@
 //! `green` variant really converts better (12 % against 8 %). Everything is written through the
 //! same paths as real traffic: the metrics writer, the event store, the assignment endpoint's
 //! store call. A "Product analytics (demo)" dashboard shows it.
+//!
+//! On a Redis without demo data, the last 24 hours of the same traffic are written first, each
+//! point and event with its own time, so that every chart is full at first sight and rollups,
+//! funnel, experiment and unique visitors agree (see `write_history`).
 
 use std::collections::BinaryHeap;
 use std::time::Duration;
@@ -25,12 +29,47 @@ use crate::storage::events::event_observations;
 use crate::storage::writer::Writer;
 use crate::storage::{StorageError, Store};
 
+/// How often the simulation writes, ms.
+const TICK_MS: u64 = 250;
 /// How often the simulation writes.
-const TICK: Duration = Duration::from_millis(250);
+const TICK: Duration = Duration::from_millis(TICK_MS);
 /// Requests per service per tick.
 const REQUESTS_PER_TICK: usize = 15;
 /// New visitors per tick.
 const VISITORS_PER_TICK: u64 = 3;
+
+// The history: the last 24 hours of the same traffic, written at start on a Redis without demo
+// data, in steps of 10 s of simulated time (the finest rollup, so that every bucket of every
+// tier, and every step of a chart, has points). Per step: each service's request counts by
+// status (the live rate, 60 a second at full load, as one increment per counter), 20 response
+// times per service, and 4 new visitors at full load. Traffic follows a daily curve that is at
+// full load now and lowest 12 hours ago (`DAILY_DIP` less).
+//
+// At most: 8 640 steps × (3 services × 20 response times + 6 counters) = 570 240 metric
+// observations; 34 560 visitors (about 28 500 with the daily curve) sending about 2.7 events
+// each: about 94 000 events at most (about 78 000), two observations each (the `events`
+// counter and the `event_users` set): about 760 000 observations in all, written 3 000 to
+// 4 000 at a time, and the events recorded 400 at a time.
+
+/// Simulated history written at start, ms.
+const HISTORY_MS: i64 = 24 * 3_600_000;
+/// Simulated time per history step, ms.
+const HISTORY_STEP_MS: i64 = 10_000;
+/// Requests per service per history step at full load: the live rate.
+const HISTORY_REQUESTS_PER_STEP: usize =
+    REQUESTS_PER_TICK * (HISTORY_STEP_MS as usize / TICK_MS as usize);
+/// Response times recorded per service per history step (live records every request).
+const HISTORY_SAMPLES_PER_STEP: usize = 20;
+/// New visitors per history step at full load (live: 120 per 10 s; bounded here).
+const HISTORY_VISITORS_PER_STEP: f64 = 4.0;
+/// How much less traffic there is at the quietest time of the simulated day.
+const DAILY_DIP: f64 = 0.35;
+/// Observations per write of the history (metrics and events together).
+const HISTORY_BATCH: usize = 5_000;
+/// Events per `record_events` call of the history (each call is one entry of the raw log).
+const HISTORY_EVENT_BATCH: usize = 400;
+/// The history's random seed, so that it is the same on every Redis.
+const HISTORY_SEED: u64 = 0x6c69_7665_6461_7368;
 /// The demo funnel's name, by which it is found again after a restart.
 const FUNNEL_NAME: &str = "Sign-up (demo)";
 /// The demo experiment's id.
@@ -53,19 +92,41 @@ const PAGES: [&str; 6] = [
     "/docs/ingest",
 ];
 
-/// Runs the simulation until `shutdown`.
+/// Runs the simulation until `shutdown`: on a Redis without demo data, the history first.
 pub async fn run(store: Store, writer: Writer, shutdown: CancellationToken) {
-    let mut simulation = Simulation::new();
-    loop {
-        match prepare(&store).await {
-            Ok(()) => break,
-            Err(error) => tracing::debug!(%error, "the demo waits for Redis"),
+    // Whether this process writes the history. Claimed once, before the set-up makes the demo
+    // dashboard (which marks a Redis as having demo data), so that of processes starting
+    // together on a Redis without demo data exactly one writes it.
+    let mut writes_history = None;
+    let funnel_id = loop {
+        if writes_history.is_none() {
+            match store.claim_demo_history(now_ms()).await {
+                Ok(claimed) => writes_history = Some(claimed),
+                Err(error) => tracing::debug!(%error, "the demo waits for Redis"),
+            }
+        }
+        if writes_history.is_some() {
+            match prepare(&store).await {
+                Ok(funnel_id) => break funnel_id,
+                Err(error) => tracing::debug!(%error, "the demo waits for Redis"),
+            }
         }
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(Duration::from_secs(2)) => {}
         }
-    }
+    };
+    let mut simulation = if writes_history == Some(true) {
+        // Live traffic goes on from where the history ends: the same visitors, mid-visit.
+        let mut simulation = Simulation::seeded(HISTORY_SEED);
+        backfill(&mut simulation, &store, &writer, &funnel_id, &shutdown).await;
+        if shutdown.is_cancelled() {
+            return;
+        }
+        simulation
+    } else {
+        Simulation::new()
+    };
     tracing::info!("demo traffic is running; see the \"Product analytics (demo)\" dashboard");
     let mut ticks = tokio::time::interval(TICK);
     loop {
@@ -79,8 +140,8 @@ pub async fn run(store: Store, writer: Writer, shutdown: CancellationToken) {
     }
 }
 
-/// Makes the funnel, the experiment and the dashboard, once.
-async fn prepare(store: &Store) -> Result<(), StorageError> {
+/// Makes the funnel, the experiment and the dashboard, once; returns the funnel's id.
+async fn prepare(store: &Store) -> Result<String, StorageError> {
     let definitions = store.definitions().await?;
     let funnel_id = match definitions.funnels.iter().find(|f| f.name == FUNNEL_NAME) {
         Some(funnel) => funnel.id.clone(),
@@ -160,6 +221,132 @@ async fn prepare(store: &Store) -> Result<(), StorageError> {
             .await
             .map_err(into_storage)?;
     }
+    Ok(funnel_id)
+}
+
+/// Writes the history (see [`write_history`]), then records how it went in the claim's key;
+/// a failure is logged with its reason, and live traffic starts either way.
+async fn backfill(
+    simulation: &mut Simulation,
+    store: &Store,
+    writer: &Writer,
+    funnel_id: &str,
+    shutdown: &CancellationToken,
+) {
+    let started = std::time::Instant::now();
+    let now = now_ms();
+    let from = now - HISTORY_MS - (now - HISTORY_MS).rem_euclid(HISTORY_STEP_MS);
+    tracing::info!(
+        hours = HISTORY_MS / 3_600_000,
+        "the demo writes the simulated history before it goes live"
+    );
+    let mut written = Written::default();
+    let outcome = write_history(simulation, store, writer, from, shutdown, &mut written).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let summary = format!(
+        "{} observations ({} refused) and {} events in {seconds:.1} s",
+        written.observations, written.refused, written.events
+    );
+    let state = match outcome {
+        Ok(()) => {
+            // The funnel was made before the history went through it: it counts from there.
+            if let Err(error) = store.set_funnel_counts_from(funnel_id, from).await {
+                tracing::warn!(%error, "the demo funnel does not show that it counts the history");
+            }
+            tracing::info!(
+                observations = written.observations,
+                refused = written.refused,
+                events = written.events,
+                seconds,
+                "the demo's history is written"
+            );
+            format!("done: {summary}")
+        }
+        Err(error) if shutdown.is_cancelled() => {
+            tracing::info!(%error, "stopped while writing the demo's history ({summary})");
+            format!("stopped: {summary}")
+        }
+        Err(error) => {
+            tracing::warn!(
+                %error,
+                "the demo's history was not written in full ({summary}); live demo traffic \
+                 starts without the rest, and the history is not tried again on this Redis"
+            );
+            format!("failed after {summary}: {error}")
+        }
+    };
+    if let Err(error) = store.finish_demo_history(&state).await {
+        tracing::warn!(%error, "how the demo's history went was not recorded");
+    }
+}
+
+/// What the history has stored so far.
+#[derive(Default)]
+struct Written {
+    observations: usize,
+    refused: usize,
+    events: usize,
+}
+
+/// Writes simulated traffic from `from` (a step boundary) up to the last step that has ended,
+/// oldest first, through the same calls as live traffic: the metrics writer for every
+/// observation (the events' included), [`Store::record_events`] for the rankings, raw log,
+/// funnels and conversions, and [`Store::assign`] for exposures, every point and event with its
+/// own simulated time. The end follows the clock, so the history reaches the moment live
+/// traffic takes over. Sizes: see the constants at the top.
+///
+/// # Errors
+/// Storage failed, or `shutdown` came.
+async fn write_history(
+    simulation: &mut Simulation,
+    store: &Store,
+    writer: &Writer,
+    from: i64,
+    shutdown: &CancellationToken,
+    written: &mut Written,
+) -> Result<(), StorageError> {
+    // Traffic relative to now's: full now, lowest twelve hours before.
+    let now = now_ms();
+    let load = |at: i64| {
+        let phase = (now - at) as f64 / 86_400_000.0 * std::f64::consts::TAU;
+        1.0 - DAILY_DIP * (1.0 - phase.cos()) / 2.0
+    };
+    let mut observations = Vec::with_capacity(HISTORY_BATCH + 200);
+    let mut events = Vec::with_capacity(HISTORY_EVENT_BATCH + 50);
+    let mut start = from;
+    while start + HISTORY_STEP_MS <= now_ms() {
+        if shutdown.is_cancelled() {
+            return Err(StorageError::WriterStopped);
+        }
+        simulation
+            .history_step(store, start, load(start), &mut observations, &mut events)
+            .await?;
+        start += HISTORY_STEP_MS;
+        if observations.len() + 2 * events.len() >= HISTORY_BATCH
+            || events.len() >= HISTORY_EVENT_BATCH
+        {
+            flush(store, writer, &mut observations, &mut events, written).await?;
+        }
+    }
+    flush(store, writer, &mut observations, &mut events, written).await
+}
+
+/// Writes what the history has gathered, as live traffic is written: the observations (the
+/// events' included) through the writer, then the events' own records.
+async fn flush(
+    store: &Store,
+    writer: &Writer,
+    observations: &mut Vec<Observation>,
+    events: &mut Vec<Event>,
+    written: &mut Written,
+) -> Result<(), StorageError> {
+    observations.extend(event_observations(events.as_slice()));
+    let outcome = writer.write(std::mem::take(observations)).await?;
+    written.observations += outcome.stored;
+    written.refused += outcome.refused.len();
+    store.record_events(events.as_slice(), now_ms()).await?;
+    written.events += events.len();
+    events.clear();
     Ok(())
 }
 
@@ -366,14 +553,94 @@ struct Simulation {
 }
 
 impl Simulation {
+    /// Live traffic from a random seed. Its visitors are numbered from a random million, so
+    /// that they are not taken for those of an earlier run or of the history (numbered from 1),
+    /// whom the funnel and the experiment already know.
     fn new() -> Self {
         let mut seed = [0u8; 8];
         let _ = getrandom::fill(&mut seed);
+        let mut simulation = Self::seeded(u64::from_le_bytes(seed));
+        simulation.next_visitor = (simulation.random.next() % 1_000_000 + 1) * 1_000_000;
+        simulation
+    }
+
+    /// Traffic from `seed`, visitors numbered from 1.
+    fn seeded(seed: u64) -> Self {
         Self {
-            random: Random(u64::from_le_bytes(seed) | 1),
+            random: Random(seed | 1),
             next_visitor: 0,
             pending: BinaryHeap::new(),
         }
+    }
+
+    /// One simulated response time, ms: log-normal, with one request in fifty five times
+    /// slower.
+    fn response_time(&mut self, median: f64) -> f64 {
+        let mut duration = median * (0.45 * self.random.normal()).exp();
+        if self.random.chance(0.02) {
+            duration *= 5.0;
+        }
+        duration
+    }
+
+    /// One step of the history, `[start, start + HISTORY_STEP_MS)` at `load` (1: live
+    /// traffic's): its metrics into `observations`, and the events of every visitor action due
+    /// in it into `events`, each at its own time (exposures are stored at once, as live).
+    async fn history_step(
+        &mut self,
+        store: &Store,
+        start: i64,
+        load: f64,
+        observations: &mut Vec<Observation>,
+        events: &mut Vec<Event>,
+    ) -> Result<(), StorageError> {
+        let end = start + HISTORY_STEP_MS;
+        let requests = (HISTORY_REQUESTS_PER_STEP as f64 * load).round() as usize;
+        // Response times spread evenly over the step, so that they arrive in time order.
+        let spacing = HISTORY_STEP_MS / HISTORY_SAMPLES_PER_STEP as i64;
+        for (service, median, error_rate) in SERVICES {
+            let errors = (0..requests)
+                .filter(|_| self.random.chance(error_rate))
+                .count();
+            for (status, count) in [("200", requests - errors), ("500", errors)] {
+                observations.push(Observation {
+                    series: SeriesKey::new("http_requests_total")
+                        .with_label("service", service)
+                        .with_label("status", status),
+                    kind: MetricKind::Counter,
+                    ts: end - 1,
+                    value: Observed::Number(count as f64),
+                });
+            }
+            for sample in 0..HISTORY_SAMPLES_PER_STEP as i64 {
+                let ts = start + sample * spacing + self.random.between(0, spacing);
+                let duration = self.response_time(median);
+                observations.push(Observation {
+                    series: SeriesKey::new("http_request_duration_ms")
+                        .with_label("service", service),
+                    kind: MetricKind::Histogram,
+                    ts,
+                    value: Observed::Number(duration),
+                });
+            }
+        }
+        let visitors = HISTORY_VISITORS_PER_STEP * load;
+        let mut arriving = visitors.floor() as u64;
+        if self.random.chance(visitors.fract()) {
+            arriving += 1;
+        }
+        for _ in 0..arriving {
+            self.next_visitor += 1;
+            let at = self.random.between(start, end);
+            self.schedule(self.next_visitor, Action::Land, at);
+        }
+        // Actions scheduled by these may fall within the step too, and are taken in turn.
+        while self.pending.peek().is_some_and(|due| due.at < end) {
+            let Some(due) = self.pending.pop() else { break };
+            let at = due.at;
+            events.push(self.act(store, due, at).await?);
+        }
+        Ok(())
     }
 
     /// One tick: service requests, new visitors, and every visitor action that is due.
@@ -381,11 +648,7 @@ impl Simulation {
         let mut observations = Vec::new();
         for (service, median, error_rate) in SERVICES {
             for _ in 0..REQUESTS_PER_TICK {
-                // Log-normal, with one request in fifty five times slower.
-                let mut duration = median * (0.45 * self.random.normal()).exp();
-                if self.random.chance(0.02) {
-                    duration *= 5.0;
-                }
+                let duration = self.response_time(median);
                 let status = if self.random.chance(error_rate) {
                     "500"
                 } else {
@@ -437,7 +700,7 @@ impl Simulation {
         self.schedule(visitor, action, at);
     }
 
-    /// Carries out one due action: the event it sends, and what the visitor does next.
+    /// Carries out one due action at `now`: the event it sends, and what the visitor does next.
     async fn act(&mut self, store: &Store, due: Due, now: i64) -> Result<Event, StorageError> {
         let user = format!("demo-{:06}", due.visitor);
         let page = |path: &str| Some(("path", path.to_owned()));

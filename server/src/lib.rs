@@ -37,6 +37,7 @@ pub mod server_fn_edge;
 pub mod serving;
 pub mod state;
 pub mod storage;
+pub mod telemetry;
 pub mod testing;
 
 use std::future::Future;

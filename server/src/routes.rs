@@ -27,6 +27,8 @@ use crate::live::socket;
 use crate::query_params::{BadParameter, QueryParams};
 use crate::state::AppState;
 use crate::storage::catalog::{LabelListing, NamePage, SeriesPage};
+use crate::telemetry::exposition::{METRICS_PATH, scrape};
+use crate::telemetry::{IngestOutcome, Protocol};
 
 /// Builds the whole HTTP surface on `state`.
 pub fn router(state: AppState) -> Router {
@@ -41,6 +43,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route(METRICS_PATH, get(scrape))
         .route("/api/v1/ingest", post(ingest))
         .route("/api/v1/events", post(events).options(cors_preflight))
         .route(
@@ -284,8 +287,19 @@ async fn ingest(
     headers: axum::http::HeaderMap,
     body: axum::body::Body,
 ) -> Result<impl IntoResponse, AppError> {
-    let _turn = crate::ingest::turn_for(&headers, state.config.max_body_bytes).await;
-    let body = crate::ingest::read_body(&headers, body, state.config.max_body_bytes, false)
+    let started = std::time::Instant::now();
+    let stored = store_samples(&state, &headers, body).await;
+    answer_batch(Protocol::Json, started, stored)
+}
+
+/// Parses and stores a JSON batch: what was stored, and the items refused.
+async fn store_samples(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> Result<Stored, AppError> {
+    let _turn = crate::ingest::turn_for(headers, state.config.max_body_bytes).await;
+    let body = crate::ingest::read_body(headers, body, state.config.max_body_bytes, false)
         .await
         .map_err(BatchError::from)?;
     let batch = parse_batch(&body, now_ms(), state.config.ingest.max_batch_samples)?;
@@ -300,14 +314,46 @@ async fn ingest(
             error: format!("item {index}: {reason}"),
         }
     }));
+    Ok(Stored {
+        accepted: outcome.stored,
+        rejected,
+    })
+}
+
+/// What an ingest request stored, and the items it refused.
+struct Stored {
+    accepted: usize,
+    rejected: Vec<RejectedItem>,
+}
+
+/// Counts an ingest request in livedash's metrics, and answers it: the items accepted, or
+/// which were refused and why.
+fn answer_batch(
+    protocol: Protocol,
+    started: std::time::Instant,
+    stored: Result<Stored, AppError>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let outcome = match &stored {
+        Ok(stored) => IngestOutcome {
+            accepted: stored.accepted,
+            refused: stored.rejected.len(),
+            refused_whole: false,
+        },
+        Err(_) => IngestOutcome {
+            refused_whole: true,
+            ..IngestOutcome::default()
+        },
+    };
+    crate::telemetry::metrics().ingested(protocol, outcome, started.elapsed());
+    let Stored {
+        accepted,
+        mut rejected,
+    } = stored?;
     if !rejected.is_empty() {
         rejected.sort_by_key(|item| item.index);
-        return Err(AppError::PartlyRejected {
-            accepted: outcome.stored,
-            rejected,
-        });
+        return Err(AppError::PartlyRejected { accepted, rejected });
     }
-    Ok(Json(json!({ "accepted": outcome.stored })))
+    Ok(Json(json!({ "accepted": accepted })))
 }
 
 /// Browsers send events and ask for variants from the sites they are on, so these two
@@ -339,55 +385,58 @@ async fn events(
     headers: axum::http::HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    let outcome = async {
-        let _turn = crate::ingest::turn_for(&headers, state.config.max_body_bytes).await;
-        let now = now_ms();
-        let body = crate::ingest::read_body(&headers, body, state.config.max_body_bytes, false)
-            .await
-            .map_err(BatchError::from)?;
-        let batch = parse_events(&body, now, state.config.ingest.max_batch_events)?;
-        drop(body);
-        let (indices, events): (Vec<usize>, Vec<_>) = batch.accepted.into_iter().unzip();
-        let observations = crate::storage::events::event_observations(&events);
-        // An event's observations are adjacent, one item to storage: stored together or not
-        // at all.
-        let per_event = observations.len() / events.len().max(1);
-        let items = (0..observations.len())
-            .map(|position| position - position % per_event.max(1))
-            .collect();
-        let outcome = state.writer.write_items(observations, items).await?;
-        let mut rejected = batch.rejected;
-        let mut refused_events = std::collections::BTreeMap::new();
-        for (position, reason) in outcome.refused {
-            refused_events
-                .entry(position / per_event.max(1))
-                .or_insert(reason);
-        }
-        for (&position, reason) in &refused_events {
-            let index = indices[position];
-            rejected.push(RejectedItem {
-                index,
-                error: format!("item {index}: {reason}"),
-            });
-        }
-        let kept: Vec<_> = events
-            .into_iter()
-            .enumerate()
-            .filter(|(position, _)| !refused_events.contains_key(position))
-            .map(|(_, event)| event)
-            .collect();
-        state.store.record_events(&kept, now).await?;
-        if !rejected.is_empty() {
-            rejected.sort_by_key(|item| item.index);
-            return Err(AppError::PartlyRejected {
-                accepted: kept.len(),
-                rejected,
-            });
-        }
-        Ok(Json(json!({ "accepted": kept.len() })))
+    let started = std::time::Instant::now();
+    let stored = store_events(&state, &headers, body).await;
+    (ANY_ORIGIN, answer_batch(Protocol::Events, started, stored)).into_response()
+}
+
+/// Parses and records a batch of events: how many were kept, and the items refused.
+async fn store_events(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> Result<Stored, AppError> {
+    let _turn = crate::ingest::turn_for(headers, state.config.max_body_bytes).await;
+    let now = now_ms();
+    let body = crate::ingest::read_body(headers, body, state.config.max_body_bytes, false)
+        .await
+        .map_err(BatchError::from)?;
+    let batch = parse_events(&body, now, state.config.ingest.max_batch_events)?;
+    drop(body);
+    let (indices, events): (Vec<usize>, Vec<_>) = batch.accepted.into_iter().unzip();
+    let observations = crate::storage::events::event_observations(&events);
+    // An event's observations are adjacent, one item to storage: stored together or not
+    // at all.
+    let per_event = observations.len() / events.len().max(1);
+    let items = (0..observations.len())
+        .map(|position| position - position % per_event.max(1))
+        .collect();
+    let outcome = state.writer.write_items(observations, items).await?;
+    let mut rejected = batch.rejected;
+    let mut refused_events = std::collections::BTreeMap::new();
+    for (position, reason) in outcome.refused {
+        refused_events
+            .entry(position / per_event.max(1))
+            .or_insert(reason);
     }
-    .await;
-    (ANY_ORIGIN, outcome).into_response()
+    for (&position, reason) in &refused_events {
+        let index = indices[position];
+        rejected.push(RejectedItem {
+            index,
+            error: format!("item {index}: {reason}"),
+        });
+    }
+    let kept: Vec<_> = events
+        .into_iter()
+        .enumerate()
+        .filter(|(position, _)| !refused_events.contains_key(position))
+        .map(|(_, event)| event)
+        .collect();
+    state.store.record_events(&kept, now).await?;
+    Ok(Stored {
+        accepted: kept.len(),
+        rejected,
+    })
 }
 
 /// Parameters of the assignment endpoint.

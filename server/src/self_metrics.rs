@@ -71,20 +71,13 @@ pub async fn record(
                 latency.as_secs_f64() * 1000.0,
             ));
         }
-        if let Some(bytes) = resident_bytes() {
+        if let Some(bytes) = crate::telemetry::process::resident_bytes() {
             batch.push(point("livedash_memory_bytes", MetricKind::Gauge, bytes));
         }
         if let Err(error) = writer.write(batch).await {
             tracing::debug!(%error, "own metrics not recorded this time");
         }
     }
-}
-
-/// Resident memory of this process, from `/proc` (Linux).
-fn resident_bytes() -> Option<f64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: f64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096.0)
 }
 
 /// Creates the Overview dashboard unless one was created before (by this process or another:

@@ -106,3 +106,51 @@ async fn names_series_and_labels() {
         "{answer}"
     );
 }
+
+/// The current values' listing says what each number is: a counter's running total, a
+/// histogram's last observation, a set's distinct members of the last minutes.
+#[tokio::test]
+async fn current_values_carry_their_kind() {
+    use app::model::{MetricKind, SET_LISTING_MINUTES};
+    let redis = RedisServer::start();
+    let app = TestApp::start(&redis.url()).await;
+    let mut batch = vec![
+        json!({"kind": "gauge", "name": "temp", "value": 21.5}),
+        json!({"kind": "counter", "name": "hits_total", "value": 3}),
+        json!({"kind": "counter", "name": "hits_total", "value": 4}),
+        json!({"kind": "histogram", "name": "rt_ms", "value": 12}),
+        json!({"kind": "histogram", "name": "rt_ms", "value": 80}),
+    ];
+    for user in ["a", "b", "c", "a", "b"] {
+        batch.push(json!({"kind": "set", "name": "visitors", "member": user}));
+    }
+    let (status, answer) = app
+        .ingest(&serde_json::Value::Array(batch).to_string())
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let listing = app.state.store.current_values().await.unwrap();
+    let of = |name: &str| {
+        listing
+            .values
+            .iter()
+            .find(|value| value.series.name == name)
+            .unwrap_or_else(|| panic!("{name} missing from {listing:?}"))
+    };
+    assert_eq!(
+        (of("temp").value, of("temp").kind),
+        (21.5, Some(MetricKind::Gauge))
+    );
+    assert_eq!(
+        (of("hits_total").value, of("hits_total").kind),
+        (7.0, Some(MetricKind::Counter))
+    );
+    assert_eq!(
+        (of("rt_ms").value, of("rt_ms").kind),
+        (80.0, Some(MetricKind::Histogram))
+    );
+    assert_eq!(
+        (of("visitors").value, of("visitors").kind),
+        (3.0, Some(MetricKind::Set)),
+        "distinct members of the last {SET_LISTING_MINUTES} minutes"
+    );
+}

@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use app::live::{LiveData, ServerMessage};
-use app::model::{CurrentValue, SeriesKey};
+use app::model::{CurrentValue, MetricKind, SeriesKey};
 use redis::Commands as _;
 use server::storage::{Keys, SeriesId};
 use support::{LiveEvent, RedisServer, TestApp};
@@ -54,6 +54,7 @@ async fn ingested_point_is_stored_and_pushed() {
         series,
         value: 42.5,
         ts,
+        kind: Some(MetricKind::Gauge),
     };
     assert_eq!(live.values().await, vec![expected.clone()]);
 

@@ -715,3 +715,167 @@ async fn concurrent_writes_get_their_own_outcome() {
         .sum();
     assert_eq!(total, 20.0 * 50.0);
 }
+
+/// A `__name__` matcher chooses among the catalog's metric names, as in PromQL: an exact one is
+/// the name itself, a pattern reads every metric it matches (each line named by `__name__`),
+/// and a selector that names no metric is refused, saying what is missing.
+#[tokio::test]
+async fn name_matchers_choose_metrics() {
+    let redis = RedisServer::start();
+    let app = TestApp::start(&redis.url()).await;
+    let (status, answer) = app
+        .ingest(
+            r#"[
+            {"kind":"counter","name":"http_requests_total","labels":{"route":"/api"},"value":3},
+            {"kind":"counter","name":"http_requests_total","labels":{"route":"/"},"value":1},
+            {"kind":"counter","name":"http_errors_total","labels":{"route":"/api"},"value":2},
+            {"name":"httpd_up","labels":{"route":"/api"},"value":1},
+            {"name":"go_goroutines","labels":{"route":"/api"},"value":7}
+        ]"#,
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let now = now_ms();
+    let sum = |selector: &str| {
+        query(
+            selector,
+            now - MINUTE,
+            now + SECOND,
+            MINUTE,
+            Aggregation::Sum,
+        )
+    };
+    // Each line as (its `__name__` label, its route).
+    let lines = |result: &QueryResult| -> Vec<(String, String)> {
+        result
+            .series
+            .iter()
+            .map(|line| {
+                let label = |name: &str| line.labels.get(name).cloned().unwrap_or_default();
+                (label("__name__"), label("route"))
+            })
+            .collect()
+    };
+    let pair = |name: &str, route: &str| (name.to_owned(), route.to_owned());
+
+    // An exact `__name__` is the name.
+    let plain = run(&app, sum("http_requests_total"), now).await;
+    assert_eq!(plain.series.len(), 2);
+    assert_eq!(
+        run(&app, sum(r#"{__name__="http_requests_total"}"#), now).await,
+        plain
+    );
+    // A fixed name with a pattern besides: one metric, lines as usual.
+    let both = run(
+        &app,
+        sum(r#"http_requests_total{__name__=~".*_total", route="/"}"#),
+        now,
+    )
+    .await;
+    assert_eq!(lines(&both), [pair("", "/")]);
+
+    // Patterns choose among the names; each line names its metric.
+    assert_eq!(
+        lines(&run(&app, sum(r#"{__name__=~"http_.*"}"#), now).await),
+        [
+            pair("http_errors_total", "/api"),
+            pair("http_requests_total", "/"),
+            pair("http_requests_total", "/api"),
+        ]
+    );
+    assert_eq!(
+        lines(&run(&app, sum(r#"{__name__=~"http.*", route="/api"}"#), now).await),
+        [
+            pair("http_errors_total", "/api"),
+            pair("http_requests_total", "/api"),
+            pair("httpd_up", "/api"),
+        ]
+    );
+    assert_eq!(
+        lines(&run(&app, sum(r#"{__name__!~"http.*"}"#), now).await),
+        [pair("go_goroutines", "/api")]
+    );
+    assert_eq!(
+        lines(
+            &run(
+                &app,
+                sum(r#"{__name__!="http_errors_total", __name__=~"http_.*", route="/api"}"#),
+                now
+            )
+            .await
+        ),
+        [pair("http_requests_total", "/api")]
+    );
+    assert!(
+        run(&app, sum(r#"{__name__=~"nothing_.*"}"#), now)
+            .await
+            .series
+            .is_empty()
+    );
+    // Grouped by `__name__`: one line per metric.
+    let mut grouped = sum(r#"{__name__=~"http_.*"}"#);
+    grouped.group_by = Some(vec!["__name__".into()]);
+    assert_eq!(
+        lines(&run(&app, grouped, now).await),
+        [
+            pair("http_errors_total", ""),
+            pair("http_requests_total", "")
+        ]
+    );
+
+    // What cannot be answered says why.
+    let refused = |query: Query| {
+        let store = app.state.store.clone();
+        async move { store.query(&query, now).await.unwrap_err().to_string() }
+    };
+    let mut latest = sum(r#"{__name__=~"http.*"}"#);
+    latest.aggregation = Aggregation::Last;
+    let problem = refused(latest).await;
+    assert!(problem.contains("different kinds"), "{problem}");
+    let mut unnamed = sum("x");
+    unnamed.selector = Selector {
+        name: String::new(),
+        matchers: Selector::parse(r#"x{route="/api"}"#).unwrap().matchers,
+    };
+    let problem = refused(unnamed).await;
+    assert!(
+        problem.contains("expected a metric name, or a __name__ matcher"),
+        "{problem}"
+    );
+    let problem = refused(sum(r#"{__name__=~"("}"#)).await;
+    assert!(problem.contains("invalid regular expression"), "{problem}");
+
+    // The HTTP API and the catalog read the same selectors.
+    let (status, answer) = get(
+        &app,
+        "/api/v1/query?query=%7B__name__%3D~%22http_.*%22%7D&agg=sum&range=5m".into(),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["series"].as_array().unwrap().len(), 3, "{answer}");
+    assert_eq!(
+        answer["series"][0]["labels"]["__name__"],
+        "http_errors_total"
+    );
+    let (status, answer) = get(
+        &app,
+        "/api/v1/query?query=%7Broute%3D%22%2Fapi%22%7D&agg=sum&range=5m".into(),
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("__name__ matcher"),
+        "{answer}"
+    );
+    let (status, page) = get(
+        &app,
+        "/api/v1/series?match=%7B__name__%3D~%22http_.*%22%2Croute%3D%22%2Fapi%22%7D&limit=10"
+            .into(),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["total"], 2, "{page}");
+}

@@ -335,7 +335,7 @@ fn ShownOnce(
             Ok(secret) => view! {
                 <div class="created-link">
                     <span>{caption}</span>
-                    <input type="text" readonly class="code" data-testid=test_id prop:value=secret />
+                    <input type="text" readonly class="code" aria-label=caption data-testid=test_id prop:value=secret />
                 </div>
             }
             .into_any(),

@@ -8,7 +8,7 @@ use crate::events::{
     AnalyticsChange, AnalyticsDefinitions, Experiment, Funnel, FunnelStep, MIN_FUNNEL_STEPS,
     Variant,
 };
-use crate::widget_data::format_elapsed;
+use crate::format;
 
 /// Conversion windows offered for a new funnel.
 const WINDOWS: [(&str, i64); 6] = [
@@ -82,7 +82,7 @@ pub fn AnalyticsPage() -> impl IntoView {
                     view! {
                         <li>
                             <strong>{funnel.name.clone()}</strong>
-                            <span class="muted">{format!(" · {steps} · within {}", format_elapsed(funnel.window_ms as f64))}</span>
+                            <span class="muted">{format!(" · {steps} · within {}", format::duration_ms(funnel.window_ms as f64))}</span>
                             <Show when=can_edit>
                                 <button type="button" class="button danger small" on:click={
                                     let (name, change) = (name.clone(), change.clone());
@@ -185,10 +185,10 @@ fn NewFunnel(create: Callback<(Funnel, bool)>) -> impl IntoView {
             </ol>
             <div class="field-row">
                 <button type="button" class="button secondary small" data-testid="funnel-add-step"
-                    disabled=move || steps.with(Vec::len) >= crate::events::MAX_FUNNEL_STEPS
+                    disabled={move || steps.with(Vec::len) >= crate::events::MAX_FUNNEL_STEPS}
                     on:click=move |_| steps.update(|s| s.push((String::new(), String::new())))>"Add step"</button>
                 <button type="button" class="button secondary small"
-                    disabled=move || steps.with(Vec::len) <= MIN_FUNNEL_STEPS
+                    disabled={move || steps.with(Vec::len) <= MIN_FUNNEL_STEPS}
                     on:click=move |_| steps.update(|s| { s.pop(); })>"Remove last step"</button>
             </div>
             <label class="field">
@@ -271,10 +271,10 @@ fn NewExperiment(create: Callback<Experiment>) -> impl IntoView {
             </ol>
             <div class="field-row">
                 <button type="button" class="button secondary small"
-                    disabled=move || variants.with(Vec::len) >= crate::events::MAX_VARIANTS
+                    disabled={move || variants.with(Vec::len) >= crate::events::MAX_VARIANTS}
                     on:click=move |_| variants.update(|v| { let n = v.len(); v.push((format!("variant-{n}"), 50)) })>"Add variant"</button>
                 <button type="button" class="button secondary small"
-                    disabled=move || variants.with(Vec::len) <= 2
+                    disabled={move || variants.with(Vec::len) <= 2}
                     on:click=move |_| variants.update(|v| { v.pop(); })>"Remove last variant"</button>
             </div>
             <p class="muted small">"The first variant is the control. Keep the weights fixed while the experiment runs."</p>

@@ -11,8 +11,8 @@ use crate::dashboard::Widget;
 use crate::events::{
     AnalyticsAnswer, Event, ExperimentReport, FunnelReport, Heatmap, UNIQUE_STANDARD_ERROR,
 };
+use crate::format;
 use crate::model::format_utc;
-use crate::widget_data::{format_count, format_elapsed, format_percent};
 
 /// An analytics widget's body, in a WASM chunk of its own (see `widgets::LoadBody`).
 #[lazy]
@@ -112,9 +112,9 @@ fn Uniques(users: u64) -> impl IntoView {
     let margin = (users as f64 * UNIQUE_STANDARD_ERROR * 1.96).round() as u64;
     view! {
         <div class="stat uniques">
-            <div class="stat-value" data-testid="uniques-value" data-users=users>{format_count(users)}</div>
+            <div class="stat-value" data-testid="uniques-value" data-users=users>{format::count(users)}</div>
             <div class="stat-sub muted" title="HyperLogLog estimate: 95% of the time within this margin">
-                {format!("± {} (± {:.1}%) distinct users", format_count(margin), UNIQUE_STANDARD_ERROR * 196.0)}
+                {format!("± {} (± {:.1}%) distinct users", format::count(margin), UNIQUE_STANDARD_ERROR * 196.0)}
             </div>
         </div>
     }
@@ -145,8 +145,8 @@ fn Ranking(entries: Vec<(String, u64)>, total: u64) -> impl IntoView {
                                     <span class="bar" style=format!("width:{share:.1}%")></span>
                                     <span>{value}</span>
                                 </td>
-                                <td class="num">{format_count(count)}</td>
-                                <td class="num muted">{format_percent(of_total)}</td>
+                                <td class="num">{format::count(count)}</td>
+                                <td class="num muted">{format::percent(of_total)}</td>
                             </tr>
                         }
                     })
@@ -185,13 +185,13 @@ fn FunnelBars(report: FunnelReport) -> impl IntoView {
                 _ => {
                     let mut parts = vec![format!(
                         "{} of the step before",
-                        report.step_conversion(index).map_or("–".into(), format_percent)
+                        report.step_conversion(index).map_or("–".into(), format::percent)
                     )];
                     if let Some(dropped) = dropped {
-                        parts.push(format!("{} dropped", format_count(dropped)));
+                        parts.push(format!("{} dropped", format::count(dropped)));
                     }
                     if let Some(Some(median)) = report.median_ms.get(index) {
-                        parts.push(format!("median {}", format_elapsed(*median)));
+                        parts.push(format!("median {}", format::duration_ms(*median)));
                     }
                     parts.join(" · ")
                 }
@@ -201,9 +201,9 @@ fn FunnelBars(report: FunnelReport) -> impl IntoView {
                     <div class="funnel-label">
                         <span class="funnel-name">{format!("{}. {name}", index + 1)}</span>
                         <span class="num">
-                            {format_count(users)}
+                            {format::count(users)}
                             <span class="muted">
-                                {format!(" · {}", report.overall_conversion(index).map_or("–".into(), format_percent))}
+                                {format!(" · {}", report.overall_conversion(index).map_or("–".into(), format::percent))}
                             </span>
                         </span>
                     </div>
@@ -221,7 +221,7 @@ fn FunnelBars(report: FunnelReport) -> impl IntoView {
             <p class="muted small">
                 {format!(
                     "Within {} of the first step · counting since {}",
-                    format_elapsed(report.funnel.window_ms as f64),
+                    format::duration_ms(report.funnel.window_ms as f64),
                     format_utc(since),
                 )}
             </p>
@@ -234,7 +234,7 @@ fn FunnelBars(report: FunnelReport) -> impl IntoView {
 #[component]
 fn ExperimentTable(report: ExperimentReport) -> impl IntoView {
     let interval =
-        |(low, high): (f64, f64)| format!("{} to {}", format_percent(low), format_percent(high));
+        |(low, high): (f64, f64)| format!("{} to {}", format::percent(low), format::percent(high));
     let p_text = |p: Option<f64>| match p {
         Some(p) if p < 0.0001 => "< 0.0001".to_owned(),
         Some(p) => format!("{p:.4}"),
@@ -260,14 +260,14 @@ fn ExperimentTable(report: ExperimentReport) -> impl IntoView {
             view! {
                 <tr data-testid="experiment-row" data-users=row.users data-verdict=verdict>
                     <td class="row-name">{row.name}</td>
-                    <td class="num">{format_count(row.users)}</td>
-                    <td class="num">{format_count(row.conversions)}</td>
+                    <td class="num">{format::count(row.users)}</td>
+                    <td class="num">{format::count(row.conversions)}</td>
                     <td class="num">
-                        {row.rate.map_or("–".into(), format_percent)}
+                        {row.rate.map_or("–".into(), format::percent)}
                         <div class="muted small">{interval(row.rate_interval)}</div>
                     </td>
                     <td class="num">
-                        {row.difference.map_or("–".into(), |d| format!("{}{}", if d >= 0.0 { "+" } else { "" }, format_percent(d)))}
+                        {row.difference.map_or("–".into(), |d| format!("{}{}", if d >= 0.0 { "+" } else { "" }, format::percent(d)))}
                         <div class="muted small">{row.difference_interval.map(interval)}</div>
                     </td>
                     <td class="num" title=format!("fixed-horizon p = {}", p_text(row.p_value))>

@@ -158,7 +158,7 @@ pub fn render_axes(window: (i64, i64), bounds: (f64, f64), size: (u32, u32)) -> 
         )))?;
         for &y in &value_ticks {
             let (px, py) = chart.backend_coord(&(from, y));
-            labels.push(((px - 6, py), "end", short_number(y)));
+            labels.push(((px - 6, py), "end", crate::format::axis(y)));
         }
         for &x in &time_ticks {
             let (px, py) = chart.backend_coord(&(x, low));
@@ -375,28 +375,6 @@ fn time_of_day(ms: i64, span_ms: i64) -> String {
     }
 }
 
-/// A compact axis number: 950, 1.2k, 3.4M, 0.25.
-fn short_number(value: f64) -> String {
-    let magnitude = value.abs();
-    let (scaled, suffix) = if magnitude >= 1e9 {
-        (value / 1e9, "G")
-    } else if magnitude >= 1e6 {
-        (value / 1e6, "M")
-    } else if magnitude >= 1e4 {
-        (value / 1e3, "k")
-    } else {
-        (value, "")
-    };
-    let text = if scaled.fract().abs() < 1e-9 || scaled.abs() >= 100.0 {
-        format!("{scaled:.0}")
-    } else if scaled.abs() >= 1.0 {
-        format!("{scaled:.1}")
-    } else {
-        format!("{scaled:.2}")
-    };
-    format!("{text}{suffix}")
-}
-
 /// A live chart of `view` over the `window_ms` up to `now`, with a legend.
 #[component]
 pub fn LiveChart(
@@ -512,11 +490,7 @@ mod tests {
     }
 
     #[test]
-    fn numbers_and_times_are_short() {
-        assert_eq!(short_number(950.0), "950");
-        assert_eq!(short_number(12_500.0), "12.5k");
-        assert_eq!(short_number(3_400_000.0), "3.4M");
-        assert_eq!(short_number(0.25), "0.25");
+    fn times_are_short() {
         assert_eq!(time_of_day(3_723_000, 60_000), "01:02:03");
         assert_eq!(time_of_day(3_723_000, 3_600_000), "01:02");
     }

@@ -332,13 +332,16 @@ mod live {
                                 .into_iter()
                                 .filter_map(|line| {
                                     let (ts, value) = *line.points.last()?;
+                                    // A `__name__` pattern's lines name their metric.
+                                    let mut labels = line.labels;
+                                    let name = labels
+                                        .remove(crate::query::NAME_LABEL)
+                                        .unwrap_or_else(|| selector.name.clone());
                                     Some(CurrentValue {
-                                        series: crate::model::SeriesKey {
-                                            name: selector.name.clone(),
-                                            labels: line.labels,
-                                        },
+                                        series: crate::model::SeriesKey { name, labels },
                                         value,
                                         ts,
+                                        kind: None,
                                     })
                                 })
                                 .collect(),

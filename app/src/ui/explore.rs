@@ -12,6 +12,7 @@ use crate::api::{get_dashboard, list_dashboards, save_dashboard};
 use crate::dashboard::{GridRect, SaveOutcome, Widget, WidgetKind, WidgetQuery, free_spot};
 
 use super::chart::LiveChart;
+use super::metric_picker::MetricPicker;
 use super::status::{ConnectionStatus, StatusPill, StorageBanner};
 use crate::live::{LiveQuery, View};
 use crate::query::{Aggregation, Selector, parse_duration_ms};
@@ -21,6 +22,12 @@ const WINDOWS: [&str; 8] = ["1m", "5m", "15m", "1h", "6h", "24h", "7d", "30d"];
 const DEFAULT_STEP: &str = "10s";
 const DEFAULT_WINDOW: &str = "15m";
 const DEFAULT_AGGREGATION: &str = "avg";
+/// Selectors the empty page offers, each of which fills the selector box.
+const EXAMPLES: [&str; 3] = [
+    r#"http_requests_total{route="/api"}"#,
+    r#"http_requests_total{route="/api", method=~"GET|POST"}"#,
+    r#"{__name__=~"http_.*"}"#,
+];
 
 /// The form's values, as read from the address.
 #[derive(Clone, Debug, PartialEq)]
@@ -64,16 +71,16 @@ pub fn ExplorePage() -> impl IntoView {
             .unwrap_or_else(|| DEFAULT_WINDOW.into()),
     });
     let status = RwSignal::new(ConnectionStatus::Connecting);
+    // The selector box's text: typed, or changed by a picked suggestion or an example.
+    let text = RwSignal::new(form.selector.clone());
+    // Only a query that runs has a connection whose state is worth showing.
+    let mut live = false;
     let body = if form.selector.trim().is_empty() {
-        EitherOf3::A(view! {
-            <div class="empty">
-                <p>"Type a metric name, optionally with label matchers, to chart it live:"</p>
-                <pre class="code">"http_requests{route=\"/api\", method=~\"GET|POST\"}"</pre>
-            </div>
-        })
+        EitherOf3::A(view! { <EmptyState text /> })
     } else {
         match live_query(&form) {
             Ok(query) => {
+                live = true;
                 let widget = widget_of(&form, &query);
                 EitherOf3::B(view! {
                     {live_chart(query, status)}
@@ -89,12 +96,38 @@ pub fn ExplorePage() -> impl IntoView {
         <section class="panel">
             <div class="panel-head">
                 <h1>"Explore"</h1>
-                <StatusPill status />
+                {live.then(|| view! { <StatusPill status /> })}
             </div>
-            <StorageBanner status />
-            <QueryForm form />
+            {live.then(|| view! { <StorageBanner status /> })}
+            <QueryForm form text />
             {body}
         </section>
+    }
+}
+
+/// What the page shows before a query: what to type, and examples that fill the selector box.
+#[component]
+fn EmptyState(text: RwSignal<String>) -> impl IntoView {
+    view! {
+        <div class="empty" data-testid="explore-empty">
+            <p>
+                "Type a metric name in the selector box, or pick one from the names it suggests as you type. "
+                "Add label matchers in braces to narrow it, then press Show to chart it live. For example:"
+            </p>
+            <p>
+                {EXAMPLES.iter().map(|example| {
+                    let example = *example;
+                    view! {
+                        <button type="button" class="button secondary small metric"
+                            data-testid="explore-example"
+                            on:click=move |_| text.set(example.to_owned())>
+                            {example}
+                        </button>
+                    }
+                }).collect_view()}
+            </p>
+            <p>"The last one charts every metric whose name starts with http_, as in Prometheus."</p>
+        </div>
     }
 }
 
@@ -208,7 +241,11 @@ fn live_chart(query: LiveQuery, status: RwSignal<ConnectionStatus>) -> impl Into
     else {
         unreachable!("the explore page charts ranges");
     };
-    let (metric, step_ms, window_ms) = (selector.name.clone(), *step_ms, *window_ms);
+    // A `__name__` pattern names no one metric: the chart is named by the selector.
+    let metric = selector
+        .fixed_name()
+        .map_or_else(|| selector.to_string(), str::to_owned);
+    let (step_ms, window_ms) = (*step_ms, *window_ms);
     let view_signal = RwSignal::new(View::default());
     let now = RwSignal::new(now_ms());
 
@@ -243,7 +280,7 @@ fn live_chart(query: LiveQuery, status: RwSignal<ConnectionStatus>) -> impl Into
 }
 
 #[component]
-fn QueryForm(form: Form) -> impl IntoView {
+fn QueryForm(form: Form, text: RwSignal<String>) -> impl IntoView {
     let options = |choices: &[&'static str], chosen: &str| {
         let mut choices: Vec<String> = choices.iter().map(|c| (*c).to_owned()).collect();
         if !choices.iter().any(|c| c == chosen) {
@@ -261,17 +298,17 @@ fn QueryForm(form: Form) -> impl IntoView {
         Aggregation::NAMES.iter().map(|(name, _)| *name).collect();
     view! {
         <form class="query-form" method="get" action="/explore">
-            <label class="field field-wide">
-                <span>"Selector"</span>
-                <input
-                    name="q"
-                    value=form.selector.clone()
-                    placeholder="cpu_usage{host=\"a\"}"
-                    autocomplete="off"
-                    spellcheck="false"
-                    data-testid="selector"
-                />
-            </label>
+            // Suggests the catalog's metric names for the name typed before any `{`.
+            <MetricPicker
+                value=Signal::from(text)
+                on_change=Callback::new(move |new: String| text.set(new))
+                label="Selector"
+                id="explore-selector"
+                testid="selector"
+                name="q"
+                placeholder="http_requests_total{route=\"/api\"}"
+                classes="field field-wide autocomplete"
+            />
             <label class="field">
                 <span>"Aggregation"</span>
                 <select name="fn">{options(&aggregations, &form.aggregation)}</select>
@@ -319,6 +356,13 @@ mod tests {
             live_query(&form("", "avg", "10s", "1h"))
                 .unwrap_err()
                 .contains("metric name")
+        );
+        // Prometheus-style name matchers, and a selector that names no metric.
+        assert!(live_query(&form(r#"{__name__=~"http_.*"}"#, "avg", "10s", "1h")).is_ok());
+        assert!(
+            live_query(&form(r#"{job="api"}"#, "avg", "10s", "1h"))
+                .unwrap_err()
+                .contains("__name__ matcher")
         );
         assert!(
             live_query(&form("cpu", "median", "10s", "1h"))

@@ -7,8 +7,9 @@ use leptos::prelude::*;
 use super::json;
 use super::status::{ConnectionStatus, StatusPill, StorageBanner};
 use crate::api::{ValueListing, current_values};
+use crate::format;
 use crate::live::View;
-use crate::model::{CurrentValue, SeriesKey, format_utc};
+use crate::model::{CurrentValue, MetricKind, SET_LISTING_MINUTES, SeriesKey, format_utc};
 
 /// Lists every series with its current value, live.
 #[component]
@@ -70,8 +71,10 @@ fn ValuesTable(first: ValueListing, live: RwSignal<View>) -> impl IntoView {
             for (series, value) in &live.latest {
                 match merged.get(series) {
                     Some(known) if !value.supersedes(known) => {}
-                    _ => {
-                        merged.insert(series.clone(), value.clone());
+                    known => {
+                        let mut value = value.clone();
+                        value.kind = value.kind.or(known.and_then(|known| known.kind));
+                        merged.insert(series.clone(), value);
                     }
                 }
             }
@@ -132,8 +135,21 @@ fn ValueRow(value: CurrentValue) -> impl IntoView {
                     })
                     .collect_view()}
             </td>
-            <td class="num value">{value.value.to_string()}</td>
+            <td class="num value" title=value.value.to_string() data-value=value.value.to_string()>
+                {format::number(value.value)}
+                {what_it_is(value.kind).map(|what| view! { <span class="value-kind">{what}</span> })}
+            </td>
             <td class="time">{format_utc(value.ts)}</td>
         </tr>
+    }
+}
+
+/// What a listed value is, for the kinds whose number is not simply "the value".
+fn what_it_is(kind: Option<MetricKind>) -> Option<String> {
+    match kind? {
+        MetricKind::Gauge => None,
+        MetricKind::Counter => Some("total".to_owned()),
+        MetricKind::Histogram => Some("last observation".to_owned()),
+        MetricKind::Set => Some(format!("distinct, last {SET_LISTING_MINUTES} min")),
     }
 }

@@ -12,6 +12,7 @@ mod json;
 #[cfg(feature = "hydrate")]
 mod live_socket;
 mod live_values;
+mod metric_picker;
 mod scene;
 mod share_panel;
 mod side_panel;

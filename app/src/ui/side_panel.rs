@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use super::editor::Editor;
 use super::json;
-use crate::api::metric_names;
+use super::metric_picker::{MetricPicker, join_selector, split_selector};
 use crate::dashboard::{AnalyticsSource, Threshold, Widget, WidgetKind};
 use crate::events::AnalyticsDefinitions;
 use crate::query::{Aggregation, Selector, parse_duration_ms};
@@ -15,32 +15,6 @@ use crate::query::{Aggregation, Selector, parse_duration_ms};
 const STEPS: [&str; 9] = ["1s", "5s", "10s", "30s", "1m", "5m", "15m", "1h", "1d"];
 /// Colours a new threshold cycles through.
 const THRESHOLD_COLOURS: [&str; 3] = ["#eab308", "#f97316", "#e11d48"];
-
-/// A selector's metric name and the label filters inside its braces.
-#[must_use]
-pub fn split_selector(selector: &str) -> (String, String) {
-    match selector.split_once('{') {
-        Some((name, rest)) => (
-            name.trim().to_owned(),
-            rest.trim_end()
-                .strip_suffix('}')
-                .unwrap_or(rest)
-                .trim()
-                .to_owned(),
-        ),
-        None => (selector.trim().to_owned(), String::new()),
-    }
-}
-
-/// The selector for a metric name and label filters.
-#[must_use]
-pub fn join_selector(name: &str, filters: &str) -> String {
-    if filters.trim().is_empty() {
-        name.trim().to_owned()
-    } else {
-        format!("{}{{{}}}", name.trim(), filters.trim())
-    }
-}
 
 #[component]
 pub fn SidePanel(editor: Editor, id: String) -> impl IntoView {
@@ -148,7 +122,7 @@ pub fn SidePanel(editor: Editor, id: String) -> impl IntoView {
             <Show when=has_query>
                 <fieldset class="group">
                     <legend>"Query"</legend>
-                    <MetricPicker value=metric on_pick />
+                    <MetricPicker value=metric on_change=on_pick />
                     <label class="field">
                         <span>"Label filters"</span>
                         <input type="text" placeholder="host=\"a\", region=~\"eu-.*\"" spellcheck="false"
@@ -461,119 +435,5 @@ fn Thresholds(widget: Memo<Option<Widget>>, set: Callback<Vec<Threshold>>) -> im
                 set.run(all);
             }>"Add threshold"</button>
         </div>
-    }
-}
-
-/// A metric name input that suggests names from the catalog as one types: arrows to move
-/// through them, Enter or a click to pick.
-#[component]
-fn MetricPicker(value: Signal<String>, on_pick: Callback<String>) -> impl IntoView {
-    let suggestions = RwSignal::new(Vec::<String>::new());
-    let highlighted = RwSignal::new(None::<usize>);
-    let open = RwSignal::new(false);
-    // Answers may arrive out of order; only the newest question's counts.
-    let asked = StoredValue::new(0u64);
-    let suggest = move |prefix: String| {
-        asked.update_value(|count| *count += 1);
-        let question = asked.get_value();
-        leptos::task::spawn_local(async move {
-            if let Ok(names) = metric_names(prefix).await
-                && asked.try_get_value() == Some(question)
-            {
-                suggestions.set(names);
-                highlighted.set(None);
-                open.set(true);
-            }
-        });
-    };
-    let pick = move |name: String| {
-        on_pick.run(name);
-        open.set(false);
-    };
-    view! {
-        <div class="field autocomplete">
-            <label for="metric-picker">"Metric"</label>
-            <input
-                id="metric-picker"
-                type="text"
-                role="combobox"
-                autocomplete="off"
-                spellcheck="false"
-                placeholder="Start typing a metric name"
-                aria-autocomplete="list"
-                aria-controls="metric-suggestions"
-                aria-expanded=move || (open.get() && !suggestions.with(Vec::is_empty)).to_string()
-                data-testid="metric-picker"
-                prop:value=move || value.get()
-                on:input=move |event| {
-                    let text = event_target_value(&event);
-                    on_pick.run(text.clone());
-                    suggest(text);
-                }
-                on:focus=move |_| suggest(value.get_untracked())
-                on:blur=move |_| {
-                    // Let a click on a suggestion land first.
-                    set_timeout(move || open.set(false), std::time::Duration::from_millis(150));
-                }
-                on:keydown=move |event| {
-                    let count = suggestions.with(Vec::len);
-                    match event.key().as_str() {
-                        "ArrowDown" if count > 0 => {
-                            event.prevent_default();
-                            open.set(true);
-                            highlighted.update(|h| *h = Some(h.map_or(0, |h| (h + 1) % count)));
-                        }
-                        "ArrowUp" if count > 0 => {
-                            event.prevent_default();
-                            highlighted.update(|h| *h = Some(h.map_or(count - 1, |h| (h + count - 1) % count)));
-                        }
-                        "Enter" => {
-                            if let Some(name) = highlighted.get().and_then(|h| suggestions.with(|s| s.get(h).cloned())) {
-                                event.prevent_default();
-                                pick(name);
-                            }
-                        }
-                        "Escape" => open.set(false),
-                        _ => {}
-                    }
-                }
-            />
-            <Show when=move || open.get() && !suggestions.with(Vec::is_empty)>
-                <ul class="suggestions" id="metric-suggestions" role="listbox" data-testid="metric-suggestions">
-                    {move || suggestions.get().into_iter().enumerate().map(|(index, name)| {
-                        let chosen = name.clone();
-                        view! {
-                            <li
-                                role="option"
-                                data-testid="metric-suggestion"
-                                aria-selected=move || (highlighted.get() == Some(index)).to_string()
-                                on:pointerdown=move |event| {
-                                    event.prevent_default();
-                                    pick(chosen.clone());
-                                }
-                            >
-                                {name}
-                            </li>
-                        }
-                    }).collect_view()}
-                </ul>
-            </Show>
-        </div>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn selectors_split_and_join() {
-        assert_eq!(
-            split_selector(r#"cpu{host="a", region=~"eu.*"}"#),
-            ("cpu".into(), r#"host="a", region=~"eu.*""#.into())
-        );
-        assert_eq!(split_selector("cpu"), ("cpu".into(), String::new()));
-        assert_eq!(join_selector("cpu", ""), "cpu");
-        assert_eq!(join_selector("cpu", r#"host="a""#), r#"cpu{host="a"}"#);
     }
 }

@@ -14,11 +14,12 @@ use super::chart::{
 use super::scene::SvgLayer;
 use super::status::ConnectionStatus;
 use crate::dashboard::{Display, Widget, WidgetKind};
+use crate::format;
 use crate::live::View;
 use crate::model::format_utc;
 use crate::widget_data::{
-    Block, Inline, PERCENTILES, band_of, format_change, format_value, gauge_fraction, markdown,
-    rows, series_name, stat, threshold_color,
+    Block, Inline, PERCENTILES, band_of, format_value, gauge_fraction, markdown, rows, series_name,
+    stat, threshold_color,
 };
 
 /// Pixel height of one grid row, and the gap between cells; the stylesheet uses the same.
@@ -563,7 +564,7 @@ fn StatBody(
             };
             view! {
                 <span class=class title="Mean of this period against the period before">
-                    {format_change(change)}
+                    {format::change(change)}
                 </span>
             }
         })

@@ -19,6 +19,7 @@ use super::line_protocol::{self, LineError, LineLimits, MAX_KEPT_LINE_ERRORS, Pr
 use super::{BodyError, read_body};
 use crate::error::{AppError, InfluxApi};
 use crate::state::AppState;
+use crate::telemetry::{self, IngestOutcome, Protocol};
 
 /// The InfluxDB version livedash reports to clients that ask.
 const COMPATIBLE_VERSION: &str = "2.7.0";
@@ -107,6 +108,50 @@ async fn write(
     precision: Option<&str>,
     api: InfluxApi,
 ) -> Result<StatusCode, AppError> {
+    let started = std::time::Instant::now();
+    let written = write_lines(state, headers, body, precision, api).await;
+    let outcome = match &written {
+        Ok(written) => IngestOutcome {
+            accepted: written.stored,
+            refused: written.refused,
+            refused_whole: false,
+        },
+        Err(_) => IngestOutcome {
+            refused_whole: true,
+            ..IngestOutcome::default()
+        },
+    };
+    telemetry::metrics().ingested(Protocol::LineProtocol, outcome, started.elapsed());
+    let written = written?;
+    if written.refused == 0 {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    Err(AppError::Influx {
+        api,
+        message: format!(
+            "partial write: {} line(s) rejected, {} point(s) from the other lines stored",
+            written.refused, written.stored
+        ),
+        errors: written.errors,
+        refused: written.refused,
+    })
+}
+
+/// What a write stored, and the lines it refused (the first of their errors).
+struct Written {
+    stored: usize,
+    refused: usize,
+    errors: Vec<LineError>,
+}
+
+/// Parses and stores a write's lines; an error refuses the whole request.
+async fn write_lines(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    precision: Option<&str>,
+    api: InfluxApi,
+) -> Result<Written, AppError> {
     let bad_request = |message: String| AppError::Influx {
         api,
         message,
@@ -172,19 +217,12 @@ async fn write(
             });
         }
     }
-    if refused == 0 {
-        return Ok(StatusCode::NO_CONTENT);
-    }
     errors.extend(refused_by_storage);
     errors.sort_by_key(|e| e.line);
     errors.truncate(MAX_KEPT_LINE_ERRORS);
-    Err(AppError::Influx {
-        api,
-        message: format!(
-            "partial write: {refused} line(s) rejected, {} point(s) from the other lines stored",
-            outcome.stored
-        ),
-        errors,
+    Ok(Written {
+        stored: outcome.stored,
         refused,
+        errors,
     })
 }

@@ -316,7 +316,7 @@ mod tests {
     const NOW: i64 = 1_763_700_000_000;
     const MAX: usize = 100;
 
-    /// The example from the README parses into one stamped value.
+    /// The example in docs/http-api.md parses into one stamped value.
     #[test]
     fn accepts_the_documented_example() {
         let body =

@@ -79,14 +79,23 @@ impl Matcher {
     /// The matcher of `query`.
     ///
     /// # Errors
-    /// A regular expression in the selector does not compile.
+    /// The selector names no metric (neither a name nor a `__name__` matcher), or a regular
+    /// expression in it does not compile.
     pub fn new(query: &LiveQuery) -> Result<Self, QueryError> {
         let selector = match query {
             LiveQuery::Latest { selector } => selector.as_ref(),
             LiveQuery::Range { selector, .. } => Some(selector),
         };
+        if let Some(selector) = selector {
+            selector
+                .check()
+                .map_err(|error| QueryError::BadSelector(error.to_string()))?;
+        }
         Ok(Self {
-            name: selector.map(|selector| selector.name.clone()),
+            // A `__name__` pattern has no one name: its compiled conditions test the name.
+            name: selector
+                .and_then(|selector| selector.fixed_name())
+                .map(str::to_owned),
             selector: selector.map(CompiledSelector::new).transpose()?,
         })
     }
@@ -557,6 +566,7 @@ impl Feed {
                             series: routed.key.clone(),
                             value,
                             ts,
+                            kind: change.kind,
                         };
                         match self.pending.values.get(&value.series) {
                             Some(known) if !value.supersedes(known) => {}

@@ -8,6 +8,7 @@
 //! trimmed by age on every append, so its size follows the resume window.
 
 use app::live::Cursor;
+use app::model::MetricKind;
 use serde::{Deserialize, Serialize};
 
 use super::{SeriesId, StorageError, Store};
@@ -44,6 +45,9 @@ pub struct Changed {
     /// The new current value and its time, when it changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current: Option<(f64, i64)>,
+    /// The series' kind, with a new current value (what the value is, for listings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<MetricKind>,
 }
 
 impl Changed {
@@ -183,6 +187,7 @@ mod tests {
                 from: 1,
                 to: 2,
                 current: Some((4.5, 2)),
+                kind: None,
             }],
         };
         let text = format!("17-3 {}", serde_json::to_string(&notice).unwrap());

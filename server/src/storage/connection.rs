@@ -6,9 +6,13 @@
 //! request after it would wait behind those sockets. The store the live runtime uses therefore
 //! makes each request on its home runtime instead.
 
+use std::time::Instant;
+
 use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::{Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value};
 use tokio::runtime::Handle;
+
+use crate::telemetry::{self, RedisFailure};
 
 /// A cheap clone of the shared multiplexed connection, with where its requests are made.
 #[derive(Clone)]
@@ -33,13 +37,36 @@ fn made_on<T: Send + 'static>(
     })
 }
 
+/// Counts `request`'s round trip, and how it failed, in livedash's metrics.
+fn timed<'a, T: 'a>(request: RedisFuture<'a, T>) -> RedisFuture<'a, T> {
+    let started = Instant::now();
+    Box::pin(async move {
+        let answer = request.await;
+        let failure = answer.as_ref().err().map(|error| {
+            if error.is_io_error()
+                || error.is_connection_dropped()
+                || error.is_connection_refusal()
+                || error.is_timeout()
+            {
+                RedisFailure::Unavailable
+            } else {
+                RedisFailure::Error
+            }
+        });
+        telemetry::metrics().redis_request(started.elapsed(), failure);
+        answer
+    })
+}
+
 impl ConnectionLike for Connection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         let Some(home) = &self.home else {
-            return self.manager.req_packed_command(cmd);
+            return timed(self.manager.req_packed_command(cmd));
         };
         let (mut manager, cmd) = (self.manager.clone(), cmd.clone());
-        made_on(home, async move { manager.req_packed_command(&cmd).await })
+        timed(made_on(home, async move {
+            manager.req_packed_command(&cmd).await
+        }))
     }
 
     fn req_packed_commands<'a>(
@@ -49,12 +76,12 @@ impl ConnectionLike for Connection {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         let Some(home) = &self.home else {
-            return self.manager.req_packed_commands(pipeline, offset, count);
+            return timed(self.manager.req_packed_commands(pipeline, offset, count));
         };
         let (mut manager, pipeline) = (self.manager.clone(), pipeline.clone());
-        made_on(home, async move {
+        timed(made_on(home, async move {
             manager.req_packed_commands(&pipeline, offset, count).await
-        })
+        }))
     }
 
     fn get_db(&self) -> i64 {

@@ -33,6 +33,9 @@
 //!   `ld:token:<id>:sessions` (sessions signed in with it), `ld:session:<id>` (JSON, expiring),
 //!   `ld:sessions` (set), `ld:login:<id>` (a one-time sign-in link, expiring).
 //! - `ld:overview`: the id of the Overview dashboard livedash made on its first start.
+//! - `ld:demo`: the id of the demo dashboard `--demo` made; `ld:demo:history`: how writing
+//!   `--demo`'s 24 hours of history went (`writing since <ms>`, `done: …`, `stopped: …`,
+//!   `failed …`), claimed with `SET NX` by the one process that writes it.
 //! - Analytics (see `events.rs`): `ld:t:{<hash of event and property>}:<tier>:<bucket start>`:
 //!   sorted set ranking one property's values (or, for the pair (`""`, `event`), event names)
 //!   in one bucket; `ld:events`: the raw event log, a stream of JSON batches trimmed by age;
@@ -355,6 +358,12 @@ impl Keys {
     #[must_use]
     pub fn demo(&self) -> String {
         format!("{}demo", self.prefix)
+    }
+
+    /// How writing `--demo`'s history went; set (`SET NX`) by the one process that writes it.
+    #[must_use]
+    pub fn demo_history(&self) -> String {
+        format!("{}demo:history", self.prefix)
     }
 
     /// The catalog of every series.

@@ -412,6 +412,7 @@ impl Store {
                             from,
                             to,
                             current: None,
+                            kind: None,
                         };
                         if let [_, value, ts] = parts
                             && let (Ok(value), Ok(ts)) = (
@@ -421,6 +422,7 @@ impl Store {
                             && let Ok(value) = value.parse::<f64>()
                         {
                             changed.current = Some((value, ts));
+                            changed.kind = Some(*kind);
                         }
                         notice.series.push(changed);
                     }
@@ -651,15 +653,56 @@ impl Store {
 
         let mut pipe = redis::pipe();
         for (id, _) in &series {
-            pipe.cmd("HMGET").arg(self.keys.meta(id)).arg("ts").arg("v");
+            pipe.cmd("HMGET")
+                .arg(self.keys.meta(id))
+                .arg("ts")
+                .arg("v")
+                .arg("kind");
         }
-        let stored: Vec<(Option<i64>, Option<String>)> = if series.is_empty() {
+        let stored: Vec<(Option<i64>, Option<String>, Option<String>)> = if series.is_empty() {
             Vec::new()
         } else {
             pipe.query_async(&mut connection).await?
         };
+        // A set has no single latest value: it lists its distinct members of the last minutes.
+        let now = routes::now_ms();
+        let recent_minutes: Vec<i64> = (0..app::model::SET_LISTING_MINUTES)
+            .map(|back| now - now.rem_euclid(60_000) - back * 60_000)
+            .collect();
+        let mut distinct = redis::pipe();
+        let mut sets = 0;
+        for ((id, _), (_, _, kind)) in series.iter().zip(&stored) {
+            if kind.as_deref() == Some(MetricKind::Set.as_str()) {
+                distinct.cmd("PFCOUNT").arg(
+                    recent_minutes
+                        .iter()
+                        .map(|start| self.keys.set_bucket(id, "1m", *start))
+                        .collect::<Vec<_>>(),
+                );
+                sets += 1;
+            }
+        }
+        let mut distinct: std::vec::IntoIter<u64> = if sets == 0 {
+            Vec::new().into_iter()
+        } else {
+            distinct
+                .query_async::<Vec<u64>>(&mut connection)
+                .await?
+                .into_iter()
+        };
         let mut values = Vec::with_capacity(series.len());
-        for ((id, key), (ts, value)) in series.into_iter().zip(stored) {
+        for ((id, key), (ts, value, kind)) in series.into_iter().zip(stored) {
+            let kind = kind.as_deref().and_then(MetricKind::parse);
+            if kind == Some(MetricKind::Set) {
+                let count = distinct.next().unwrap_or_default();
+                values.push(CurrentValue {
+                    series: key,
+                    value: count as f64,
+                    ts: now,
+                    kind,
+                });
+                continue;
+            }
             let (Some(ts), Some(value)) = (ts, value) else {
                 continue;
             };
@@ -673,6 +716,7 @@ impl Store {
                 series: key,
                 value,
                 ts,
+                kind,
             });
         }
         Ok(ValueListing { values, truncated })

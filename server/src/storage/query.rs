@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use app::model::{MetricKind, SeriesKey};
-use app::query::{Aggregation, MatchOp, Query, QueryResult, ResultSeries, Selector};
+use app::query::{Aggregation, MatchOp, NAME_LABEL, Query, QueryResult, ResultSeries, Selector};
 use regex::Regex;
 
 use super::keys::{
@@ -31,6 +31,9 @@ pub enum QueryError {
     /// The selector's regular expression does not compile.
     #[error("label {label:?}: invalid regular expression: {reason}")]
     BadRegex { label: String, reason: String },
+    /// The selector cannot be read as it is (it names no metric); the message says why.
+    #[error("{0}")]
+    BadSelector(String),
     /// The range or step make no sense, or would give too many points.
     #[error("{0}")]
     BadRange(String),
@@ -90,10 +93,15 @@ impl CompiledSelector {
         Ok(Self { conditions })
     }
 
-    /// Whether `series` satisfies every condition; a missing label reads as "".
+    /// Whether `series` satisfies every condition; a missing label reads as "", and
+    /// `__name__` is the metric name.
     pub(crate) fn matches(&self, series: &SeriesKey) -> bool {
         self.conditions.iter().all(|(label, op, condition)| {
-            let value = series.labels.get(label).map_or("", String::as_str);
+            let value = if label == NAME_LABEL {
+                series.name.as_str()
+            } else {
+                series.labels.get(label).map_or("", String::as_str)
+            };
             let hit = match condition {
                 Condition::Text(text) => value == text,
                 Condition::Pattern(pattern) => pattern.is_match(value),
@@ -416,6 +424,9 @@ pub struct Resolved {
     pub series: Vec<(SeriesId, SeriesKey)>,
     /// Their kind (gauge when there are none).
     pub kind: MetricKind,
+    /// Whether the selector's name was a `__name__` pattern, so that the series may be of
+    /// several metrics: then each line names its metric with a `__name__` label.
+    pub by_name: bool,
 }
 
 impl Store {
@@ -433,6 +444,14 @@ impl Store {
     /// # Errors
     /// See [`QueryError`].
     pub async fn query(&self, query: &Query, now_ms: i64) -> Result<QueryResult, QueryError> {
+        let started = std::time::Instant::now();
+        let result = self.run_query(query, now_ms).await;
+        let refused = matches!(&result, Err(error) if !matches!(error, QueryError::Storage(_)));
+        crate::telemetry::metrics().queried(started.elapsed(), refused);
+        result
+    }
+
+    async fn run_query(&self, query: &Query, now_ms: i64) -> Result<QueryResult, QueryError> {
         // Checked before anything is resolved, so the parameter at fault is named as given.
         check_range(query.range)?;
         let (from, to) = query.range.resolve(now_ms);
@@ -458,7 +477,7 @@ impl Store {
         aggregation: Aggregation,
     ) -> Result<Resolved, QueryError> {
         let compiled = CompiledSelector::new(selector)?;
-        let ids = self.ids_of_name(&selector.name).await?;
+        let (ids, by_name) = self.ids_of_selector(selector).await?;
         let mut series: Vec<(SeriesId, SeriesKey)> = self
             .series_of(&ids)
             .await?
@@ -473,7 +492,28 @@ impl Store {
         series.sort_by(|a, b| a.1.cmp(&b.1));
         let kinds = self.kinds(&series).await?;
         let kind = check_kinds(aggregation, &series, &kinds)?;
-        Ok(Resolved { series, kind })
+        // The latest value of a line is read by its kind (a counter's is its running total),
+        // and one query has one kind: a `__name__` pattern asking for it must not mix kinds.
+        if by_name
+            && matches!(aggregation, Aggregation::Last)
+            && let Some(((_, other), other_kind)) = series
+                .iter()
+                .zip(&kinds)
+                .find(|(_, other_kind)| **other_kind != kind)
+        {
+            return Err(QueryError::BadSelector(format!(
+                "the selector matches metrics of different kinds: {} is a {}, {other} a {}; \
+                 the latest value needs one kind: narrow the __name__ matcher",
+                series[0].1,
+                kind.as_str(),
+                other_kind.as_str()
+            )));
+        }
+        Ok(Resolved {
+            series,
+            kind,
+            by_name,
+        })
     }
 
     /// Reads `resolved` over `[from, to)` at `step_ms` (or the default) and combines it into
@@ -489,7 +529,11 @@ impl Store {
         (from, to, step_ms): (i64, i64, Option<i64>),
         now_ms: i64,
     ) -> Result<QueryResult, QueryError> {
-        let Resolved { series, kind } = resolved;
+        let Resolved {
+            series,
+            kind,
+            by_name,
+        } = resolved;
         let kind = *kind;
         let plan = self.planner(now_ms).plan(
             (from, to, step_ms),
@@ -509,14 +553,21 @@ impl Store {
         let mut lines: BTreeMap<BTreeMap<String, String>, Steps> = BTreeMap::new();
         for ((_, key), steps) in series.iter().zip(per_series) {
             let labels = match group_by {
+                None if *by_name => {
+                    let mut labels = key.labels.clone();
+                    labels.insert(NAME_LABEL.to_owned(), key.name.clone());
+                    labels
+                }
                 None => key.labels.clone(),
                 Some(group) => group
                     .iter()
                     .map(|label| {
-                        (
-                            label.clone(),
-                            key.labels.get(label).cloned().unwrap_or_default(),
-                        )
+                        let value = if label == NAME_LABEL {
+                            key.name.clone()
+                        } else {
+                            key.labels.get(label).cloned().unwrap_or_default()
+                        };
+                        (label.clone(), value)
                     })
                     .collect(),
             };
@@ -819,6 +870,28 @@ mod tests {
         assert!(selector.matches(&SeriesKey::new("m").with_label("host", "web-2")));
         assert!(matches!(
             CompiledSelector::new(&Selector::parse(r#"m{a=~"("}"#).unwrap()),
+            Err(QueryError::BadRegex { .. })
+        ));
+    }
+
+    /// `__name__` conditions are about the metric name, as in PromQL.
+    #[test]
+    fn name_matchers_match_the_metric_name() {
+        let selector = CompiledSelector::new(
+            &Selector::parse(r#"{__name__=~"http_.*", __name__!="http_x", job="a"}"#).unwrap(),
+        )
+        .unwrap();
+        let key = |name: &str| SeriesKey::new(name).with_label("job", "a");
+        assert!(selector.matches(&key("http_requests_total")));
+        assert!(!selector.matches(&key("http_x")));
+        assert!(!selector.matches(&key("go_gc_total")));
+        assert!(!selector.matches(&SeriesKey::new("http_y")));
+        let negative =
+            CompiledSelector::new(&Selector::parse(r#"{__name__!~"go_.*"}"#).unwrap()).unwrap();
+        assert!(negative.matches(&SeriesKey::new("cpu")));
+        assert!(!negative.matches(&SeriesKey::new("go_gc_total")));
+        assert!(matches!(
+            CompiledSelector::new(&Selector::parse(r#"{__name__=~"("}"#).unwrap()),
             Err(QueryError::BadRegex { .. })
         ));
     }

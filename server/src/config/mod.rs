@@ -1,51 +1,8 @@
 //! Configuration, read once at start-up from environment variables.
 //!
-//! | variable | default | meaning |
-//! | --- | --- | --- |
-//! | `LIVEDASH_ADDR` | `127.0.0.1:3000` | address the HTTP server listens on |
-//! | `REDIS_URL` | unset | Redis to use (`redis://host:port/db`); unset starts a managed `redis-server` |
-//! | `LIVEDASH_DATA_DIR` | `./data` | the managed Redis's data directory (append-only file) |
-//! | `LIVEDASH_REDIS_SERVER` | `redis-server` | the `redis-server` executable for the managed Redis |
-//! | `LIVEDASH_KEY_PREFIX` | `ld:` | prefix of every Redis key and channel livedash uses |
-//! | `LIVEDASH_SITE_ROOT` | `target/site` | directory with the built WASM, JS and CSS (`pkg/`) |
-//! | `LIVEDASH_MAX_BODY_BYTES` | `16777216` | largest accepted request body (InfluxDB writes: decompressed); beyond, `413` naming the variable |
-//! | `LIVEDASH_MAX_BATCH_SAMPLES` | `50000` | samples one ingest request may hold (`/api/v1/ingest` items, line-protocol numeric fields); beyond, the request is refused whole with `413` naming the variable |
-//! | `LIVEDASH_MAX_BATCH_EVENTS` | `10000` | events one `POST /api/v1/events` may hold; beyond, `413` likewise |
-//! | `LIVEDASH_RETENTION_RAW` | `24h` | how long raw points are kept |
-//! | `LIVEDASH_RETENTION_10S` | `2d` | how long 10-second rollups are kept |
-//! | `LIVEDASH_RETENTION_1M` | `30d` | how long 1-minute rollups are kept |
-//! | `LIVEDASH_RETENTION_1H` | `365d` | how long 1-hour rollups are kept |
-//! | `LIVEDASH_RETENTION_1D` | `1826d` | how long 1-day rollups are kept (five years) |
-//! | `LIVEDASH_LIVE_FRAME` | `100ms` | live push frame: a lone update goes out at once, updates within one frame of the previous are sent together |
-//! | `LIVEDASH_LIVE_GATHER` | `10ms` | how long a live socket with several subscriptions waits, after an update, for the updates of its other subscriptions, so that a dashboard's widgets arrive in one message and the browser draws them in one frame (at most a second), or `off` |
-//! | `LIVEDASH_LIVE_RESUME` | `5m` | how long the change log keeps entries, so a client that reconnects within it gets exactly what it missed (later, a fresh snapshot) |
-//! | `LIVEDASH_LIVE_CLIENT_BUFFER` | `64` | messages queued per live client; a client with a full queue gets coalesced data, then is closed |
-//! | `LIVEDASH_LIVE_SLOW_CLIENT` | `10s` | how long a live client may stay behind before it is closed |
-//! | `LIVEDASH_LIVE_THREADS` | number of cores | worker threads of the runtime live sockets run on, apart from ingest (which they would otherwise delay under load); `off` runs them on the main runtime |
-//! | `LIVEDASH_STATSD_ADDR` | `127.0.0.1:8125` | UDP address of the StatsD listener, or `off`; StatsD has no authentication, so keep it on loopback or a trusted network |
-//! | `LIVEDASH_SELF_METRICS` | `10s` | how often livedash records its own metrics (shown on the Overview dashboard), or `off` |
-//! | `LIVEDASH_EVENT_PROPERTIES` | `path` | event properties whose values are ranked per time bucket (top pages), comma-separated |
-//! | `LIVEDASH_EVENT_RETENTION` | `7d` | how long the raw event log keeps events (the latest-events widget, funnel backfills) |
-//! | `LIVEDASH_AUTH` | `on` | `off` lets everyone who reaches the server do everything, for a trusted local setup (the UI shows a warning) |
-//! | `LIVEDASH_ADMIN_TOKEN` | unset | an admin token (at least 24 characters) to use instead of the one-time sign-in link printed at start |
-//! | `LIVEDASH_ALLOWED_ORIGINS` | unset | other origins (`https://host:port`, comma-separated) whose pages may open live sockets and call the API with a browser session |
-//! | `LIVEDASH_SHARE_FRAME_ANCESTORS` | `'none'` | who may embed share links in a frame (a CSP `frame-ancestors` source list, e.g. `https://wiki.example.com`) |
-//! | `LIVEDASH_RATE_LIMIT` | `100` | requests per second per API token or browser session (per client address without one), bursts of twice that; beyond, `429` with `Retry-After`; or `off` |
-//! | `LIVEDASH_AUTH_FAILURE_LIMIT` | `10` | failed authentications (unknown or revoked tokens, ended sessions, anonymous requests to protected routes, failed sign-ins) per second per client address, bursts of twice that (at least 10); beyond, every request from the address that needs a credential gets `429` with `Retry-After` before its credential is looked up; or `off` |
-//! | `LIVEDASH_LIVE_SOCKETS_PER_ADDRESS` | `500` | open live sockets per client address, or `off` |
-//! | `LIVEDASH_HEADER_TIMEOUT` | `10s` | how long a client may take to send a request's headers, from connecting (or from the first byte of a later request on the same connection); then the connection is closed without an answer |
-//! | `LIVEDASH_BODY_TIMEOUT` | `30s` | how long a request's body may take to arrive after its headers; then `408` naming the variable, and the connection is closed |
-//! | `LIVEDASH_IDLE_TIMEOUT` | `60s` | how long a kept-alive connection may wait for its next request, or an answer for the client to read it; then the connection is closed (live sockets have their own pings and `LIVEDASH_LIVE_SLOW_CLIENT`) |
-//! | `LIVEDASH_CONNECTIONS_PER_ADDRESS` | `128` | open connections per client address that have not signed in (no request with a token or session yet, and not a live socket); the one too many gets `429` and is closed; connections from `LIVEDASH_TRUSTED_PROXIES` are not counted; or `off` |
-//! | `LIVEDASH_TRUSTED_PROXIES` | unset | reverse proxies (addresses or networks, comma-separated) whose `X-Forwarded-For` names the client for per-address limits |
-//! | `LIVEDASH_MAX_SERIES` | `1000000` | series livedash stores in all; samples that would create more are refused with a message, or `off` |
-//! | `LIVEDASH_MAX_SERIES_PER_METRIC` | `100000` | series per metric name (a label with unbounded values, such as a user id, is the usual way past it), or `off` |
-//! | `LIVEDASH_QUERY_MAX_KEYS` | `200000` | Redis keys one query may read over all its series (rollup chunks, sketches, HyperLogLogs); a query over more is refused with `400` unless, without a step, a coarser tier fits |
-//! | `LIVEDASH_QUERY_MAX_POINTS` | `1000000` | points (steps × series) one query may hold; beyond, `400` |
-//! | `LIVEDASH_DEMO` | `off` | `on` simulates services and product traffic (as `livedash --demo` does) |
-//! | `RUST_LOG` | `info` | log filter (`tracing_subscriber::EnvFilter` syntax) |
-//!
 //! A value that does not parse stops start-up with an error naming the variable.
+
+pub mod variables;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
