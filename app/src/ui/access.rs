@@ -162,7 +162,7 @@ pub fn AccessPage() -> impl IntoView {
                 })}
                 <h2>"API tokens"</h2>
                 <p class="note">
-                    "Services send metrics and events with an ingest token (`Authorization: Token …`); "
+                    "Services send metrics and events with an ingest token (" <code>"Authorization: Token …"</code> "); "
                     "scripts that read use a viewer token. A token can also sign a browser in with its role."
                 </p>
                 <p class="note" data-testid="web-page-token-note">

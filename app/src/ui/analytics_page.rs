@@ -176,8 +176,10 @@ fn NewFunnel(create: Callback<(Funnel, bool)>) -> impl IntoView {
                     view! {
                         <li class="field-row">
                             <input type="text" required placeholder="event, e.g. page_view" data-testid="funnel-step-event"
+                                aria-label=format!("Step {} event", index + 1)
                                 prop:value=move || read(0) on:input=move |e| write(0, event_target_value(&e)) />
                             <input type="text" placeholder="only if property=value (optional)" data-testid="funnel-step-filter"
+                                aria-label=format!("Step {} filter", index + 1)
                                 prop:value=move || read(1) on:input=move |e| write(1, event_target_value(&e)) />
                         </li>
                     }
@@ -243,7 +245,7 @@ fn NewExperiment(create: Callback<Experiment>) -> impl IntoView {
             <div class="field-row">
                 <label class="field">
                     <span>"Id (letters, digits, - and _; used in the assignment URL)"</span>
-                    <input type="text" required maxlength="64" pattern="[A-Za-z0-9_-]+" data-testid="experiment-id"
+                    <input type="text" required maxlength="64" pattern="[A-Za-z0-9_\\-]+" data-testid="experiment-id"
                         prop:value=move || id.get() on:input=move |e| id.set(event_target_value(&e)) />
                 </label>
                 <label class="field">
@@ -260,7 +262,7 @@ fn NewExperiment(create: Callback<Experiment>) -> impl IntoView {
             <ol class="step-rows">
                 {move || (0..variants.with(Vec::len)).map(|index| view! {
                     <li class="field-row">
-                        <input type="text" required placeholder="variant name"
+                        <input type="text" required placeholder="variant name" aria-label=format!("Variant {} name", index + 1)
                             prop:value=move || variants.with(|v| v.get(index).map(|v| v.0.clone()).unwrap_or_default())
                             on:input=move |e| { let text = event_target_value(&e); variants.update(|v| if let Some(v) = v.get_mut(index) { v.0 = text }) } />
                         <input type="number" min="0" max="1000000" required aria-label="weight"

@@ -95,7 +95,7 @@ fn ValuesTable(first: ValueListing, live: RwSignal<View>) -> impl IntoView {
                 }
             }
         >
-            <table class="values">
+            <table class="values live-values-table">
                 <thead>
                     <tr>
                         <th scope="col">"Series"</th>

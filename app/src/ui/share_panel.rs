@@ -88,7 +88,7 @@ fn SharePanel(id: String) -> impl IntoView {
             {move || created.get().map(|address| view! {
                 <div class="created-link">
                     <span>"New link (shown once):"</span>
-                    <input type="text" readonly data-testid="share-url" prop:value=address.clone()
+                    <input type="text" readonly aria-label="New share link" data-testid="share-url" prop:value=address.clone()
                         on:focus=move |event| {
                             #[cfg(feature = "hydrate")]
                             {
