@@ -9,8 +9,7 @@
 //   access     tokens and browsers listed   signin     the sign-in page
 //   share      a dashboard through a share link (no account)
 // and analytics-demo-light-desktop.png: the demo's product analytics dashboard a minute after
-// start. The README's older pictures are taken again under their names too:
-// docs/live-values-<theme>[-phone].png and docs/explore-<theme>.png.
+// start.
 import { Browser, BrowserContext, expect, Page, test } from "@playwright/test";
 import { resolve } from "node:path";
 import { Livedash, open } from "../tests/support/livedash";
@@ -169,20 +168,6 @@ test("screenshots", async ({ browser }) => {
           await shoot(stranger, name("share"), full);
           await anonymous.close();
         }
-
-        // The README's older pictures, at their sizes.
-        for (const [suffix, viewport] of [["", { width: 1100, height: 420 }], ["-phone", { width: 390, height: 560 }]] as const) {
-          const legacy = await context(browser, app, theme, viewport, 1);
-          const page = await legacy.newPage();
-          await values(page, app);
-          await shoot(page, `${docs}/live-values-${theme}${suffix}.png`, false);
-          await legacy.close();
-        }
-        const legacy = await context(browser, app, theme, { width: 1100, height: 660 }, 1);
-        const page = await legacy.newPage();
-        await explore(page, app);
-        await shoot(page, `${docs}/explore-${theme}.png`, false);
-        await legacy.close();
       }
     } finally {
       clearInterval(feed);
