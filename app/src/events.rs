@@ -21,10 +21,6 @@ pub const MAX_PROPERTY_VALUE_LEN: usize = 1_000;
 pub const MAX_EVENTS_PER_BATCH: usize = 10_000;
 /// The event name of a page view; its `path` property is ranked by default.
 pub const PAGE_VIEW: &str = "page_view";
-/// The counter of events, labelled `event`.
-pub const EVENT_COUNT_METRIC: &str = "events";
-/// The set of users who sent an event, labelled `event` (a HyperLogLog per bucket).
-pub const EVENT_USERS_METRIC: &str = "event_users";
 /// The standard error of a Redis HyperLogLog count (16 384 registers): 1.04 / sqrt(16384).
 pub const UNIQUE_STANDARD_ERROR: f64 = 0.008_125;
 

@@ -14,18 +14,42 @@
 //! - [`api`]: server functions and the error type they return; under `ssr`, the
 //!   [`api::backend`] trait that `server/` implements so that `app/` never touches Redis.
 //! - [`widget_data`]: what each kind of widget shows, worked out from its live data.
-//! - [`ui`]: the shell, the router and the pages.
+//! - [`share_scope`]: what a share link may show (the server asks it before answering).
+//! - [`markdown`]: notes' markdown read as blocks of plain text.
+//! - [`format`]: numbers, counts and durations as people read them.
+//! - [`clock`]: the one clock.
+//! - [`random`]: a deterministic generator for simulations and tests.
+//! - [`ui`]: the shell, the router, the pages, the dashboard view and editor, and the widgets.
+//!
+//! # Dependency rule
+//!
+//! The UI is on top and may use everything; below it, server functions and the share scope,
+//! then what widgets show, the live protocol and analytics events, the domain types
+//! (dashboards, series, roles), and at the bottom leaves that depend on nothing in the crate.
+//!
+//! ```text
+//! ui
+//! api | share_scope
+//! widget_data
+//! live | events
+//! dashboard | model | auth
+//! query | analytics | format | markdown | clock | random
+//! ```
 #![recursion_limit = "256"]
 
 pub mod analytics;
 pub mod api;
 pub mod auth;
+pub mod clock;
 pub mod dashboard;
 pub mod events;
 pub mod format;
 pub mod live;
+pub mod markdown;
 pub mod model;
 pub mod query;
+pub mod random;
+pub mod share_scope;
 pub mod ui;
 pub mod widget_data;
 

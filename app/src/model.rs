@@ -342,6 +342,11 @@ pub enum InvalidSample {
     TimestampInFuture { ts: i64 },
 }
 
+/// The counter of analytics events, labelled `event` (written only by `POST /api/v1/events`).
+pub const EVENT_COUNT_METRIC: &str = "events";
+/// The set of users who sent an analytics event, labelled `event` (a HyperLogLog per bucket).
+pub const EVENT_USERS_METRIC: &str = "event_users";
+
 /// Why `name` is livedash's own and not written from outside, if it is: its own metrics (the
 /// Overview dashboard) and the event counts only `POST /api/v1/events` writes (funnels and
 /// experiments read the same events from its log, so counts written apart would disagree).
@@ -349,8 +354,7 @@ pub enum InvalidSample {
 pub fn reserved_name(name: &str) -> Option<&'static str> {
     if name.starts_with("livedash_") {
         Some("names starting with `livedash_` are livedash's own metrics")
-    } else if name == crate::events::EVENT_COUNT_METRIC || name == crate::events::EVENT_USERS_METRIC
-    {
+    } else if name == EVENT_COUNT_METRIC || name == EVENT_USERS_METRIC {
         Some("livedash counts analytics events there; send events to POST /api/v1/events")
     } else {
         None

@@ -3,7 +3,21 @@
 //! as text and leaves the attribute stuck. Such expressions must be braced:
 //! `disabled={move || n >= MAX}`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Every `.rs` file under `folder`, in its folders too.
+fn rust_files(folder: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(folder).expect("app/src/ui is readable") {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
 
 /// Where an unbraced `attr=move ||` expression holds a comparison outside parentheses.
 fn unbraced_comparisons(source: &str) -> Vec<(usize, String)> {
@@ -56,14 +70,16 @@ fn the_scan_finds_what_it_is_for() {
 #[test]
 fn no_unbraced_comparison_in_view_attributes() {
     let ui = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui");
+    let files = rust_files(&ui);
+    assert!(
+        files.len() > 20,
+        "app/src/ui and its folders hold the UI's files"
+    );
     let mut found = Vec::new();
-    for entry in std::fs::read_dir(&ui).expect("app/src/ui is readable") {
-        let path = entry.expect("a directory entry").path();
-        if path.extension().is_some_and(|e| e == "rs") {
-            let source = std::fs::read_to_string(&path).expect("a source file");
-            for (line, text) in unbraced_comparisons(&source) {
-                found.push(format!("{}:{line}: {text}", path.display()));
-            }
+    for path in files {
+        let source = std::fs::read_to_string(&path).expect("a source file");
+        for (line, text) in unbraced_comparisons(&source) {
+            found.push(format!("{}:{line}: {text}", path.display()));
         }
     }
     assert!(

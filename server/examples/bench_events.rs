@@ -105,7 +105,7 @@ fn event_of(round: u64, i: usize) -> (String, u64, usize) {
 }
 
 fn batch(round: u64) -> String {
-    let ts = server::routes::now_ms();
+    let ts = app::clock::now_ms();
     let mut body = String::with_capacity(BATCH * 96);
     body.push('[');
     for i in 0..BATCH {
@@ -164,7 +164,7 @@ async fn naive_case(url: &str, duration: Duration) -> (u64, Duration) {
                 while started.elapsed() < duration {
                     for i in 0..BATCH {
                         let (name, user, page) = event_of(round, i);
-                        let minute = server::routes::now_ms() / 60_000;
+                        let minute = app::clock::now_ms() / 60_000;
                         let _: i64 = redis::cmd("INCR")
                             .arg(format!("naive:count:{name}:{minute}"))
                             .query_async(&mut connection)

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use app::clock::now_ms;
 use server::Livedash;
 use server::ingest::statsd::StatsdCounters;
 use server::testing::RedisServer;
@@ -111,10 +112,6 @@ fn report(case: &str, writers: usize, result: (u64, Duration)) {
         result.1.as_secs_f64(),
         rate(result)
     );
-}
-
-fn now_ms() -> i64 {
-    server::routes::now_ms()
 }
 
 // The generators write straight into one buffer: they share the two cores with livedash and

@@ -30,7 +30,7 @@ async fn main() {
     let store = livedash.state().store.clone();
     let keys = store.keys().clone();
     let mut connection = redis.connection();
-    let now = server::routes::now_ms();
+    let now = app::clock::now_ms();
 
     // Memory: 20 gauge series × 5 000 raw points, one a second, realistic values.
     let (series_count, points_each) = (20, 5_000);
@@ -147,7 +147,7 @@ async fn main() {
     let mut points = 0;
     for _ in 0..40 {
         let started = Instant::now();
-        let result = store.query(&query, server::routes::now_ms()).await.unwrap();
+        let result = store.query(&query, app::clock::now_ms()).await.unwrap();
         timings.push(started.elapsed().as_secs_f64() * 1000.0);
         points = result.series.iter().map(|s| s.points.len()).sum::<usize>();
         assert_eq!(result.series.len(), 100);

@@ -1,307 +1,51 @@
 //! The livedash server: takes metrics in, keeps them in Redis, pushes changes to browsers.
 //!
 //! # Layout
-//! - [`config`]: environment variables, parsed once at start-up.
-//! - [`managed_redis`]: the `redis-server` child used when no `REDIS_URL` is given.
+//! - [`runtime`]: one livedash process: start-up (Redis connected or launched, the hub, the
+//!   writer and the background jobs started), serving, and an orderly stop.
+//! - [`http`]: the HTTP edge: the route table with the access each route needs, the router
+//!   built from it, the access guard, the handlers, the server functions' backend, the one
+//!   mapping of failures to responses, connection serving and rate limits.
+//! - [`jobs`]: what runs in the background and writes as a client would: livedash's own
+//!   metrics and the demo.
+//! - [`live`]: the single Redis subscription per process, the shared live queries, and each
+//!   live socket's loop.
+//! - [`ingest`]: parsing and validating what clients send (JSON, InfluxDB line protocol,
+//!   StatsD, events), and the StatsD listener.
 //! - [`storage`]: all Redis access; [`storage::keys`] builds every key name.
-//! - [`ingest`]: parsing and validating what clients send.
-//! - [`live`]: the single Redis subscription per process and the WebSocket fan-out.
-//! - [`query_params`]: the query API's parameters.
-//! - [`auth`]: who may do what: credentials, CSRF and Origin checks, security headers,
-//!   signing in.
-//! - [`limits`]: request rate limits per credential.
-//! - [`routes`]: the HTTP surface; [`error`] maps failures to responses, once;
-//!   [`server_fn_edge`] reads server functions' bodies within the limit and gives their
-//!   decoding errors the right status.
-//! - [`serving`]: accepting connections, with their timeouts and a cap per address before
-//!   signing in; live sockets get a runtime of their own.
-//! - [`state`]: the state shared by handlers and server functions.
-//! - [`demo`]: simulated services and product traffic for `--demo`.
-//! - [`testing`]: a throwaway `redis-server` for integration tests and benchmarks.
+//! - [`telemetry`]: livedash's own counters and their Prometheus exposition.
+//! - [`config`]: environment variables, parsed once at start-up, and the settings types.
+//! - [`failure`]: the one classification of failures (invalid, not found, conflict,
+//!   unavailable, internal) from which every answer's status is derived.
+//! - [`testing`] (feature `testing`): a throwaway `redis-server` for tests and benchmarks.
+//!
+//! # Dependency rule
+//!
+//! A module uses only modules on lower lines, never one on its own line or above; `app` (the
+//! shared types and UI) is below all of them. `docs/architecture.md` explains the layers.
+//!
+//! ```text
+//! runtime | testing
+//! http
+//! jobs
+//! live | ingest
+//! storage
+//! telemetry
+//! config | failure
+//! ```
 // Leptos view types of the app nest deeply; the server monomorphises them.
 #![recursion_limit = "512"]
 
-pub mod auth;
 pub mod config;
-pub mod demo;
-pub mod error;
+pub mod failure;
+pub mod http;
 pub mod ingest;
-pub mod limits;
+pub mod jobs;
 pub mod live;
-pub mod managed_redis;
-pub mod proxy;
-pub mod query_params;
-pub mod routes;
-pub mod self_metrics;
-pub mod server_fn_edge;
-pub mod serving;
-pub mod state;
+pub mod runtime;
 pub mod storage;
 pub mod telemetry;
+#[cfg(feature = "testing")]
 pub mod testing;
 
-use std::future::Future;
-use std::sync::Arc;
-
-use leptos::config::{Env, LeptosOptions};
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
-
-use crate::config::{Config, RedisSource};
-use crate::live::Hub;
-use crate::managed_redis::{ManagedRedis, ManagedRedisError};
-use crate::state::AppState;
-use crate::storage::{Keys, StorageError, Store};
-
-/// The name of the built WASM/JS/CSS under `pkg/` (`livedash.js`, `livedash_bg.wasm`, …).
-pub const OUTPUT_NAME: &str = "livedash";
-
-/// Why livedash could not start or serve.
-#[derive(thiserror::Error, Debug)]
-pub enum StartError {
-    /// The managed Redis failed.
-    #[error("managed Redis: {0}")]
-    ManagedRedis(#[from] ManagedRedisError),
-    /// The Redis URL or connection set-up failed.
-    #[error("storage: {0}")]
-    Storage(#[from] StorageError),
-    /// Serving failed.
-    #[error("serving HTTP: {0}")]
-    Serve(#[from] std::io::Error),
-    /// The StatsD port could not be bound.
-    #[error(
-        "binding LIVEDASH_STATSD_ADDR={addr}: {source} (set LIVEDASH_STATSD_ADDR=off to run without StatsD)"
-    )]
-    Statsd {
-        addr: std::net::SocketAddr,
-        source: std::io::Error,
-    },
-}
-
-/// A started livedash: Redis connected (or launched), the live hub running, ready to serve.
-pub struct Livedash {
-    state: AppState,
-    managed: Option<ManagedRedis>,
-    tasks: Vec<JoinHandle<()>>,
-    /// Ends once every writer handle is dropped, after the last write.
-    writer_task: JoinHandle<()>,
-    statsd_addr: Option<std::net::SocketAddr>,
-    /// The runtime live sockets are served on, and the store their code uses there.
-    live: Option<(serving::LiveRuntime, Store)>,
-}
-
-impl Livedash {
-    /// Connects to (or launches) Redis and starts the live hub.
-    ///
-    /// # Errors
-    /// See [`StartError`].
-    pub async fn start(config: Config) -> Result<Self, StartError> {
-        // Bind first: a taken port should stop start-up before a managed Redis is launched.
-        let statsd_socket = match config.statsd_addr {
-            Some(addr) => Some(
-                tokio::net::UdpSocket::bind(addr)
-                    .await
-                    .map_err(|source| StartError::Statsd { addr, source })?,
-            ),
-            None => None,
-        };
-        let managed = match &config.redis {
-            RedisSource::External { .. } => None,
-            RedisSource::Managed {
-                executable,
-                data_dir,
-            } => Some(ManagedRedis::start(executable, data_dir).await?),
-        };
-        let url = match (&config.redis, &managed) {
-            (_, Some(managed)) => managed.url().to_owned(),
-            (RedisSource::External { url }, None) => url.clone(),
-            (RedisSource::Managed { .. }, None) => unreachable!("a managed source starts Redis"),
-        };
-        let client = redis::Client::open(url).map_err(StorageError::from)?;
-        let keys = Keys::new(config.key_prefix.clone());
-        let channel = keys.live_channel();
-        let store = Store::new(client.clone(), keys, config.retention)?
-            .with_resume_window(config.live.resume_window_ms)
-            .with_series_limits(config.limits.series)
-            .with_query_limits(config.limits.query)
-            .with_event_settings(config.events.clone());
-        match store.ping().await {
-            Ok(latency) => tracing::info!(?latency, "connected to Redis"),
-            Err(error) => tracing::warn!(%error, "Redis is not answering yet; will keep trying"),
-        }
-        let live = match config.live.threads {
-            Some(threads) => Some((
-                serving::LiveRuntime::start(threads)?,
-                store.making_requests_on(tokio::runtime::Handle::current()),
-            )),
-            None => None,
-        };
-        let shutdown = CancellationToken::new();
-        let (hub, hub_task) = Hub::start(
-            client,
-            channel,
-            live.as_ref()
-                .map_or_else(|| store.clone(), |(_, store)| store.clone()),
-            config.live,
-            shutdown.clone(),
-        );
-        let (writer, writer_task) = storage::writer::Writer::start(store.clone(), shutdown.clone());
-        let mut tasks = vec![hub_task];
-        let statsd_counters = Arc::new(ingest::statsd::StatsdCounters::default());
-        let statsd_addr = match statsd_socket {
-            Some(socket) => {
-                let bound = socket.local_addr()?;
-                tracing::info!(%bound, "StatsD listener on UDP");
-                tasks.push(tokio::spawn(ingest::statsd::serve(
-                    socket,
-                    writer.clone(),
-                    statsd_counters.clone(),
-                    shutdown.clone(),
-                )));
-                Some(bound)
-            }
-            None => None,
-        };
-        if let Some(interval_ms) = config.self_metrics_ms {
-            tasks.push(tokio::spawn(make_overview(store.clone(), shutdown.clone())));
-            tasks.push(tokio::spawn(self_metrics::record(
-                store.clone(),
-                writer.clone(),
-                hub.clone(),
-                config.addr.to_string(),
-                std::time::Duration::from_millis(interval_ms.unsigned_abs()),
-                shutdown.clone(),
-            )));
-        }
-        if config.demo {
-            tasks.push(tokio::spawn(demo::run(
-                store.clone(),
-                writer.clone(),
-                shutdown.clone(),
-            )));
-        }
-        let leptos_options = LeptosOptions::builder()
-            .output_name(OUTPUT_NAME)
-            .site_root(config.site_root.clone())
-            .site_pkg_dir("pkg")
-            .site_addr(config.addr)
-            .env(Env::PROD)
-            .build();
-        let limiter = config
-            .limits
-            .rate_per_second
-            .map(|rate| Arc::new(limits::RateLimiter::new(rate)));
-        let auth_failures = config
-            .limits
-            .auth_failures_per_second
-            .map(|rate| Arc::new(limits::RateLimiter::new(rate)));
-        let state = AppState {
-            limiter,
-            auth_failures,
-            leptos_options,
-            store,
-            writer,
-            hub,
-            shutdown,
-            config: Arc::new(config),
-            statsd: statsd_counters,
-        };
-        Ok(Self {
-            state,
-            managed,
-            tasks,
-            writer_task,
-            statsd_addr,
-            live,
-        })
-    }
-
-    /// Where the StatsD listener is bound, if it runs.
-    #[must_use]
-    pub fn statsd_addr(&self) -> Option<std::net::SocketAddr> {
-        self.statsd_addr
-    }
-
-    /// The shared state (handy for tests that inspect storage directly).
-    #[must_use]
-    pub fn state(&self) -> &AppState {
-        &self.state
-    }
-
-    /// Serves on `listener` until `signal` completes, then closes live sockets with a
-    /// "going away" reason, stops the hub, and stops the managed Redis if there is one.
-    ///
-    /// # Errors
-    /// The listener's address could not be read.
-    pub async fn serve(
-        self,
-        listener: TcpListener,
-        signal: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), StartError> {
-        let app = routes::router(self.state.clone());
-        let shutdown = self.state.shutdown.clone();
-        let base_url = match listener.local_addr()? {
-            addr if addr.ip().is_unspecified() => format!("http://127.0.0.1:{}", addr.port()),
-            addr => format!("http://{addr}"),
-        };
-        let announce = tokio::spawn(auth::announce_sign_in(self.state.clone(), base_url));
-        // Live connections get a router whose store makes its Redis requests on this runtime,
-        // so that the connection's own tasks stay here (see the storage connection module).
-        let live = self.live.map(|(runtime, store)| {
-            let state = AppState {
-                store,
-                ..self.state.clone()
-            };
-            (runtime, routes::router(state))
-        });
-        tokio::spawn(async move {
-            signal.await;
-            tracing::info!("shutting down");
-            shutdown.cancel();
-        });
-        serving::serve(
-            listener,
-            app,
-            live.as_ref()
-                .map(|(runtime, router)| (runtime.handle(), router.clone())),
-            serving::ConnectionLimits::new(
-                &self.state.config.connections,
-                self.state.config.trusted_proxies.clone(),
-            ),
-            self.state.shutdown.clone(),
-        )
-        .await;
-        self.state.shutdown.cancel();
-        // Live sockets say "going away" from their own runtime before it stops.
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
-        while self.state.hub.listeners() > 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        drop(live);
-        let _ = announce.await;
-        for task in self.tasks {
-            let _ = task.await;
-        }
-        // Queued writes finish before a managed Redis goes away.
-        let _ = self.writer_task.await;
-        if let Some(managed) = self.managed {
-            managed.stop().await;
-        }
-        Ok(())
-    }
-}
-
-/// Makes the Overview dashboard once Redis answers (at once, normally).
-async fn make_overview(store: Store, shutdown: CancellationToken) {
-    loop {
-        match self_metrics::ensure_overview(&store).await {
-            Ok(()) => return,
-            Err(error) => tracing::debug!(%error, "the Overview dashboard waits for Redis"),
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
-        }
-    }
-}
+pub use runtime::{Livedash, OUTPUT_NAME, StartError};

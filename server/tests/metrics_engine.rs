@@ -1,5 +1,8 @@
 //! The metrics engine against a real Redis: rollups against brute force, retention, counter
 //! totals across restarts, percentiles, unique counts, kinds, and the query API.
+//!
+//! One file, over 600 lines: its tests share the brute-force reference that each result is
+//! compared with, and splitting them would copy it.
 
 mod support;
 

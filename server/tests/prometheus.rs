@@ -8,49 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{RedisServer, TestApp, free_port};
-
-const ADMIN_TOKEN: &str = "metrics-admin-token-0123456789abcdef";
-
-async fn start(redis: &RedisServer, prefix: &str, extra: &[(&str, &str)]) -> TestApp {
-    let mut vars = vec![
-        ("LIVEDASH_AUTH", "on"),
-        ("LIVEDASH_ADMIN_TOKEN", ADMIN_TOKEN),
-    ];
-    vars.extend_from_slice(extra);
-    let app = TestApp::start_with(&redis.url(), prefix, &vars).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while admin_fn(&app, "tokens", json!({})).await.0 != 200 {
-        assert!(
-            Instant::now() < deadline,
-            "the admin token was never stored"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    app
-}
-
-async fn admin_fn(app: &TestApp, endpoint: &str, body: Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(app.url(&format!("/api/fn/{endpoint}")))
-        .header("authorization", format!("Token {ADMIN_TOKEN}"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
-async fn make_token(app: &TestApp, body: Value) -> String {
-    let (status, made) = admin_fn(app, "create_token", body).await;
-    assert_eq!(status, 200, "{made}");
-    made["token"].as_str().unwrap().to_owned()
-}
+use support::{RedisServer, TestApp, free_port, make_token, start_with_admin};
 
 /// `GET /metrics` with these headers: status, content type, body.
 async fn metrics(app: &TestApp, headers: &[(&str, &str)]) -> (u16, String, String) {
@@ -158,7 +116,7 @@ impl Drop for Prometheus {
 #[tokio::test]
 async fn promtool_accepts_the_metrics_and_prometheus_scrapes_them() {
     let redis = RedisServer::start();
-    let app = start(&redis, "prom:", &[]).await;
+    let app = start_with_admin(&redis, "prom:", &[]).await;
     let ingest = make_token(
         &app,
         json!({"role": "ingest", "label": "writer", "scope": "metrics"}),
@@ -271,7 +229,7 @@ async fn promtool_accepts_the_metrics_and_prometheus_scrapes_them() {
 #[tokio::test]
 async fn metrics_from_afar_need_a_token() {
     let redis = RedisServer::start();
-    let app = start(&redis, "far:", &[("LIVEDASH_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let app = start_with_admin(&redis, "far:", &[("LIVEDASH_TRUSTED_PROXIES", "127.0.0.1")]).await;
     let afar = ("x-forwarded-for", "203.0.113.7");
     let (status, _, body) = metrics(&app, &[afar]).await;
     assert_eq!(status, 401, "{body}");

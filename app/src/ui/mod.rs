@@ -1,211 +1,23 @@
-//! The shell, the router and the pages.
+//! The browser app: the document and routes ([`app`]), the pages, a dashboard's view and its
+//! editor, the widgets and the charts they draw, and what several of them share.
+//!
+//! Where a change belongs: a page of its own → [`pages`]; a dashboard as viewers see it (grid,
+//! live data, time range, share links) → [`dashboard`]; editing one → [`editor`]; what a widget
+//! kind draws → [`widgets`]; drawing with plotters → [`charts`]; JSON, the live socket, the
+//! connection status, identity and the metric picker → [`shared`].
 
-mod access;
-mod analytics_page;
-mod analytics_widgets;
-mod chart;
-mod dashboard_page;
-mod dashboards;
-mod editor;
-mod explore;
-mod json;
+pub mod app;
+pub mod charts;
+pub mod dashboard;
+pub mod editor;
+pub mod pages;
+pub mod shared;
+pub mod widgets;
+
+pub use app::{App, shell};
+pub use pages::dashboards::DashboardsPage;
+pub use pages::explore::ExplorePage;
+pub use pages::values::LiveValuesPage;
+pub use shared::status::ConnectionStatus;
 #[cfg(feature = "hydrate")]
-mod live_socket;
-mod live_values;
-mod metric_picker;
-mod scene;
-mod share_panel;
-mod side_panel;
-mod status;
-mod widgets;
-
-use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::components::{A, Route, Router, Routes};
-use leptos_router::{Lazy, LazyRoute, ParamSegment, StaticSegment, lazy_route};
-
-pub use dashboards::DashboardsPage;
-pub use explore::ExplorePage;
-pub use live_values::LiveValuesPage;
-pub use status::ConnectionStatus;
-#[cfg(feature = "hydrate")]
-pub use widgets::load_kinds_shown;
-
-/// A task that an event handler starts in the browser, as a `Callback`. (`Action::new_local`
-/// would do, but it holds a `SendWrapper` that panics when the server, which renders these
-/// components too, drops it on another thread: leptos-rs/leptos#3746.)
-pub fn browser_task<I: 'static, F: Future<Output = ()> + 'static>(
-    task: impl Fn(I) -> F + Send + Sync + 'static,
-) -> Callback<I> {
-    Callback::new(move |input| leptos::task::spawn_local(task(input)))
-}
-
-/// The HTML document the server renders around the app.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
-    view! {
-        <!DOCTYPE html>
-        <html lang="en">
-            <head>
-                <meta charset="utf-8" />
-                <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <meta name="color-scheme" content="light dark" />
-                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
-                <AutoReload options=options.clone() />
-                <HydrationScripts options />
-                <MetaTags />
-            </head>
-            <body>
-                <App />
-            </body>
-        </html>
-    }
-}
-
-/// The app: header plus routed pages.
-#[component]
-pub fn App() -> impl IntoView {
-    provide_meta_context();
-    access::provide_identity();
-    view! {
-        <Stylesheet id="leptos" href="/pkg/livedash.css" />
-        <Title text="livedash" />
-        <Router>
-            <header class="topbar">
-                <a class="brand" href="/">
-                    <span class="brand-mark" aria-hidden="true"></span>
-                    "livedash"
-                </a>
-                <nav class="nav">
-                    <A href="/">"Values"</A>
-                    <A href="/dashboards">"Dashboards"</A>
-                    <A href="/explore">"Explore"</A>
-                    <A href="/analytics">"Analytics"</A>
-                </nav>
-                <access::AccountMenu />
-            </header>
-            <main class="page">
-                <access::AuthOffBanner />
-                <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
-                    <Route path=StaticSegment("") view={Lazy::<ValuesRoute>::new()} />
-                    <Route path=StaticSegment("dashboards") view={Lazy::<DashboardsRoute>::new()} />
-                    <Route path=StaticSegment("explore") view={Lazy::<ExploreRoute>::new()} />
-                    <Route path=StaticSegment("analytics") view={Lazy::<AnalyticsRoute>::new()} />
-                    <Route path=(StaticSegment("d"), ParamSegment("id")) view=dashboard_page::DashboardViewPage />
-                    <Route
-                        path=(StaticSegment("d"), ParamSegment("id"), StaticSegment("edit"))
-                        view={Lazy::<EditorRoute>::new()}
-                    />
-                    <Route path=(StaticSegment("s"), ParamSegment("token")) view=dashboard_page::SharedDashboardPage />
-                    <Route path=StaticSegment("login") view={Lazy::<LoginRoute>::new()} />
-                    <Route path=StaticSegment("access") view={Lazy::<AccessRoute>::new()} />
-                </Routes>
-            </main>
-        </Router>
-    }
-}
-
-// Pages other than a dashboard's view are loaded on first visit, each from WASM chunks of its
-// own (the Makefile's `site` splits the bundle at these points, and the server names the visited
-// page's chunks in the HTML so that the browser fetches them beside the main bundle). The main
-// bundle holds the shell, the dashboard and share-link views and the charts (other widget kinds
-// are chunks of their own, see `widgets::LoadBody`): the views stay in it because made lazy too,
-// a dashboard would load about 13 % more in some fifty chunks. Each route is written out, not
-// generated by a macro: a split point is named after the place its attribute is written.
-
-/// `/`: every series and its current value.
-struct ValuesRoute;
-
-#[lazy_route]
-impl LazyRoute for ValuesRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <LiveValuesPage /> }.into_any()
-    }
-}
-
-/// `/dashboards`: the dashboard list.
-struct DashboardsRoute;
-
-#[lazy_route]
-impl LazyRoute for DashboardsRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <DashboardsPage /> }.into_any()
-    }
-}
-
-/// `/explore`: the metric explorer.
-struct ExploreRoute;
-
-#[lazy_route]
-impl LazyRoute for ExploreRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <ExplorePage /> }.into_any()
-    }
-}
-
-/// `/analytics`: page views, visitors, funnels and experiments.
-struct AnalyticsRoute;
-
-#[lazy_route]
-impl LazyRoute for AnalyticsRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <analytics_page::AnalyticsPage /> }.into_any()
-    }
-}
-
-/// `/d/:id/edit`: the grid editor.
-struct EditorRoute;
-
-#[lazy_route]
-impl LazyRoute for EditorRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <editor::DashboardEditPage /> }.into_any()
-    }
-}
-
-/// `/login`.
-struct LoginRoute;
-
-#[lazy_route]
-impl LazyRoute for LoginRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <access::LoginPage /> }.into_any()
-    }
-}
-
-/// `/access`: tokens, sessions and sign-in links.
-struct AccessRoute;
-
-#[lazy_route]
-impl LazyRoute for AccessRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <access::AccessPage /> }.into_any()
-    }
-}
+pub use widgets::body::load_kinds_shown;

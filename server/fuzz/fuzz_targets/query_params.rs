@@ -7,7 +7,7 @@
 use app::query::Aggregation;
 use libfuzzer_sys::fuzz_target;
 use livedash_fuzz::{NOW_MS, check_planned};
-use server::query_params::QueryParams;
+use server::http::query_params::QueryParams;
 
 fuzz_target!(|data: &[u8]| {
     // axum's `Query` extractor reads the query string with serde_urlencoded, as here.

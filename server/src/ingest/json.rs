@@ -73,15 +73,6 @@ pub enum BatchError {
     TooLarge(#[from] TooLarge),
 }
 
-impl From<super::BodyError> for BatchError {
-    fn from(error: super::BodyError) -> Self {
-        match error {
-            super::BodyError::TooLarge(error) => Self::TooLarge(error),
-            super::BodyError::Unreadable(message) => MalformedBatch::Unreadable(message).into(),
-        }
-    }
-}
-
 /// A sample as sent: [`Sample`], read straight from its JSON text with every key at most once.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -105,7 +105,7 @@ pub async fn serve(
                 if batch.is_empty() {
                     deadline = tokio::time::Instant::now() + BATCH_WINDOW;
                 }
-                let now = crate::routes::now_ms();
+                let now = app::clock::now_ms();
                 for sample in samples {
                     let observation = Observation {
                         series: sample.series,

@@ -21,8 +21,8 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::feed::{Command, FeedHandle, Matcher, Member, Routed};
-use super::socket::Outbox;
+use super::feed::{Command, FeedHandle, Home, Matcher, Member, Routed};
+use super::outbox::Outbox;
 use crate::config::LiveConfig;
 use crate::storage::changes::{Notice, parse_published};
 use crate::storage::{SeriesId, StorageError, Store};
@@ -79,6 +79,28 @@ impl Shared {
             route.feeds.retain(|feed| feed.id != id);
         }
         true
+    }
+}
+
+impl Home for Shared {
+    fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn config(&self) -> LiveConfig {
+        self.config
+    }
+
+    fn shutdown(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+
+    fn remove_feed(&self, key: &str, id: u64) -> bool {
+        Shared::remove_feed(self, key, id)
+    }
+
+    fn slow_client_closed(&self) {
+        self.slow_clients_closed.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -321,7 +343,7 @@ impl Hub {
             key.to_owned(),
             query.clone(),
             matcher.clone(),
-            self.shared.clone(),
+            self.shared.clone() as Arc<dyn Home>,
         );
         for route in registry.routes.values_mut() {
             if matcher.matches(&route.key) {

@@ -6,28 +6,34 @@
 //! close it through [`Outbox::kick`].
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app::auth::Principal;
 use app::live::{
     CLOSE_ACCESS_ENDED, CLOSE_GOING_AWAY, CLOSE_PROTOCOL_ERROR, CLOSE_TRY_AGAIN_LATER,
     ClientMessage, LiveQuery, MAX_SUBSCRIPTIONS, ServerMessage, SubscriptionId,
 };
-use app::query::Selector;
-use axum::Extension;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Query, State};
-use axum::response::Response;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::feed::{Command, FeedHandle, Member};
-use crate::state::AppState;
+use super::hub::Hub;
+use super::outbox::{Kick, Outbox, Outgoing};
+use crate::storage::Store;
+use crate::storage::shares::{SHARE_LINK_ENDED, ShareScope};
+
+/// What a socket's loop works with: cheap handles, cloned per socket.
+#[derive(Clone)]
+pub struct Services {
+    /// Where share links are checked again.
+    pub store: Store,
+    /// The feeds, the counters and the revocation channel.
+    pub hub: Hub,
+    /// Cancelled when the server begins shutting down.
+    pub shutdown: CancellationToken,
+}
 
 /// How often the server pings an idle socket, so dead peers are noticed and proxies keep it.
 const PING_INTERVAL: Duration = Duration::from_secs(20);
@@ -37,7 +43,7 @@ const CLOSE_PATIENCE: Duration = Duration::from_secs(2);
 /// Why the stream was degraded, when the outage was over before the socket could say so.
 const BRIEF_OUTAGE: &str = "storage was unavailable for a moment";
 /// Largest client message; subscriptions are small.
-const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 /// WebSocket close code for a message over the size limit (RFC 6455 "message too big").
 const CLOSE_MESSAGE_TOO_BIG: u16 = 1009;
 /// The reason sent with [`CLOSE_MESSAGE_TOO_BIG`]; names [`MAX_CLIENT_MESSAGE`].
@@ -49,199 +55,23 @@ const STOPPED_READING: &str =
 
 static NEXT_SOCKET: AtomicU64 = AtomicU64::new(1);
 
-/// Which message a queued body becomes.
-#[derive(Clone, Copy, Debug)]
-pub enum OutgoingKind {
-    Snapshot,
-    Delta,
-    /// The subscription was ended by the server; the body is `{"message":…}`.
-    Error,
-}
-
-/// A message queued for a socket: a subscription's snapshot or delta, rendered once. Members
-/// of a feed that use the same subscription id share one rendering (a clone is a reference
-/// count), so a delta to many viewers is neither copied nor allocated per viewer.
-#[derive(Clone, Debug)]
-pub struct Outgoing {
-    text: Utf8Bytes,
-}
-
-impl Outgoing {
-    /// `body` is a JSON object (`{"at":…}` or `{"from":…}`), everything of the message but its
-    /// type and subscription id.
-    pub fn message(kind: OutgoingKind, subscription: SubscriptionId, body: &str) -> Self {
-        let kind = match kind {
-            OutgoingKind::Snapshot => "snapshot",
-            OutgoingKind::Delta => "delta",
-            OutgoingKind::Error => "error",
-        };
-        let mut text = String::with_capacity(body.len() + 40);
-        let _ = write!(text, r#"{{"type":"{kind}","id":{subscription},"#);
-        text.push_str(body.get(1..).unwrap_or("}"));
-        Self {
-            text: Utf8Bytes::from(text),
-        }
-    }
-
-    fn as_str(&self) -> &str {
-        self.text.as_str()
-    }
-}
-
-/// A socket's queue, as feeds see it.
-#[derive(Clone)]
-pub struct Outbox {
-    queue: mpsc::Sender<Outgoing>,
-    kick: Arc<Kick>,
-}
-
-#[derive(Default)]
-struct Kick {
-    token: CancellationToken,
-    /// The close code and reason.
-    reason: Mutex<Option<(u16, &'static str)>>,
-}
-
-impl Outbox {
-    /// Queues without waiting.
-    ///
-    /// # Errors
-    /// The queue is full, or the socket is gone.
-    pub fn try_send(&self, message: Outgoing) -> Result<(), mpsc::error::TrySendError<Outgoing>> {
-        self.queue.try_send(message)
-    }
-
-    /// Free places in the queue.
-    pub fn capacity(&self) -> usize {
-        self.queue.capacity()
-    }
-
-    /// Closes the socket with `reason` (code 1013: the client may come back).
-    pub fn kick(&self, reason: &'static str) {
-        self.close(CLOSE_TRY_AGAIN_LATER, reason);
-    }
-
-    /// Closes the socket because the access it was opened with ended (code 4003: coming back
-    /// will not help).
-    pub fn end_access(&self, reason: &'static str) {
-        self.close(CLOSE_ACCESS_ENDED, reason);
-    }
-
-    fn close(&self, code: u16, reason: &'static str) {
-        *self.kick.reason.lock().unwrap_or_else(|e| e.into_inner()) = Some((code, reason));
-        self.kick.token.cancel();
-    }
-}
-
-/// What a share link's socket may show: its dashboard's widget selectors.
-struct ShareScope {
-    token: String,
-    link: String,
-    /// When the link stops working, ms since the epoch.
-    expires_at: Option<i64>,
-    selectors: Vec<Selector>,
-}
-
 /// How often a share link's socket checks that its link still stands, besides at its expiry
 /// (revocations normally arrive at once, over the revocation channel; this covers a missed one).
 const SHARE_RECHECK: Duration = Duration::from_secs(10);
 
-/// Query parameters of the live endpoint.
-#[derive(serde::Deserialize)]
-pub struct LiveParams {
-    /// A share link's token: the socket may then show that dashboard only.
-    share: Option<String>,
-}
-
-/// `GET /api/v1/live`: upgrades to the live protocol.
-pub async fn upgrade(
-    ws: WebSocketUpgrade,
-    State(state): State<AppState>,
-    principal: Option<Extension<Principal>>,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-    headers: axum::http::HeaderMap,
-    Query(params): Query<LiveParams>,
-) -> Response {
-    // Many sockets from one address are one client misbehaving (or attacking), not many users.
-    let admitted = match (state.config.limits.sockets_per_address, peer) {
-        (Some(limit), Some(Extension(ConnectInfo(peer)))) => {
-            let client = state.config.trusted_proxies.client(peer.ip(), &headers);
-            match state.hub.admit(client, limit) {
-                Some(guard) => Ok(Some(guard)),
-                None => Err((
-                    CLOSE_TRY_AGAIN_LATER,
-                    "too many live sockets from your address (LIVEDASH_LIVE_SOCKETS_PER_ADDRESS)",
-                )),
-            }
-        }
-        _ => Ok(None),
-    };
-    // The authentication layer let this through with a credential that may read, or a share
-    // link; the socket closes when that credential is revoked.
-    let revocation_names = principal
-        .and_then(|Extension(principal)| principal.credential)
-        .map(|credential| credential.revocation_names())
-        .unwrap_or_default();
-    // A share link that does not stand still gets a socket, to be closed with the reason.
-    let share = match (&admitted, params.share) {
-        (Err(refused), _) => Some(Err(*refused)),
-        (Ok(_), Some(token)) => Some(share_scope(&state, token).await),
-        (Ok(_), None) => None,
-    };
-    // Small buffers: thousands of idle viewers must stay cheap.
-    ws.read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
-        .max_message_size(MAX_CLIENT_MESSAGE)
-        // Refused by the frame's header, before its payload is buffered.
-        .max_frame_size(MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| async move {
-            let _admitted = admitted;
-            serve(socket, state, share, revocation_names).await;
-        })
-}
-
-/// The scope of `token`; `Err` with the close code and reason when it grants nothing now.
-async fn share_scope(state: &AppState, token: String) -> Result<ShareScope, (u16, &'static str)> {
-    let unavailable = |error: crate::storage::dashboards::DashboardError| {
-        tracing::warn!(%error, "checking a share link failed");
-        (
-            CLOSE_TRY_AGAIN_LATER,
-            "storage is unavailable, try again shortly",
-        )
-    };
-    let link = state
-        .store
-        .resolve_share_token(&token, crate::routes::now_ms())
-        .await
-        .map_err(unavailable)?
-        .ok_or((CLOSE_ACCESS_ENDED, crate::storage::shares::SHARE_LINK_ENDED))?;
-    let dashboard = state
-        .store
-        .dashboard(&link.dashboard)
-        .await
-        .map_err(unavailable)?;
-    let selectors = app::widget_data::shown_selectors(&dashboard);
-    Ok(ShareScope {
-        token,
-        link: link.id,
-        expires_at: link.expires_at,
-        selectors,
-    })
-}
-
 /// Resolves when `share`'s link no longer stands (checked every [`SHARE_RECHECK`], and at
 /// its expiry).
-async fn recheck(state: &AppState, share: &ShareScope) {
+async fn recheck(state: &Services, share: &ShareScope) {
     loop {
         let until_expiry = share.expires_at.map(|at| {
             // A moment past it, so the check sees the link expired.
-            Duration::from_millis((at - crate::routes::now_ms()).max(0).unsigned_abs() + 5)
+            Duration::from_millis((at - app::clock::now_ms()).max(0).unsigned_abs() + 5)
         });
         tokio::time::sleep(until_expiry.map_or(SHARE_RECHECK, |wait| wait.min(SHARE_RECHECK)))
             .await;
         match state
             .store
-            .resolve_share_token(&share.token, crate::routes::now_ms())
+            .resolve_share_token(&share.token, app::clock::now_ms())
             .await
         {
             Ok(Some(_)) => {}
@@ -252,10 +82,13 @@ async fn recheck(state: &AppState, share: &ShareScope) {
     }
 }
 
+/// Serves one live socket until it closes; `share` is the share link that opened it, or why
+/// it grants nothing now (the close code and reason); `revocation_names` are the names of the
+/// credential that opened it, whose revocation closes it.
 #[tracing::instrument(skip_all)]
-async fn serve(
+pub async fn serve(
     mut socket: WebSocket,
-    state: AppState,
+    state: Services,
     share: Option<Result<ShareScope, (u16, &'static str)>>,
     revocation_names: Vec<String>,
 ) {
@@ -324,7 +157,7 @@ async fn serve(
                 break Some(closing.unwrap_or((CLOSE_TRY_AGAIN_LATER, "closed by the server")));
             }
             () = &mut link_ended => {
-                break Some((CLOSE_ACCESS_ENDED, crate::storage::shares::SHARE_LINK_ENDED));
+                break Some((CLOSE_ACCESS_ENDED, SHARE_LINK_ENDED));
             }
             incoming = socket.recv() => match incoming {
                 None | Some(Ok(Message::Close(_))) => break None,
@@ -469,7 +302,7 @@ async fn batch(
 /// Acts on one client message; returns the direct reply, if any.
 async fn handle(
     message: ClientMessage,
-    state: &AppState,
+    state: &Services,
     socket_id: u64,
     outbox: &Outbox,
     share: Option<&ShareScope>,
@@ -488,7 +321,7 @@ async fn handle(
                     LiveQuery::Latest { selector } => selector.as_ref(),
                     LiveQuery::Range { selector, .. } => Some(selector),
                 };
-                if !selector.is_some_and(|selector| share.selectors.contains(selector)) {
+                if !selector.is_some_and(|selector| share.shows_selector(selector)) {
                     return Some(ServerMessage::Error {
                         id: Some(id),
                         message: "a share link shows only its dashboard's widgets".into(),
@@ -592,7 +425,7 @@ async fn send(
 /// whose next turn closes with the kick's or the shutdown's reason.
 fn give_up(
     failed: SendFailed,
-    state: &AppState,
+    state: &Services,
     kick: &Kick,
 ) -> Option<Option<(u16, &'static str)>> {
     match failed {
@@ -638,19 +471,6 @@ mod tests {
         for reason in [MESSAGE_TOO_BIG, STOPPED_READING, BRIEF_OUTAGE] {
             assert!(reason.len() <= 123, "{reason}");
         }
-    }
-
-    /// A queued body becomes a whole message with the socket's own subscription id.
-    #[test]
-    fn queued_bodies_become_messages() {
-        let body = r#"{"at":"5-0","data":{"kind":"latest","values":[]}}"#;
-        let outgoing = Outgoing::message(OutgoingKind::Snapshot, 7, body);
-        let text = outgoing.as_str();
-        let message: ServerMessage = serde_json::from_str(text).unwrap();
-        assert!(
-            matches!(message, ServerMessage::Snapshot { id: 7, .. }),
-            "{text}"
-        );
     }
 
     /// A number in a subscription is read exactly, so the query the server runs is the one the

@@ -5,10 +5,7 @@
 //! revocation name on the revocation channel, where every process closes the sockets opened
 //! with it; a session also ends with the token it signed in with.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
-use app::api::ApiError;
+use crate::failure::{Classify, Failure};
 use app::auth::{
     CreatedLoginLink, CreatedToken, LOGIN_LINK_PATH, Role, SessionInfo, TokenInfo, TokenScope,
     session_revocation, token_revocation,
@@ -24,8 +21,6 @@ pub const SESSION_MS: i64 = app::auth::SESSION_SECONDS * 1000;
 pub const LOGIN_LINK_MS: i64 = 24 * 3_600_000;
 /// What every API token starts with, so secret scanners and people recognise one.
 pub const TOKEN_PREFIX: &str = "ldt_";
-/// "Last used" is kept to the minute: one write per token and minute at most.
-const LAST_USED_RESOLUTION_MS: i64 = 60_000;
 
 /// What a credential request can fail with.
 #[derive(thiserror::Error, Debug)]
@@ -46,12 +41,12 @@ impl From<redis::RedisError> for AccessError {
     }
 }
 
-impl From<AccessError> for ApiError {
-    fn from(error: AccessError) -> Self {
-        match error {
-            AccessError::Invalid(message) => ApiError::Invalid(message),
-            AccessError::NotFound(message) => ApiError::NotFound(message),
-            AccessError::Storage(error) => error.into(),
+impl Classify for AccessError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::Storage(error) => error.failure(),
+            Self::Invalid(_) => Failure::Invalid,
+            Self::NotFound(_) => Failure::NotFound,
         }
     }
 }
@@ -76,23 +71,6 @@ pub struct NewSession {
 pub struct LoginGrant {
     pub role: Role,
     pub label: String,
-}
-
-/// When each token was last recorded as used, so busy tokens cost one write a minute.
-#[derive(Default)]
-pub struct UsageClock(Mutex<HashMap<String, i64>>);
-
-impl UsageClock {
-    /// True when `id`'s use at `now_ms` falls in a minute not yet recorded.
-    fn should_record(&self, id: &str, now_ms: i64) -> bool {
-        let minute = now_ms - now_ms.rem_euclid(LAST_USED_RESOLUTION_MS);
-        let mut recorded = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if recorded.get(id) == Some(&minute) {
-            return false;
-        }
-        recorded.insert(id.to_owned(), minute);
-        true
-    }
 }
 
 /// The scope a new `role` token gets: ingest tokens the one asked for (both by default); admin
@@ -488,15 +466,6 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn usage_is_recorded_once_a_minute() {
-        let clock = UsageClock::default();
-        assert!(clock.should_record("a", 120_000));
-        assert!(!clock.should_record("a", 179_999));
-        assert!(clock.should_record("b", 179_999));
-        assert!(clock.should_record("a", 180_000));
-    }
 
     #[test]
     fn only_ingest_tokens_are_scoped() {

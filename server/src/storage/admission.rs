@@ -15,7 +15,17 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use app::model::{MetricKind, Observation, Observed, SeriesKey};
 
-use super::{MAX_ABS_VALUE, SeriesGroup, SeriesId, SeriesLimits, StorageError, Store};
+use super::{SeriesId, SeriesLimits, StorageError, Store};
+
+/// Largest magnitude of a value livedash stores. Sums of any realistic number of such values
+/// (a counter's running total, a bucket's sum, a sum across series) stay far below `f64::MAX`,
+/// so no aggregate of finite inputs becomes infinite. Ingest refuses larger values (rather than
+/// clamping them, so that what is stored is what was sent), and [`Store::write_now`] refuses
+/// any that reach it another way.
+pub const MAX_ABS_VALUE: f64 = 1e100;
+
+/// One series' observations in a write: (series, kind), its id, their indices.
+pub(super) type SeriesGroup<'a> = ((&'a SeriesKey, MetricKind), SeriesId, Vec<usize>);
 
 /// A metric kind from its stored name.
 pub(super) fn kind_named(name: &str) -> Option<MetricKind> {

@@ -13,26 +13,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{SeriesId, StorageError, Store};
 
-/// Appends to the log and publishes in one step: the published text is `<id> <notice>`.
-const APPEND_LUA: &str = r"
-local id = redis.call('XADD', KEYS[1], 'MINID', '~', ARGV[2], '*', 'n', ARGV[3])
-redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[3])
-return id
-";
-
-/// Reads entries after a cursor, with the newest id trimming removed (so a reader can tell
-/// whether entries it needed are gone).
-const READ_LUA: &str = r"
-local deleted = '0-0'
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  local info = redis.call('XINFO', 'STREAM', KEYS[1])
-  for i = 1, #info, 2 do
-    if info[i] == 'max-deleted-entry-id' then deleted = info[i + 1] end
-  end
-end
-return {deleted, redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])}
-";
-
 /// One series in a [`Notice`].
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Changed {
@@ -167,11 +147,6 @@ impl Store {
             reason,
         })
     }
-}
-
-/// The scripts, loaded once per store.
-pub(super) fn scripts() -> (redis::Script, redis::Script) {
-    (redis::Script::new(APPEND_LUA), redis::Script::new(READ_LUA))
 }
 
 #[cfg(test)]

@@ -1,13 +1,13 @@
 //! Dashboards in Redis: every save is a new version, stored only over the version the edit
 //! started from, so a save made elsewhere in the meantime is detected instead of overwritten.
 
-use app::api::ApiError;
 use app::dashboard::{
     Dashboard, DashboardSummary, InvalidDashboard, MAX_SUMMARY_CHARS, SaveOutcome, VersionInfo,
 };
 
 use super::keys::random_hex;
 use super::{StorageError, Store};
+use crate::failure::{Classify, Failure};
 
 /// Saves a version if the dashboard is still at the version the edit started from.
 /// KEYS: versions hash, log list. ARGV: base version, dashboard JSON, version info JSON.
@@ -49,14 +49,12 @@ impl From<redis::RedisError> for DashboardError {
     }
 }
 
-impl From<DashboardError> for ApiError {
-    fn from(error: DashboardError) -> Self {
-        match error {
-            DashboardError::Storage(error) => error.into(),
-            missing @ (DashboardError::NotFound(_) | DashboardError::NoSuchVersion { .. }) => {
-                ApiError::NotFound(missing.to_string())
-            }
-            DashboardError::Invalid(invalid) => ApiError::Invalid(invalid.to_string()),
+impl Classify for DashboardError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::Storage(error) => error.failure(),
+            Self::NotFound(_) | Self::NoSuchVersion { .. } => Failure::NotFound,
+            Self::Invalid(_) => Failure::Invalid,
         }
     }
 }

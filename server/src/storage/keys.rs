@@ -354,7 +354,7 @@ impl Keys {
         format!("{}x:{{{id}}}:p", self.prefix)
     }
 
-    /// The id of the demo dashboard, once made (see `demo`).
+    /// The id of the demo dashboard, once made (see `jobs::demo`).
     #[must_use]
     pub fn demo(&self) -> String {
         format!("{}demo", self.prefix)

@@ -30,28 +30,7 @@ pub const DEFAULT_POINTS: i64 = 300;
 /// Most points one line may have.
 pub const MAX_POINTS: i64 = 11_000;
 
-/// Default of [`QueryLimits::max_keys`].
-pub const DEFAULT_MAX_QUERY_KEYS: usize = 200_000;
-/// Default of [`QueryLimits::max_points`].
-pub const DEFAULT_MAX_QUERY_POINTS: usize = 1_000_000;
-
-/// How much one query may read and hold.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct QueryLimits {
-    /// Redis keys one query reads, over all its series (`LIVEDASH_QUERY_MAX_KEYS`).
-    pub max_keys: usize,
-    /// Steps × series one query holds (`LIVEDASH_QUERY_MAX_POINTS`).
-    pub max_points: usize,
-}
-
-impl Default for QueryLimits {
-    fn default() -> Self {
-        Self {
-            max_keys: DEFAULT_MAX_QUERY_KEYS,
-            max_points: DEFAULT_MAX_QUERY_POINTS,
-        }
-    }
-}
+pub use crate::config::{DEFAULT_MAX_QUERY_KEYS, DEFAULT_MAX_QUERY_POINTS, QueryLimits};
 
 /// Bytes of one rollup chunk at most: [`CHUNK_BUCKETS`] records of 48 bytes.
 const ROLLUP_CHUNK_BYTES: usize = CHUNK_BUCKETS as usize * 48;

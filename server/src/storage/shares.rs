@@ -3,6 +3,8 @@
 //! revocation channel).
 
 use app::dashboard::{CreatedShareLink, Dashboard, ShareLink};
+use app::events::AnalyticsQuery;
+use app::query::Selector;
 
 use super::dashboards::DashboardError;
 use super::keys::{random_hex, secret_id};
@@ -10,6 +12,38 @@ use super::{StorageError, Store};
 
 /// What a link that no longer works says, wherever it is used.
 pub const SHARE_LINK_ENDED: &str = "this share link was revoked or has expired";
+
+/// What a share link's holder is told when asking for something its dashboard does not show.
+pub const NOT_SHOWN: &str = "this share link's dashboard does not show that";
+
+/// What a share link lets its holder see now: its dashboard (current version), and only what
+/// that dashboard shows. The one place the rule "a link's holder may query only what its
+/// dashboard shows" is decided, for server functions and live sockets alike.
+pub struct ShareScope {
+    /// The link's token, to check again that it still stands.
+    pub token: String,
+    /// The link's id (its revocation name).
+    pub link: String,
+    /// When the link stops working, ms since the epoch.
+    pub expires_at: Option<i64>,
+    /// The dashboard it shows.
+    pub dashboard: Dashboard,
+    selectors: Vec<Selector>,
+}
+
+impl ShareScope {
+    /// Whether the dashboard shows `selector` (in one of its widgets' queries).
+    #[must_use]
+    pub fn shows_selector(&self, selector: &Selector) -> bool {
+        self.selectors.contains(selector)
+    }
+
+    /// Whether the dashboard shows `query` (in one of its analytics widgets).
+    #[must_use]
+    pub fn shows_analytics(&self, query: &AnalyticsQuery) -> bool {
+        app::share_scope::shows(&self.dashboard, query)
+    }
+}
 
 /// Longest label of a link.
 pub const MAX_LABEL_CHARS: usize = 200;
@@ -143,6 +177,29 @@ impl Store {
             .await?
             .ok_or_else(|| DashboardError::NotFound(SHARE_LINK_ENDED.into()))?;
         self.dashboard(&link.dashboard).await
+    }
+
+    /// What `token` lets its holder see at `now_ms`; `None` once the link is revoked or
+    /// expired.
+    ///
+    /// # Errors
+    /// The dashboard could not be read, or Redis failed.
+    pub async fn share_scope(
+        &self,
+        token: &str,
+        now_ms: i64,
+    ) -> Result<Option<ShareScope>, DashboardError> {
+        let Some(link) = self.resolve_share_token(token, now_ms).await? else {
+            return Ok(None);
+        };
+        let dashboard = self.dashboard(&link.dashboard).await?;
+        Ok(Some(ShareScope {
+            token: token.to_owned(),
+            link: link.id,
+            expires_at: link.expires_at,
+            selectors: app::share_scope::shown_selectors(&dashboard),
+            dashboard,
+        }))
     }
 
     async fn share_link_by_id(&self, id: &str) -> Result<Option<ShareLink>, DashboardError> {

@@ -1,13 +1,10 @@
 //! `GET /metrics`: livedash's metrics for Prometheus, in the text format 0.0.4, or in
 //! OpenMetrics 1.0.0 when the scraper's `Accept` header prefers it. Who may read them is decided
-//! at the access edge (`auth`): any valid token or session, or anyone from this machine.
+//! at the access edge (`http::auth`): any valid token or session, or anyone from this machine.
 
 use std::fmt;
 use std::sync::atomic::Ordering;
 
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::MetricType;
@@ -17,7 +14,6 @@ use prometheus_client::registry::Registry;
 
 use super::process::ProcessUse;
 use super::{Protocol, metrics};
-use crate::state::AppState;
 
 /// Where the metrics are served.
 pub const METRICS_PATH: &str = "/metrics";
@@ -72,61 +68,37 @@ pub fn negotiate(accept: Option<&str>) -> Format {
     best.0
 }
 
-/// `GET /metrics`.
-pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|value| value.to_str().ok());
-    let format = negotiate(accept);
+/// `snapshot` and the process-wide counters in `format`, with the content type to send it
+/// with; `None` if a metric could not be written (a bug here: writing to a String does not
+/// fail otherwise).
+#[must_use]
+pub fn render(snapshot: Snapshot, format: Format) -> Option<(String, &'static str)> {
     let mut registry = Registry::default();
-    registry.register_collector(Box::new(Snapshot::of(&state)));
+    registry.register_collector(Box::new(snapshot));
     let mut body = String::new();
     let encoded = match format {
         Format::Text => prometheus_client::encoding::prometheus_text::encode(&mut body, &registry),
         Format::OpenMetrics => prometheus_client::encoding::text::encode(&mut body, &registry),
     };
-    if encoded.is_err() {
-        // Writing to a String does not fail; a metric that cannot be written is a bug here.
-        tracing::error!("the metrics could not be encoded");
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    }
+    encoded.ok()?;
     let content_type = match format {
         Format::Text => prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
         Format::OpenMetrics => OPENMETRICS,
     };
-    (
-        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
-        body,
-    )
-        .into_response()
+    Some((body, content_type))
 }
 
 /// What a scrape reports besides the process-wide counters: read once, when it is asked for.
 #[derive(Debug)]
-struct Snapshot {
-    live_viewers: usize,
-    live_queries: usize,
-    slow_clients_closed: u64,
-    points_stored: u64,
-    statsd_accepted: u64,
-    statsd_malformed: u64,
-    statsd_dropped: u64,
-    process: ProcessUse,
-}
-
-impl Snapshot {
-    fn of(state: &AppState) -> Self {
-        Self {
-            live_viewers: state.hub.listeners(),
-            live_queries: state.hub.feeds(),
-            slow_clients_closed: state.hub.slow_clients_closed(),
-            points_stored: state.writer.stored_total(),
-            statsd_accepted: state.statsd.accepted.load(Ordering::Relaxed),
-            statsd_malformed: state.statsd.malformed.load(Ordering::Relaxed),
-            statsd_dropped: state.statsd.dropped.load(Ordering::Relaxed),
-            process: super::process::sample(),
-        }
-    }
+pub struct Snapshot {
+    pub live_viewers: usize,
+    pub live_queries: usize,
+    pub slow_clients_closed: u64,
+    pub points_stored: u64,
+    pub statsd_accepted: u64,
+    pub statsd_malformed: u64,
+    pub statsd_dropped: u64,
+    pub process: ProcessUse,
 }
 
 /// One metric without labels.

@@ -9,48 +9,22 @@ pub mod process;
 
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use app::live::{ClientMessage, LiveData, LiveQuery, ServerMessage};
 use app::model::CurrentValue;
 use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
 use server::Livedash;
-use server::state::AppState;
+use server::http::state::AppState;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
-/// The clock, in ms since the Unix epoch.
-pub fn now_ms() -> i64 {
-    server::routes::now_ms()
-}
-
-/// A small deterministic random generator (xorshift64*), so failures reproduce.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Self(seed.max(1))
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// Uniform in `[0, n)`.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
-    /// Uniform in `[0, 1)`.
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 // Each test binary compiles this module and uses only part of it.
+#[allow(unused_imports)]
+pub use app::clock::now_ms;
+#[allow(unused_imports)]
+pub use app::random::Rng;
 #[allow(unused_imports)]
 pub use server::testing::{RedisServer, free_port};
 
@@ -195,6 +169,61 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.stop.cancel();
     }
+}
+
+/// The admin token livedash is configured with by [`start_with_admin`].
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
+
+/// Starts livedash with access control on, [`ADMIN_TOKEN`] configured (and stored: it waits
+/// until the token works), and `extra`.
+pub async fn start_with_admin(
+    redis: &RedisServer,
+    prefix: &str,
+    extra: &[(&str, &str)],
+) -> TestApp {
+    let mut vars = vec![
+        ("LIVEDASH_AUTH", "on"),
+        ("LIVEDASH_ADMIN_TOKEN", ADMIN_TOKEN),
+    ];
+    vars.extend_from_slice(extra);
+    let app = TestApp::start_with(&redis.url(), prefix, &vars).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while admin_fn(&app, "tokens", json!({})).await.0 != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "the admin token was never stored"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app
+}
+
+/// Calls server function `endpoint` with the admin token (not following redirects): the status
+/// and the JSON answer (the text as a JSON string when it is not JSON).
+pub async fn admin_fn(app: &TestApp, endpoint: &str, body: Value) -> (u16, Value) {
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(app.url(&format!("/api/fn/{endpoint}")))
+        .header("authorization", format!("Token {ADMIN_TOKEN}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// Makes a token with `body`'s role, label and scope; the secret.
+pub async fn make_token(app: &TestApp, body: Value) -> String {
+    let (status, made) = admin_fn(app, "create_token", body).await;
+    assert_eq!(status, 200, "{made}");
+    made["token"].as_str().unwrap().to_owned()
 }
 
 /// A test's end of a live socket.

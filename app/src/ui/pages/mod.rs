@@ -1,0 +1,9 @@
+//! The pages other than a dashboard's view and editor, one file each: the live values, the
+//! dashboard list, Explore, Analytics, Access and signing in.
+
+pub mod access;
+pub mod analytics;
+pub mod dashboards;
+pub mod explore;
+pub mod sign_in;
+pub mod values;

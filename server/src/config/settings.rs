@@ -1,0 +1,54 @@
+//! The settings the layers below the edge are made with (storage's limits, how events are
+//! kept), owned here so that configuration depends on nothing but `app`.
+
+/// How events are kept (from the configuration).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventSettings {
+    /// Properties whose values are ranked per bucket (top pages: `path`).
+    pub ranked_properties: Vec<String>,
+    /// How long the raw event log keeps events, ms (what a funnel can backfill from).
+    pub log_retention_ms: i64,
+}
+
+impl Default for EventSettings {
+    fn default() -> Self {
+        Self {
+            ranked_properties: vec!["path".into()],
+            log_retention_ms: 7 * 86_400_000,
+        }
+    }
+}
+
+/// Cardinality caps; `None` means no cap. Checked when a series is first written; across
+/// several processes writing new series at the same moment, a cap may be passed by a batch.
+/// Series count until they are deleted, not when their data expires.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SeriesLimits {
+    /// Most series in all.
+    pub total: Option<usize>,
+    /// Most series per metric name.
+    pub per_metric: Option<usize>,
+}
+
+/// Default of [`QueryLimits::max_keys`].
+pub const DEFAULT_MAX_QUERY_KEYS: usize = 200_000;
+/// Default of [`QueryLimits::max_points`].
+pub const DEFAULT_MAX_QUERY_POINTS: usize = 1_000_000;
+
+/// How much one query may read and hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// Redis keys one query reads, over all its series (`LIVEDASH_QUERY_MAX_KEYS`).
+    pub max_keys: usize,
+    /// Steps × series one query holds (`LIVEDASH_QUERY_MAX_POINTS`).
+    pub max_points: usize,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        Self {
+            max_keys: DEFAULT_MAX_QUERY_KEYS,
+            max_points: DEFAULT_MAX_QUERY_POINTS,
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Writing: JSON batches of samples, analytics events (from any origin, for the tracking
+//! snippet), and experiment assignments.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::http::error::AppError;
+use crate::http::state::AppState;
+use app::clock::now_ms;
+
+use crate::http::query_params::BadParameter;
+use crate::ingest::events::parse_events;
+use crate::ingest::json::{BatchError, RejectedItem, parse_batch};
+use crate::telemetry::{IngestOutcome, Protocol};
+
+/// `POST /api/v1/ingest`: a JSON batch of samples.
+pub async fn ingest(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> Result<impl IntoResponse, AppError> {
+    let started = std::time::Instant::now();
+    let stored = store_samples(&state, &headers, body).await;
+    answer_batch(Protocol::Json, started, stored)
+}
+
+/// Parses and stores a JSON batch: what was stored, and the items refused.
+async fn store_samples(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> Result<Stored, AppError> {
+    let _turn = crate::http::body::turn_for(headers, state.config.max_body_bytes).await;
+    let body = crate::http::body::read_body(headers, body, state.config.max_body_bytes, false)
+        .await
+        .map_err(BatchError::from)?;
+    let batch = parse_batch(&body, now_ms(), state.config.ingest.max_batch_samples)?;
+    drop(body);
+    let (indices, observations): (Vec<usize>, Vec<_>) = batch.accepted.into_iter().unzip();
+    let outcome = state.writer.write(observations).await?;
+    let mut rejected = batch.rejected;
+    rejected.extend(outcome.refused.into_iter().map(|(position, reason)| {
+        let index = indices[position];
+        RejectedItem {
+            index,
+            error: format!("item {index}: {reason}"),
+        }
+    }));
+    Ok(Stored {
+        accepted: outcome.stored,
+        rejected,
+    })
+}
+
+/// What an ingest request stored, and the items it refused.
+struct Stored {
+    accepted: usize,
+    rejected: Vec<RejectedItem>,
+}
+
+/// Counts an ingest request in livedash's metrics, and answers it: the items accepted, or
+/// which were refused and why.
+fn answer_batch(
+    protocol: Protocol,
+    started: std::time::Instant,
+    stored: Result<Stored, AppError>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let outcome = match &stored {
+        Ok(stored) => IngestOutcome {
+            accepted: stored.accepted,
+            refused: stored.rejected.len(),
+            refused_whole: false,
+        },
+        Err(_) => IngestOutcome {
+            refused_whole: true,
+            ..IngestOutcome::default()
+        },
+    };
+    crate::telemetry::metrics().ingested(protocol, outcome, started.elapsed());
+    let Stored {
+        accepted,
+        mut rejected,
+    } = stored?;
+    if !rejected.is_empty() {
+        rejected.sort_by_key(|item| item.index);
+        return Err(AppError::PartlyRejected { accepted, rejected });
+    }
+    Ok(Json(json!({ "accepted": accepted })))
+}
+
+/// Browsers send events and ask for variants from the sites they are on, so these two
+/// endpoints answer any origin.
+const ANY_ORIGIN: [(header::HeaderName, &str); 1] = [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")];
+
+/// `OPTIONS /api/v1/events`: a browser's preflight for a JSON `POST`.
+pub async fn cors_preflight() -> impl IntoResponse {
+    (
+        StatusCode::NO_CONTENT,
+        [
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::ACCESS_CONTROL_ALLOW_METHODS, "POST, OPTIONS"),
+            (
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "content-type, authorization",
+            ),
+            (header::ACCESS_CONTROL_MAX_AGE, "86400"),
+        ],
+    )
+}
+
+/// `POST /api/v1/events`: a JSON batch of analytics events (see [`crate::ingest::events`]).
+/// Each is counted, its user added to the unique counts, ranked, logged, and moved through
+/// funnels and experiments before the answer; an event refused by storage leaves nothing
+/// behind.
+pub async fn events(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let started = std::time::Instant::now();
+    let stored = store_events(&state, &headers, body).await;
+    (ANY_ORIGIN, answer_batch(Protocol::Events, started, stored)).into_response()
+}
+
+/// Parses and records a batch of events: how many were kept, and the items refused.
+async fn store_events(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> Result<Stored, AppError> {
+    let _turn = crate::http::body::turn_for(headers, state.config.max_body_bytes).await;
+    let now = now_ms();
+    let body = crate::http::body::read_body(headers, body, state.config.max_body_bytes, false)
+        .await
+        .map_err(BatchError::from)?;
+    let batch = parse_events(&body, now, state.config.ingest.max_batch_events)?;
+    drop(body);
+    let (indices, events): (Vec<usize>, Vec<_>) = batch.accepted.into_iter().unzip();
+    let observations = crate::storage::events::event_observations(&events);
+    // An event's observations are adjacent, one item to storage: stored together or not
+    // at all.
+    let per_event = observations.len() / events.len().max(1);
+    let items = (0..observations.len())
+        .map(|position| position - position % per_event.max(1))
+        .collect();
+    let outcome = state.writer.write_items(observations, items).await?;
+    let mut rejected = batch.rejected;
+    let mut refused_events = std::collections::BTreeMap::new();
+    for (position, reason) in outcome.refused {
+        refused_events
+            .entry(position / per_event.max(1))
+            .or_insert(reason);
+    }
+    for (&position, reason) in &refused_events {
+        let index = indices[position];
+        rejected.push(RejectedItem {
+            index,
+            error: format!("item {index}: {reason}"),
+        });
+    }
+    let kept: Vec<_> = events
+        .into_iter()
+        .enumerate()
+        .filter(|(position, _)| !refused_events.contains_key(position))
+        .map(|(_, event)| event)
+        .collect();
+    state.store.record_events(&kept, now).await?;
+    Ok(Stored {
+        accepted: kept.len(),
+        rejected,
+    })
+}
+
+/// Parameters of the assignment endpoint.
+#[derive(Debug, serde::Deserialize)]
+pub struct AssignParams {
+    user_id: Option<String>,
+    /// `false` asks without counting the user as exposed (default `true`).
+    expose: Option<bool>,
+}
+
+/// `GET` or `POST /api/v1/experiments/{id}/assign?user_id=…[&expose=false]`: the user's
+/// variant, the same on every call and in every process; the user counts as exposed unless
+/// `expose=false`. A signed-in browser records exposures only by `POST` (with its CSRF token),
+/// so that a link on another site cannot count users (see [`crate::http::auth::guard`]).
+pub async fn assign(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<AssignParams>,
+) -> Response {
+    let outcome = async {
+        let user_id = params.user_id.ok_or(BadParameter {
+            name: "user_id",
+            reason: "missing; give the id the user's events carry".into(),
+        })?;
+        let variant = state
+            .store
+            .assign(&id, &user_id, params.expose.unwrap_or(true))
+            .await?;
+        Ok::<_, AppError>(Json(
+            json!({ "experiment": id, "user_id": user_id, "variant": variant }),
+        ))
+    }
+    .await;
+    (ANY_ORIGIN, outcome).into_response()
+}

@@ -1,0 +1,9 @@
+//! The HTTP handlers: each turns a request into a call on the layers below and its answer.
+
+pub mod catalog;
+pub mod dashboards;
+pub mod health;
+pub mod influx;
+pub mod ingest;
+pub mod live;
+pub mod metrics;

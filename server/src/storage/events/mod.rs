@@ -1,0 +1,16 @@
+//! Analytics events in Redis: rankings of property values per bucket, the raw event log,
+//! funnels and experiments. (Counts per event and unique users per bucket are ordinary counter
+//! and set series, written through the metrics engine: see [`event_observations`].)
+
+mod definitions;
+mod demo;
+mod error;
+mod raw_log;
+mod record;
+mod reports;
+mod state;
+
+pub use crate::config::EventSettings;
+pub use error::AnalyticsError;
+pub use record::event_observations;
+pub(crate) use state::EventState;

@@ -1,0 +1,169 @@
+//! Listings: the series of a metric, and every series' current value.
+
+use app::api::{MAX_LISTED_SERIES, ValueListing};
+use app::model::{CurrentValue, MetricKind, SeriesKey};
+
+use super::error::StorageError;
+use super::keys::SeriesId;
+use super::store::Store;
+
+/// How many catalog entries one `HSCAN` step asks for.
+const CATALOG_SCAN_COUNT: usize = 1000;
+
+impl Store {
+    /// The catalog entries of `ids` (series that are not in the catalog are left out).
+    ///
+    /// # Errors
+    /// Redis failed, or holds a catalog entry livedash did not write.
+    pub async fn series_of(
+        &self,
+        ids: &[SeriesId],
+    ) -> Result<Vec<(SeriesId, SeriesKey)>, StorageError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut connection = self.connection.clone();
+        let mut command = redis::cmd("HMGET");
+        command.arg(self.keys.catalog());
+        for id in ids {
+            command.arg(id.as_str());
+        }
+        let entries: Vec<Option<String>> = command.query_async(&mut connection).await?;
+        let mut found = Vec::with_capacity(ids.len());
+        for (id, entry) in ids.iter().zip(entries) {
+            if let Some(json) = entry {
+                found.push((id.clone(), self.parse_catalog_entry(id.as_str(), &json)?));
+            }
+        }
+        Ok(found)
+    }
+
+    fn parse_catalog_entry(&self, id: &str, json: &str) -> Result<SeriesKey, StorageError> {
+        serde_json::from_str(json).map_err(|error| StorageError::Corrupt {
+            key: format!("{} field {id}", self.keys.catalog()),
+            reason: error.to_string(),
+        })
+    }
+
+    /// The ids of every series of metric `name`.
+    ///
+    /// # Errors
+    /// Redis failed.
+    pub async fn ids_of_name(&self, name: &str) -> Result<Vec<SeriesId>, StorageError> {
+        let mut connection = self.connection.clone();
+        let ids: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(self.keys.name_index(name))
+            .query_async(&mut connection)
+            .await?;
+        Ok(ids.into_iter().map(SeriesId::from_stored).collect())
+    }
+
+    /// The current value of every series that has one, sorted by series, at most
+    /// [`MAX_LISTED_SERIES`].
+    ///
+    /// # Errors
+    /// Redis is unreachable, or holds catalog entries livedash did not write.
+    pub async fn current_values(&self) -> Result<ValueListing, StorageError> {
+        let mut connection = self.connection.clone();
+        let catalog_key = self.keys.catalog();
+        let mut series: Vec<(SeriesId, SeriesKey)> = Vec::new();
+        let mut cursor: u64 = 0;
+        let mut truncated = false;
+        loop {
+            let (next, entries): (u64, Vec<(String, String)>) = redis::cmd("HSCAN")
+                .arg(&catalog_key)
+                .arg(cursor)
+                .arg("COUNT")
+                .arg(CATALOG_SCAN_COUNT)
+                .query_async(&mut connection)
+                .await?;
+            for (id, json) in entries {
+                let key = self.parse_catalog_entry(&id, &json)?;
+                series.push((SeriesId::from_stored(id), key));
+            }
+            cursor = next;
+            if series.len() > MAX_LISTED_SERIES {
+                truncated = true;
+                break;
+            }
+            if cursor == 0 {
+                break;
+            }
+        }
+        // HSCAN may return an entry twice; the catalog is the set of distinct ids.
+        series.sort();
+        series.dedup_by(|a, b| a.0 == b.0);
+        series.sort_by(|a, b| a.1.cmp(&b.1));
+        series.truncate(MAX_LISTED_SERIES);
+
+        let mut pipe = redis::pipe();
+        for (id, _) in &series {
+            pipe.cmd("HMGET")
+                .arg(self.keys.meta(id))
+                .arg("ts")
+                .arg("v")
+                .arg("kind");
+        }
+        let stored: Vec<(Option<i64>, Option<String>, Option<String>)> = if series.is_empty() {
+            Vec::new()
+        } else {
+            pipe.query_async(&mut connection).await?
+        };
+        // A set has no single latest value: it lists its distinct members of the last minutes.
+        let now = app::clock::now_ms();
+        let recent_minutes: Vec<i64> = (0..app::model::SET_LISTING_MINUTES)
+            .map(|back| now - now.rem_euclid(60_000) - back * 60_000)
+            .collect();
+        let mut distinct = redis::pipe();
+        let mut sets = 0;
+        for ((id, _), (_, _, kind)) in series.iter().zip(&stored) {
+            if kind.as_deref() == Some(MetricKind::Set.as_str()) {
+                distinct.cmd("PFCOUNT").arg(
+                    recent_minutes
+                        .iter()
+                        .map(|start| self.keys.set_bucket(id, "1m", *start))
+                        .collect::<Vec<_>>(),
+                );
+                sets += 1;
+            }
+        }
+        let mut distinct: std::vec::IntoIter<u64> = if sets == 0 {
+            Vec::new().into_iter()
+        } else {
+            distinct
+                .query_async::<Vec<u64>>(&mut connection)
+                .await?
+                .into_iter()
+        };
+        let mut values = Vec::with_capacity(series.len());
+        for ((id, key), (ts, value, kind)) in series.into_iter().zip(stored) {
+            let kind = kind.as_deref().and_then(MetricKind::parse);
+            if kind == Some(MetricKind::Set) {
+                let count = distinct.next().unwrap_or_default();
+                values.push(CurrentValue {
+                    series: key,
+                    value: count as f64,
+                    ts: now,
+                    kind,
+                });
+                continue;
+            }
+            let (Some(ts), Some(value)) = (ts, value) else {
+                continue;
+            };
+            let value = value
+                .parse::<f64>()
+                .map_err(|error| StorageError::Corrupt {
+                    key: self.keys.meta(&id),
+                    reason: format!("field v: {error}"),
+                })?;
+            values.push(CurrentValue {
+                series: key,
+                value,
+                ts,
+                kind,
+            });
+        }
+        Ok(ValueListing { values, truncated })
+    }
+}
