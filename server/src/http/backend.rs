@@ -26,11 +26,7 @@ async fn share_scope(store: &Store, token: &str, now: i64) -> Result<ShareScope,
 
 impl Backend for Store {
     fn current_values(&self) -> BoxFuture<'_, Result<ValueListing, ApiError>> {
-        Box::pin(async move {
-            Store::current_values(self)
-                .await
-                .map_err(|error| api_error(&error, "listing current values"))
-        })
+        Box::pin(async move { answer("listing current values", Store::current_values(self).await) })
     }
 
     fn query(
@@ -38,17 +34,19 @@ impl Backend for Store {
         query: app::query::Query,
     ) -> BoxFuture<'_, Result<app::query::QueryResult, ApiError>> {
         Box::pin(async move {
-            Store::query(self, &query, app::clock::now_ms())
-                .await
-                .map_err(|error| api_error(&error, "query"))
+            answer(
+                "query",
+                Store::query(self, &query, app::clock::now_ms()).await,
+            )
         })
     }
 
     fn metric_names(&self, prefix: String) -> BoxFuture<'_, Result<Vec<String>, ApiError>> {
         Box::pin(async move {
-            let page = Store::metric_names(self, &prefix, None, app::api::MAX_SUGGESTED_NAMES)
-                .await
-                .map_err(|error| api_error(&error, "listing metric names"))?;
+            let page = answer(
+                "listing metric names",
+                Store::metric_names(self, &prefix, None, app::api::MAX_SUGGESTED_NAMES).await,
+            )?;
             Ok(page.names)
         })
     }
