@@ -296,13 +296,8 @@ mod tests {
     )]
 
     use super::*;
+    use crate::analytics::test_support::close;
     use crate::random::Rng;
-
-    fn close(actual: f64, expected: f64, rel: f64) {
-        let tol = rel * expected.abs().max(f64::MIN_POSITIVE);
-        let ok = (actual - expected).abs() <= tol;
-        assert!(ok, "{actual:e} vs {expected:e}");
-    }
 
     fn close_pair(actual: (f64, f64), expected: (f64, f64), abs: f64) {
         let ok = (actual.0 - expected.0).abs() <= abs && (actual.1 - expected.1).abs() <= abs;

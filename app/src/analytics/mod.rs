@@ -13,6 +13,8 @@ pub mod assignment;
 pub mod experiments;
 pub mod funnels;
 pub mod normal;
+#[cfg(test)]
+mod test_support;
 
 pub use assignment::{assign_variant, assignment_hash};
 pub use experiments::{

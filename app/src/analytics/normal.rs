@@ -203,13 +203,8 @@ mod tests {
     )]
 
     use super::*;
+    use crate::analytics::test_support::close;
     use crate::random::Rng;
-
-    fn close(actual: f64, expected: f64, rel: f64) {
-        let tol = rel * expected.abs().max(f64::MIN_POSITIVE);
-        let ok = (actual - expected).abs() <= tol;
-        assert!(ok, "{actual:e} vs {expected:e}");
-    }
 
     // References: python3 with mpmath 1.3 at 60 digits (plain `math.erfc(-x/math.sqrt(2))` is
     // itself off by ~1e-13 in the far tail because x/√2 is rounded):

@@ -4,7 +4,7 @@
 use app::auth::{Access, TokenScope};
 use axum::http::Method;
 
-use crate::http::routes::{self, Needs, SERVER_FN_PREFIX};
+use crate::http::routes::{self, Needs, Route, SERVER_FN_PREFIX};
 
 /// What a route needs, by method and path (server functions check their own).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,6 +23,16 @@ pub enum RouteAccess {
 /// guard.
 #[must_use]
 pub fn route_access(method: &Method, path: &str, share: bool) -> RouteAccess {
+    access_by(routes::matching(path), method, path, share)
+}
+
+/// [`route_access`] for the table's entry `route` of `path`, looked up once by the guard.
+pub(super) fn access_by(
+    route: Option<&Route>,
+    method: &Method,
+    path: &str,
+    share: bool,
+) -> RouteAccess {
     use RouteAccess::{Api, Page, ServerFn};
     if path.starts_with(SERVER_FN_PREFIX) {
         return ServerFn;
@@ -32,7 +42,7 @@ pub fn route_access(method: &Method, path: &str, share: bool) -> RouteAccess {
         return Api(Access::Public);
     }
     let reads = *method == Method::GET || *method == Method::HEAD;
-    match routes::matching(path) {
+    match route {
         Some(route) if route.methods.contains(&method.as_str()) => match route.needs {
             // `/metrics` from afar needs a credential: checked in the guard.
             Needs::Public | Needs::LocalOrSignedIn => Api(Access::Public),
@@ -52,7 +62,12 @@ pub fn route_access(method: &Method, path: &str, share: bool) -> RouteAccess {
 /// The scope an ingest token needs for `path`, for the routes that write.
 #[must_use]
 pub fn scope_needed(path: &str) -> Option<TokenScope> {
-    match routes::matching(path)?.needs {
+    scope_of(routes::matching(path))
+}
+
+/// The scope an ingest token needs for the table's entry `route`.
+pub(super) fn scope_of(route: Option<&Route>) -> Option<TokenScope> {
+    match route?.needs {
         Needs::Role(_, scope) => scope,
         _ => None,
     }
@@ -60,7 +75,12 @@ pub fn scope_needed(path: &str) -> Option<TokenScope> {
 
 /// `/api/v1/experiments/{id}/assign`.
 pub(super) fn is_assign_path(path: &str) -> bool {
-    routes::matching(path).is_some_and(|route| route.path == routes::ASSIGN_PATH)
+    is_assign(routes::matching(path))
+}
+
+/// Whether the table's entry `route` is the assignment route.
+pub(super) fn is_assign(route: Option<&Route>) -> bool {
+    route.is_some_and(|route| route.path == routes::ASSIGN_PATH)
 }
 
 /// Whether an assignment request's query asks to record the exposure (the default), that is,

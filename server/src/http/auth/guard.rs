@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::access::{RouteAccess, is_assign_path, records_exposure, route_access, scope_needed};
+use super::access::{RouteAccess, access_by, is_assign, records_exposure, scope_of};
 use super::browser::check_browser_request;
 use super::credentials::{Identified, authenticate};
 use super::denied::Denied;
@@ -55,7 +55,10 @@ pub(super) async fn checked(
         && query
             .as_deref()
             .is_some_and(|query| query.split('&').any(|pair| pair.starts_with("share=")));
-    let needs = route_access(request.method(), path, share);
+    // Looked up once: what the route needs, its scope, whether it is `/metrics` or the
+    // assignment route all come from this entry.
+    let route = routes::matching(path);
+    let needs = access_by(route, request.method(), path, share);
     let public = needs == RouteAccess::Api(Access::Public);
     let address = client_address(&request, &state.config.trusted_proxies);
     let failures = state.auth_failures.as_deref().map(|limiter| AuthFailures {
@@ -122,8 +125,7 @@ pub(super) async fn checked(
     if failed || (principal.is_none() && needed_one) {
         note_failure();
     }
-    let local_or_signed_in =
-        routes::matching(path).is_some_and(|route| route.needs == Needs::LocalOrSignedIn);
+    let local_or_signed_in = route.is_some_and(|route| route.needs == Needs::LocalOrSignedIn);
     if local_or_signed_in && principal.is_none() && !is_loopback(&address) {
         note_failure();
         return refuse(path, Denied::MetricsFromAfar);
@@ -155,13 +157,13 @@ pub(super) async fn checked(
         }
         (RouteAccess::Api(_), Some(_)) => {}
     }
-    if let (Some(scope), Some(needed)) = (scope, scope_needed(path))
+    if let (Some(scope), Some(needed)) = (scope, scope_of(route))
         && !scope.covers(needed)
     {
         return refuse(path, Denied::Scope { scope, needed });
     }
     if by_session
-        && is_assign_path(path)
+        && is_assign(route)
         && matches!(*request.method(), Method::GET | Method::HEAD)
         && records_exposure(query.as_deref())
     {
