@@ -105,11 +105,14 @@ tools: $(NODE_MODULES)
 		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y redis-server; }
 
 ## test-tools: Chromium for the Playwright tests, Python's venv for the client check,
-## Prometheus (promtool and a server scrape livedash's /metrics) and cargo-fuzz, if missing
+## Prometheus (promtool and a server scrape livedash's /metrics), Alertmanager (alerts are
+## posted to a real one) and cargo-fuzz, if missing
 test-tools:
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
 	@command -v promtool >/dev/null && command -v prometheus >/dev/null \
 		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends prometheus; }
+	@command -v prometheus-alertmanager >/dev/null \
+		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends prometheus-alertmanager; }
 	@command -v chromium >/dev/null \
 		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 	@python3 -c 'import venv, ensurepip' 2>/dev/null \

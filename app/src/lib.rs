@@ -3,6 +3,8 @@
 //! # Layout
 //! - [`model`]: series identity, samples and current values, with the validation rules that
 //!   ingest enforces.
+//! - [`alerts`]: alert rules, the per-instance state machine, templates, silences and
+//!   contact points, and what the alerts API answers.
 //! - [`dashboard`]: dashboards, widgets and the grid rules of the editor.
 //! - [`events`]: analytics events, funnels, experiments and the reports their widgets show.
 //! - [`live`]: the WebSocket protocol between the server's live hub and the browser.
@@ -31,12 +33,13 @@
 //! ui
 //! api | share_scope
 //! widget_data
-//! live | events
+//! live | events | alerts
 //! dashboard | model | auth
 //! query | analytics | format | markdown | clock | random
 //! ```
 #![recursion_limit = "256"]
 
+pub mod alerts;
 pub mod analytics;
 pub mod api;
 pub mod auth;

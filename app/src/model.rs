@@ -388,7 +388,11 @@ fn validate_metric_name(name: &str) -> Result<(), InvalidSample> {
     Ok(())
 }
 
-fn validate_label_name(label: &str) -> Result<(), InvalidSample> {
+/// Checks a label name: letters, digits and `_`, not starting with a digit or `__`, not too long.
+///
+/// # Errors
+/// What is wrong with it.
+pub fn validate_label_name(label: &str) -> Result<(), InvalidSample> {
     if label.is_empty() {
         return Err(InvalidSample::EmptyLabelName);
     }
@@ -421,6 +425,22 @@ pub fn format_utc(ts_ms: i64) -> String {
         second_of_day / 3600,
         second_of_day / 60 % 60,
         second_of_day % 60
+    )
+}
+
+/// Formats a timestamp (ms since the Unix epoch) as RFC 3339 with milliseconds,
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`, as Alertmanager and webhook receivers read times.
+#[must_use]
+pub fn format_rfc3339(ts_ms: i64) -> String {
+    let secs = ts_ms.div_euclid(1000);
+    let (days, second_of_day) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        second_of_day / 3600,
+        second_of_day / 60 % 60,
+        second_of_day % 60,
+        ts_ms.rem_euclid(1000)
     )
 }
 

@@ -6,6 +6,8 @@
 //! - [`http`]: the HTTP edge: the route table with the access each route needs, the router
 //!   built from it, the access guard, the handlers, the server functions' backend, the one
 //!   mapping of failures to responses, connection serving and rate limits.
+//! - [`alerts`]: alert rules evaluated as data arrives (through the live hub's tap), their
+//!   deadlines, and notifications delivered from a queue in Redis.
 //! - [`jobs`]: what runs in the background and writes as a client would: livedash's own
 //!   metrics and the demo.
 //! - [`live`]: the single Redis subscription per process, the shared live queries, and each
@@ -27,7 +29,7 @@
 //! ```text
 //! runtime | testing
 //! http
-//! jobs
+//! jobs | alerts
 //! live | ingest
 //! storage
 //! telemetry
@@ -36,6 +38,7 @@
 // Leptos view types of the app nest deeply; the server monomorphises them.
 #![recursion_limit = "512"]
 
+pub mod alerts;
 pub mod config;
 pub mod failure;
 pub mod http;

@@ -342,6 +342,11 @@ async fn every_endpoint_by_every_role() {
             ),
             ADMIN,
         ),
+        (Target::Fn("alerts", json!({"call": "Overview"})), READ),
+        (
+            Target::Fn("alerts", json!({"call": {"DeleteRule": "none"}})),
+            ADMIN,
+        ),
         (Target::Fn("whoami", json!({})), ALL),
         (Target::Fn("tokens", json!({})), ADMIN),
         (
@@ -415,6 +420,107 @@ async fn every_endpoint_by_every_role() {
         (
             Target::Http(Method::GET, format!("/api/v1/share/{share}"), None),
             ALL,
+        ),
+        // Alerting: viewers see rules, alerts and history; admins change them.
+        (
+            Target::Http(Method::GET, "/api/v1/alerts/rules".into(), None),
+            READ,
+        ),
+        (
+            Target::Http(Method::POST, "/api/v1/alerts/rules".into(), Some(json!({}))),
+            ADMIN,
+        ),
+        (
+            Target::Http(Method::GET, "/api/v1/alerts/rules/none".into(), None),
+            READ,
+        ),
+        (
+            Target::Http(
+                Method::PUT,
+                "/api/v1/alerts/rules/none".into(),
+                Some(json!({})),
+            ),
+            ADMIN,
+        ),
+        (
+            Target::Http(Method::DELETE, "/api/v1/alerts/rules/none".into(), None),
+            ADMIN,
+        ),
+        (
+            Target::Http(Method::GET, "/api/v1/alerts/instances".into(), None),
+            READ,
+        ),
+        (
+            Target::Http(Method::GET, "/api/v1/alerts/history".into(), None),
+            READ,
+        ),
+        (
+            Target::Http(Method::GET, "/api/v1/alerts/silences".into(), None),
+            READ,
+        ),
+        (
+            Target::Http(
+                Method::POST,
+                "/api/v1/alerts/silences".into(),
+                Some(json!({})),
+            ),
+            ADMIN,
+        ),
+        (
+            Target::Http(Method::DELETE, "/api/v1/alerts/silences/none".into(), None),
+            ADMIN,
+        ),
+        (
+            Target::Http(Method::GET, "/api/v1/alerts/contact-points".into(), None),
+            READ,
+        ),
+        (
+            Target::Http(
+                Method::POST,
+                "/api/v1/alerts/contact-points".into(),
+                Some(json!({})),
+            ),
+            ADMIN,
+        ),
+        (
+            Target::Http(
+                Method::PUT,
+                "/api/v1/alerts/contact-points/none".into(),
+                Some(json!({})),
+            ),
+            ADMIN,
+        ),
+        (
+            Target::Http(
+                Method::DELETE,
+                "/api/v1/alerts/contact-points/none".into(),
+                None,
+            ),
+            ADMIN,
+        ),
+        (
+            Target::Http(
+                Method::POST,
+                "/api/v1/alerts/contact-points/none/test".into(),
+                None,
+            ),
+            ADMIN,
+        ),
+        (
+            Target::Http(Method::GET, "/api/v1/alerts/dead-letters".into(), None),
+            READ,
+        ),
+        (
+            Target::Http(Method::GET, "/api/v1/alerts/export".into(), None),
+            ADMIN,
+        ),
+        (
+            Target::Http(
+                Method::POST,
+                "/api/v1/alerts/import".into(),
+                Some(json!({})),
+            ),
+            ADMIN,
         ),
         (Target::Http(Method::GET, "/healthz".into(), None), ALL),
         (Target::Http(Method::GET, "/readyz".into(), None), ALL),

@@ -145,3 +145,17 @@ pub trait Backend: Send + Sync + 'static {
 
 /// How the backend travels through Leptos context.
 pub type SharedBackend = Arc<dyn Backend>;
+
+/// Alerting for the Alerts page's server function; `server/` implements it on its alerting
+/// handle and provides it as Leptos context beside [`SharedBackend`].
+pub trait AlertsBackend: Send + Sync + 'static {
+    /// Does `call`, made by `author`.
+    fn alerts(
+        &self,
+        call: crate::alerts::api::AlertsCall,
+        author: String,
+    ) -> BoxFuture<'_, Result<crate::alerts::api::AlertsAnswer, ApiError>>;
+}
+
+/// The alerting backend as Leptos context holds it.
+pub type SharedAlerts = Arc<dyn AlertsBackend>;

@@ -7,7 +7,7 @@ use crate::api::csrf_client::CsrfClient;
 use crate::api::error::ApiError;
 use crate::api::listing::ValueListing;
 #[cfg(feature = "ssr")]
-use crate::api::serve::{authorize, serve, serve_as, storage, with_status};
+use crate::api::serve::{authorize, serve, serve_alerts, serve_as, storage, with_status};
 #[cfg(feature = "ssr")]
 use crate::auth::{Access, Credential, Principal};
 use crate::auth::{
@@ -216,6 +216,20 @@ pub async fn list_analytics() -> Result<AnalyticsDefinitions, ApiError> {
 )]
 pub async fn change_analytics(change: AnalyticsChange) -> Result<AnalyticsDefinitions, ApiError> {
     serve(Access::Admin, |backend| backend.change_analytics(change)).await
+}
+
+/// Alerting, for the Alerts page: the overview, history, and changes to rules, contact points
+/// and silences (changes need an admin).
+#[server(
+    prefix = "/api/fn",
+    endpoint = "alerts",
+    input = leptos::server_fn::codec::Json,
+    client = CsrfClient
+)]
+pub async fn alerts(
+    call: crate::alerts::api::AlertsCall,
+) -> Result<crate::alerts::api::AlertsAnswer, ApiError> {
+    serve_alerts(call).await
 }
 
 /// Who this browser is signed in as (and whether access control is on at all).

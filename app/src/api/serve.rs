@@ -86,3 +86,23 @@ pub async fn serve_as<T>(
         .await,
     )
 }
+
+/// Answers an Alerts page call: reading needs read access, changing needs an admin.
+pub async fn serve_alerts(
+    call: crate::alerts::api::AlertsCall,
+) -> Result<crate::alerts::api::AlertsAnswer, ApiError> {
+    with_status(
+        async {
+            let access = if call.changes() {
+                Access::Admin
+            } else {
+                Access::Read
+            };
+            let author = author(authorize(access)?);
+            let backend = use_context::<crate::api::backend::SharedAlerts>()
+                .ok_or_else(|| ApiError::Transport("no alerting backend in context".into()))?;
+            backend.alerts(call, author).await
+        }
+        .await,
+    )
+}

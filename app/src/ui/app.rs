@@ -9,6 +9,7 @@ use leptos_router::{Lazy, LazyRoute, ParamSegment, StaticSegment, lazy_route};
 use crate::ui::dashboard::view::{DashboardViewPage, SharedDashboardPage};
 use crate::ui::editor::page::DashboardEditPage;
 use crate::ui::pages::access::AccessPage;
+use crate::ui::pages::alerts::AlertsPage;
 use crate::ui::pages::analytics::AnalyticsPage;
 use crate::ui::pages::dashboards::DashboardsPage;
 use crate::ui::pages::explore::ExplorePage;
@@ -56,6 +57,7 @@ pub fn App() -> impl IntoView {
                     <A href="/dashboards">"Dashboards"</A>
                     <A href="/explore">"Explore"</A>
                     <A href="/analytics">"Analytics"</A>
+                    <A href="/alerts">"Alerts"</A>
                 </nav>
                 <AccountMenu />
             </header>
@@ -72,6 +74,7 @@ pub fn App() -> impl IntoView {
                         view={Lazy::<EditorRoute>::new()}
                     />
                     <Route path=(StaticSegment("s"), ParamSegment("token")) view=SharedDashboardPage />
+                    <Route path=StaticSegment("alerts") view={Lazy::<AlertsRoute>::new()} />
                     <Route path=StaticSegment("login") view={Lazy::<LoginRoute>::new()} />
                     <Route path=StaticSegment("access") view={Lazy::<AccessRoute>::new()} />
                 </Routes>
@@ -142,6 +145,20 @@ impl LazyRoute for AnalyticsRoute {
 
     fn view(_this: Self) -> AnyView {
         view! { <AnalyticsPage /> }.into_any()
+    }
+}
+
+/// `/alerts`: alert rules, firing alerts, history, silences and contact points.
+struct AlertsRoute;
+
+#[lazy_route]
+impl LazyRoute for AlertsRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <AlertsPage /> }.into_any()
     }
 }
 

@@ -12,7 +12,8 @@ pub mod variables;
 pub use app::query::parse_duration_ms;
 pub use error::ConfigError;
 pub use settings::{
-    DEFAULT_MAX_QUERY_KEYS, DEFAULT_MAX_QUERY_POINTS, EventSettings, QueryLimits, SeriesLimits,
+    AlertSettings, DEFAULT_MAX_QUERY_KEYS, DEFAULT_MAX_QUERY_POINTS, EventSettings, QueryLimits,
+    SeriesLimits,
 };
 pub use types::{
     AuthConfig, Config, ConnectionConfig, DEFAULT_ADDR, DEFAULT_AUTH_FAILURE_LIMIT,

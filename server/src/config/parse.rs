@@ -4,7 +4,7 @@ use app::query::parse_duration_ms;
 
 use super::error::ConfigError;
 use super::proxies::TrustedProxies;
-use super::settings::{EventSettings, QueryLimits, SeriesLimits};
+use super::settings::{AlertSettings, EventSettings, QueryLimits, SeriesLimits};
 use super::types::{
     AuthConfig, Config, ConnectionConfig, DEFAULT_ADDR, DEFAULT_AUTH_FAILURE_LIMIT,
     DEFAULT_BODY_TIMEOUT_MS, DEFAULT_CONNECTIONS_PER_ADDRESS, DEFAULT_DATA_DIR,
@@ -207,6 +207,28 @@ impl Config {
             },
             log_retention_ms: duration("LIVEDASH_EVENT_RETENTION", defaults.log_retention_ms)?,
         };
+        let alert_defaults = AlertSettings::default();
+        let alerts = AlertSettings {
+            history_retention_ms: duration(
+                "LIVEDASH_ALERT_HISTORY_RETENTION",
+                alert_defaults.history_retention_ms,
+            )?,
+            retry_for_ms: duration("LIVEDASH_ALERT_RETRY_FOR", alert_defaults.retry_for_ms)?,
+            claim_after_ms: duration("LIVEDASH_ALERT_CLAIM_AFTER", alert_defaults.claim_after_ms)?,
+            public_url: match get("LIVEDASH_PUBLIC_URL") {
+                Some(url) => {
+                    let url = url.trim().trim_end_matches('/').to_owned();
+                    app::alerts::contact::check_url(&url).map_err(|reason| ConfigError {
+                        variable: "LIVEDASH_PUBLIC_URL",
+                        value: url.clone(),
+                        reason,
+                    })?;
+                    Some(url)
+                }
+                None => None,
+            },
+            file: get("LIVEDASH_ALERTS_FILE").map(std::path::PathBuf::from),
+        };
         let switch =
             |variable: &'static str, default: bool| match get(variable).as_deref().map(str::trim) {
                 None => Ok(default),
@@ -299,6 +321,7 @@ impl Config {
             live,
             self_metrics_ms,
             events,
+            alerts,
             demo,
             auth,
             limits,

@@ -19,6 +19,34 @@ impl Default for EventSettings {
     }
 }
 
+/// How alerting keeps its history and delivers notifications (from the configuration).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertSettings {
+    /// How long transitions stay in the history, ms.
+    pub history_retention_ms: i64,
+    /// How long a notification is retried before it becomes a dead letter, ms.
+    pub retry_for_ms: i64,
+    /// How long a notification may sit unacknowledged with a process before another takes it
+    /// over (its process is taken for dead), ms.
+    pub claim_after_ms: i64,
+    /// The address people reach livedash at, for links in notifications.
+    pub public_url: Option<String>,
+    /// Rules, contact points and silences provisioned at start from this JSON file.
+    pub file: Option<std::path::PathBuf>,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        Self {
+            history_retention_ms: 30 * 86_400_000,
+            retry_for_ms: 86_400_000,
+            claim_after_ms: 30_000,
+            public_url: None,
+            file: None,
+        }
+    }
+}
+
 /// Cardinality caps; `None` means no cap. Checked when a series is first written; across
 /// several processes writing new series at the same moment, a cap may be passed by a batch.
 /// Series count until they are deleted, not when their data expires.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use app::query::parse_duration_ms;
 
 use super::proxies::TrustedProxies;
-use super::settings::{EventSettings, QueryLimits, SeriesLimits};
+use super::settings::{AlertSettings, EventSettings, QueryLimits, SeriesLimits};
 
 /// Default listen address.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
@@ -125,6 +125,8 @@ pub struct Config {
     pub self_metrics_ms: Option<i64>,
     /// How analytics events are kept.
     pub events: EventSettings,
+    /// Alerting's history, delivery and provisioning.
+    pub alerts: AlertSettings,
     /// Whether simulated traffic is generated (`--demo`).
     pub demo: bool,
     /// Who may do what.

@@ -133,6 +133,31 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "how long the raw event log keeps events (the event feed, funnel backfills)",
     },
     Variable {
+        name: "LIVEDASH_PUBLIC_URL",
+        default: "`http://` and `LIVEDASH_ADDR`",
+        meaning: "the address people reach livedash at (behind a proxy, its public address), used in the links that notifications carry",
+    },
+    Variable {
+        name: "LIVEDASH_ALERTS_FILE",
+        default: "none",
+        meaning: "a JSON file of alert rules, contact points and silences (the export format of `GET /api/v1/alerts/export`) applied at start, so they can live in version control",
+    },
+    Variable {
+        name: "LIVEDASH_ALERT_HISTORY_RETENTION",
+        default: "`30d`",
+        meaning: "how long alert state transitions are kept in the history",
+    },
+    Variable {
+        name: "LIVEDASH_ALERT_RETRY_FOR",
+        default: "`1d`",
+        meaning: "how long a notification that fails is retried (exponential backoff with jitter, from 1 s up to 10 min apart) before it is kept as a dead letter",
+    },
+    Variable {
+        name: "LIVEDASH_ALERT_CLAIM_AFTER",
+        default: "`30s`",
+        meaning: "how long a notification may stay unacknowledged with a livedash process that stopped answering before another process takes its delivery over",
+    },
+    Variable {
         name: "LIVEDASH_AUTH",
         default: "`on`",
         meaning: "`off` lets everyone who can reach livedash read and change everything: only for a trusted local setup (every page then shows a warning)",

@@ -266,3 +266,16 @@ impl Backend for Store {
         })
     }
 }
+
+/// The Alerts page's server function, answered by the alerting handle.
+pub struct AlertsFunction(pub crate::alerts::Alerting);
+
+impl app::api::backend::AlertsBackend for AlertsFunction {
+    fn alerts(
+        &self,
+        call: app::alerts::api::AlertsCall,
+        author: String,
+    ) -> BoxFuture<'_, Result<app::alerts::api::AlertsAnswer, ApiError>> {
+        Box::pin(async move { answer("alerts", self.0.call(call, author).await) })
+    }
+}

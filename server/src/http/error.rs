@@ -75,6 +75,9 @@ pub enum AppError {
     /// A token, session or sign-in link request failed.
     #[error(transparent)]
     Access(#[from] AccessError),
+    /// An alerting request failed.
+    #[error(transparent)]
+    Alert(#[from] crate::storage::alerts::AlertError),
     /// Some items were refused; the others were stored.
     #[error("{} of {} items rejected", rejected.len(), rejected.len() + accepted)]
     PartlyRejected {
@@ -100,6 +103,7 @@ impl IntoResponse for AppError {
             Self::Dashboard(error) => classified(&error),
             Self::Analytics(error) => classified(&error),
             Self::Access(error) => classified(&error),
+            Self::Alert(error) => classified(&error),
             Self::BadParameter(error) => classified(&error),
             Self::Malformed(error) => (
                 StatusCode::BAD_REQUEST,

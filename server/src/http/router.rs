@@ -10,13 +10,13 @@ use app::{App, shell};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::http::handlers::{catalog, dashboards, health, influx, ingest, live, metrics};
+use crate::http::handlers::{alerts, catalog, dashboards, health, influx, ingest, live, metrics};
 use crate::http::routes::{self, ASSIGN_PATH, LOGIN_PATH};
 use crate::http::state::AppState;
 use crate::http::{auth, server_fn_edge, serving};
@@ -58,6 +58,42 @@ pub fn api_handlers() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (LIVE_PATH, get(live::upgrade)),
         (LOGIN_PATH, post(auth::login)),
         (LOGIN_LINK_PATH, get(auth::login_link)),
+        (
+            "/api/v1/alerts/rules",
+            get(alerts::list_rules).post(alerts::create_rule),
+        ),
+        ("/api/v1/alerts/rules/preview", post(alerts::preview_rule)),
+        (
+            "/api/v1/alerts/rules/{id}",
+            get(alerts::get_rule)
+                .put(alerts::update_rule)
+                .delete(alerts::delete_rule),
+        ),
+        ("/api/v1/alerts/instances", get(alerts::instances)),
+        ("/api/v1/alerts/history", get(alerts::history)),
+        (
+            "/api/v1/alerts/silences",
+            get(alerts::list_silences).post(alerts::create_silence),
+        ),
+        (
+            "/api/v1/alerts/silences/{id}",
+            delete(alerts::expire_silence),
+        ),
+        (
+            "/api/v1/alerts/contact-points",
+            get(alerts::list_contacts).post(alerts::create_contact),
+        ),
+        (
+            "/api/v1/alerts/contact-points/{name}",
+            put(alerts::update_contact).delete(alerts::delete_contact),
+        ),
+        (
+            "/api/v1/alerts/contact-points/{name}/test",
+            post(alerts::test_contact),
+        ),
+        ("/api/v1/alerts/dead-letters", get(alerts::dead_letters)),
+        ("/api/v1/alerts/export", get(alerts::export)),
+        ("/api/v1/alerts/import", post(alerts::import)),
     ]
 }
 
@@ -85,10 +121,13 @@ pub fn router(state: AppState) -> Router {
         );
     }
     let backend: SharedBackend = std::sync::Arc::new(state.store.clone());
+    let alerts: app::api::backend::SharedAlerts =
+        std::sync::Arc::new(crate::http::backend::AlertsFunction(state.alerting.clone()));
     let options = state.leptos_options.clone();
     let share_frame_ancestors = state.config.auth.share_frame_ancestors.clone();
     let context = move || {
         provide_context(backend.clone());
+        provide_context(alerts.clone());
         page_security_policy(&share_frame_ancestors);
     };
     let mut router = Router::new();

@@ -31,6 +31,9 @@ pub enum Needs {
     LocalOrSignedIn,
     /// A page of the app: a signed-in session that may read; others are sent to sign in.
     Page,
+    /// Reading (`GET`, `HEAD`) needs [`Access::Read`]; changing (any other method served)
+    /// needs [`Access::Admin`].
+    ReadOrAdminToChange,
 }
 
 /// One route: an axum path pattern, the methods it serves, and what they need.
@@ -56,12 +59,16 @@ const fn route(path: &'static str, methods: &'static [&'static str], needs: Need
 const GET: &[&str] = &["GET", "HEAD"];
 const POST: &[&str] = &["POST"];
 const GET_AND_POST: &[&str] = &["GET", "HEAD", "POST"];
+const GET_PUT_DELETE: &[&str] = &["GET", "HEAD", "PUT", "DELETE"];
+const PUT_DELETE: &[&str] = &["PUT", "DELETE"];
 /// Browsers on other sites send these, after a CORS preflight.
 const POST_FROM_ANYWHERE: &[&str] = &["POST", "OPTIONS"];
 const ANY_FROM_ANYWHERE: &[&str] = &["GET", "HEAD", "POST", "OPTIONS"];
 const READ: Needs = Needs::Role(Access::Read, None);
 const METRICS: Needs = Needs::Role(Access::Ingest, Some(TokenScope::Metrics));
 const EVENTS: Needs = Needs::Role(Access::Ingest, Some(TokenScope::Events));
+const ADMIN: Needs = Needs::Role(Access::Admin, None);
+const READ_OR_CHANGE: Needs = Needs::ReadOrAdminToChange;
 
 /// The HTTP API, the live socket and the sign-in routes.
 pub const API: &[Route] = &[
@@ -84,6 +91,24 @@ pub const API: &[Route] = &[
     route(LIVE_PATH, GET, Needs::ReadOrShareLink),
     route(LOGIN_PATH, GET_AND_POST, Needs::Public),
     route(LOGIN_LINK_PATH, GET, Needs::Public),
+    route("/api/v1/alerts/rules", GET_AND_POST, READ_OR_CHANGE),
+    // Before `{id}`: the guard takes the first pattern that matches.
+    route("/api/v1/alerts/rules/preview", POST, ADMIN),
+    route("/api/v1/alerts/rules/{id}", GET_PUT_DELETE, READ_OR_CHANGE),
+    route("/api/v1/alerts/instances", GET, READ),
+    route("/api/v1/alerts/history", GET, READ),
+    route("/api/v1/alerts/silences", GET_AND_POST, READ_OR_CHANGE),
+    route("/api/v1/alerts/silences/{id}", &["DELETE"], ADMIN),
+    route(
+        "/api/v1/alerts/contact-points",
+        GET_AND_POST,
+        READ_OR_CHANGE,
+    ),
+    route("/api/v1/alerts/contact-points/{name}", PUT_DELETE, ADMIN),
+    route("/api/v1/alerts/contact-points/{name}/test", POST, ADMIN),
+    route("/api/v1/alerts/dead-letters", GET, READ),
+    route("/api/v1/alerts/export", GET, ADMIN),
+    route("/api/v1/alerts/import", POST, ADMIN),
 ];
 
 /// The app's pages (the Leptos router's routes); a share link's page is anyone's.
@@ -92,6 +117,7 @@ pub const PAGES: &[Route] = &[
     route("/dashboards", GET, Needs::Page),
     route("/explore", GET, Needs::Page),
     route("/analytics", GET, Needs::Page),
+    route("/alerts", GET, Needs::Page),
     route("/access", GET, Needs::Page),
     route("/d/{id}", GET, Needs::Page),
     route("/d/{id}/edit", GET, Needs::Page),

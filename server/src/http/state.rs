@@ -24,6 +24,8 @@ pub struct AppState {
     pub writer: Writer,
     /// The in-process fan-out of live updates.
     pub hub: Hub,
+    /// Alert rules, their evaluation and notifications.
+    pub alerting: crate::alerts::Alerting,
     /// Cancelled when the server begins shutting down; long-lived tasks watch it.
     pub shutdown: CancellationToken,
     /// The configuration the process started with.

@@ -53,6 +53,17 @@ pub struct Shared {
     /// id, `token:<id>`, `session:<id>`), to close when it is revoked.
     watched: Mutex<HashMap<String, Vec<(u64, Outbox)>>>,
     next_watch: AtomicU64,
+    /// Where every change notice also goes, with its series' keys (alerting's evaluator).
+    tap: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Tapped>>,
+}
+
+/// What the hub passes to its tap.
+#[derive(Debug)]
+pub enum Tapped {
+    /// Series were written: their keys and ids, and the latest time written to each.
+    Changed(Vec<(SeriesId, SeriesKey, i64)>),
+    /// Notices may have been missed: everything must be looked at again.
+    Refresh,
 }
 
 /// Feeds by query, and which feeds each known series goes to.
@@ -204,6 +215,7 @@ impl Hub {
             slow_clients_closed: AtomicU64::new(0),
             watched: Mutex::new(HashMap::new()),
             next_watch: AtomicU64::new(1),
+            tap: std::sync::OnceLock::new(),
         });
         let task = tokio::spawn(subscribe_loop(client, channel, shared.clone()));
         (Self { shared }, task)
@@ -219,6 +231,14 @@ impl Hub {
     #[must_use]
     pub fn status(&self) -> watch::Receiver<Option<String>> {
         self.shared.status.subscribe()
+    }
+
+    /// Every change notice from now on, with its series' keys, through the same subscription
+    /// and routing the live push uses; `None` when a tap was already taken.
+    #[must_use]
+    pub fn tap(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Tapped>> {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        self.shared.tap.set(sender).ok().map(|()| receiver)
     }
 
     /// How many live sockets are open.
@@ -376,6 +396,18 @@ async fn route(shared: &Shared, cursor: Cursor, notice: Notice) -> Result<(), St
             .cloned()
             .collect();
         registry.routes.insert(id, Route { key, feeds });
+    }
+    if let Some(tap) = shared.tap.get() {
+        let changed = notice
+            .series
+            .iter()
+            .filter_map(|change| {
+                let id = change.series_id();
+                let key = registry.routes.get(&id)?.key.clone();
+                Some((id, key, change.to))
+            })
+            .collect();
+        let _ = tap.send(Tapped::Changed(changed));
     }
     let mut per_feed: HashMap<u64, (FeedHandle, Vec<Arc<Routed>>)> = HashMap::new();
     for change in notice.series {
@@ -536,6 +568,9 @@ async fn fill_gap(shared: &Shared, after: Cursor) -> Result<Cursor, StorageError
 }
 
 fn refresh_all(shared: &Shared, cursor: Cursor) {
+    if let Some(tap) = shared.tap.get() {
+        let _ = tap.send(Tapped::Refresh);
+    }
     let feeds: Vec<FeedHandle> = shared
         .registry
         .lock()

@@ -7,4 +7,4 @@ pub mod hub;
 pub mod outbox;
 pub mod socket;
 
-pub use hub::Hub;
+pub use hub::{Hub, Tapped};

@@ -38,6 +38,9 @@ pub enum StartError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    /// The alerting provisioning file cannot be used.
+    #[error("{0}")]
+    AlertsFile(String),
 }
 
 /// A started livedash: Redis connected (or launched), the live hub running, ready to serve.
@@ -65,6 +68,13 @@ impl Livedash {
                     .await
                     .map_err(|source| StartError::Statsd { addr, source })?,
             ),
+            None => None,
+        };
+        // Checked before Redis is launched: a bad file stops start-up at once.
+        let provisioned = match &config.alerts.file {
+            Some(path) => {
+                Some(crate::alerts::provision::read_file(path).map_err(StartError::AlertsFile)?)
+            }
             None => None,
         };
         let managed = match &config.redis {
@@ -100,7 +110,7 @@ impl Livedash {
         };
         let shutdown = CancellationToken::new();
         let (hub, hub_task) = Hub::start(
-            client,
+            client.clone(),
             channel,
             live.as_ref()
                 .map_or_else(|| store.clone(), |(_, store)| store.clone()),
@@ -110,6 +120,24 @@ impl Livedash {
         let (writer, writer_task) =
             crate::storage::writer::Writer::start(store.clone(), shutdown.clone());
         let mut tasks = vec![hub_task];
+        let mut alert_settings = config.alerts.clone();
+        alert_settings.public_url = Some(config.alerts.public_url.clone().unwrap_or_else(|| {
+            if config.addr.ip().is_unspecified() {
+                format!("http://127.0.0.1:{}", config.addr.port())
+            } else {
+                format!("http://{}", config.addr)
+            }
+        }));
+        let (alerting, alert_tasks) = crate::alerts::Alerting::start(
+            client,
+            store.clone(),
+            writer.clone(),
+            &hub,
+            alert_settings,
+            provisioned,
+            shutdown.clone(),
+        );
+        tasks.extend(alert_tasks);
         let statsd_counters = Arc::new(crate::ingest::statsd::StatsdCounters::default());
         let statsd_addr = match statsd_socket {
             Some(socket) => {
@@ -165,6 +193,7 @@ impl Livedash {
             store,
             writer,
             hub,
+            alerting,
             shutdown,
             config: Arc::new(config),
             statsd: statsd_counters,

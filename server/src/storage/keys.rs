@@ -47,6 +47,16 @@
 //!   `ld:x:{<id>}:c:<variant>`: sets of exposed and converted users; `ld:x:{<id>}:p`: hash
 //!   variant → smallest always-valid p-value seen. User ids and event names only appear
 //!   hashed; experiment ids are checked to be letters, digits, `-` and `_`.
+//! - Alerting (see `storage/alerts`), all under the hash tag `{alerts}`: `ld:{alerts}:rules`
+//!   (hash id → JSON rule), `ld:{alerts}:rules:version` (bumped on every change, so every
+//!   process reloads), `ld:{alerts}:i:<rule id>` (hash group labels JSON → JSON instance with its
+//!   version), `ld:{alerts}:history` (stream of transitions, trimmed by age),
+//!   `ld:{alerts}:outbox` (stream of notifications, consumer group `delivery`),
+//!   `ld:{alerts}:attempts` (hash notification id → delivery attempts), `ld:{alerts}:dead`
+//!   (stream of dead letters), `ld:{alerts}:deadlines` (sorted set `<rule id> <group>` → when
+//!   to evaluate again), `ld:{alerts}:held` (sorted set of notifications a silence holds back,
+//!   by the silence's end), `ld:{alerts}:contacts` (hash name → JSON contact point),
+//!   `ld:{alerts}:silences` (hash id → JSON silence).
 //! - `ld:changes`: the change log, a stream of [`super::changes::Notice`]s (field `n`), trimmed
 //!   by age; `ld:live`: the pub/sub channel that carries each notice as it is appended.
 //!
@@ -382,6 +392,13 @@ impl Keys {
     #[must_use]
     pub fn live_channel(&self) -> String {
         format!("{}live", self.prefix)
+    }
+
+    /// An alerting key: `ld:{alerts}:<part>`. One hash tag for all of alerting, so that a
+    /// transition (instance, history, outbox, deadline) is one script over keys of one slot.
+    #[must_use]
+    pub fn alerts(&self, part: &str) -> String {
+        format!("{}{{alerts}}:{part}", self.prefix)
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod access;
 mod admission;
+pub mod alerts;
 pub mod catalog;
 pub mod changes;
 mod connection;

@@ -229,6 +229,12 @@ impl Collector for Snapshot {
         )?;
         single(
             &mut encoder,
+            "livedash_alert_notification_delay_seconds",
+            "Time from an alert's transition to its notification's 2xx answer (retries included).",
+            &all.notification_seconds,
+        )?;
+        single(
+            &mut encoder,
             "livedash_live_viewers",
             "Open live sockets (dashboards and share links being watched).",
             &ConstGauge::new(self.live_viewers as i64),

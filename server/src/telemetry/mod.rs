@@ -61,6 +61,7 @@ pub struct Metrics {
     redis_seconds: Histogram,
     redis_unavailable: AtomicU64,
     redis_failed: AtomicU64,
+    notification_seconds: Histogram,
 }
 
 /// Request durations from 0.5 ms to about 12 s.
@@ -79,6 +80,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
     redis_seconds: Histogram::new(exponential_buckets(0.0001, 2.5, 12)),
     redis_unavailable: AtomicU64::new(0),
     redis_failed: AtomicU64::new(0),
+    notification_seconds: request_buckets(),
 });
 
 /// The process's metrics.
@@ -112,6 +114,12 @@ impl Metrics {
         if refused {
             self.queries_refused.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Counts a notification delivered `delay_ms` after the transition it tells of.
+    pub fn notification_sent(&self, delay_ms: i64) {
+        self.notification_seconds
+            .observe(delay_ms.max(0) as f64 / 1000.0);
     }
 
     /// Counts a Redis round trip (a command or a pipeline) that took `took`; `failure` says

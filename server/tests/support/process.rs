@@ -115,6 +115,12 @@ impl Process {
         self.output.lock().unwrap().clone()
     }
 
+    /// SIGKILL: the process dies at once, in the middle of whatever it was doing.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// SIGTERM, then wait for a clean exit.
     pub fn terminate(mut self) {
         kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM).unwrap();

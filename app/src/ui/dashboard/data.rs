@@ -9,6 +9,10 @@ use crate::live::View;
 use crate::ui::shared::status::ConnectionStatus;
 use crate::ui::widgets::context::WidgetContext;
 
+/// The view holding every alert instance's state (`livedash_alert_state`), which widgets
+/// show badges from.
+pub const ALERTS_VIEW: &str = "__alerts";
+
 /// The live data behind a page's widgets.
 #[derive(Clone, Copy)]
 pub struct DashboardData {
@@ -34,6 +38,50 @@ impl DashboardData {
             views.insert(id.to_owned(), view);
         });
         view
+    }
+
+    /// The worst state of the alerts on `selector` (rules made from the same query), with the
+    /// names of the rules in it; `None` when none is pending or firing.
+    pub fn alert_state(&self, selector: &str) -> Option<(crate::alerts::State, Vec<String>)> {
+        use crate::alerts::State;
+        // Made here if the feed has not asked for it yet, so that the badge follows it.
+        self.view_of(ALERTS_VIEW).with(|view| {
+            let mut worst: Option<(State, Vec<String>)> = None;
+            for current in view.latest.values() {
+                if current.series.labels.get("selector").map(String::as_str) != Some(selector) {
+                    continue;
+                }
+                let Some(state) = State::from_code(current.value) else {
+                    continue;
+                };
+                if state == State::Normal {
+                    continue;
+                }
+                let name = current
+                    .series
+                    .labels
+                    .get("alertname")
+                    .cloned()
+                    .unwrap_or_default();
+                let rank = |state: State| {
+                    u8::from(state.is_firing()) * 2 + u8::from(state == State::Firing)
+                };
+                match &mut worst {
+                    Some((held, names)) if rank(*held) >= rank(state) => {
+                        if rank(*held) == rank(state) && !names.contains(&name) {
+                            names.push(name);
+                        }
+                    }
+                    _ => worst = Some((state, vec![name])),
+                }
+            }
+            worst
+        })
+    }
+
+    /// Whether the page shows the dashboard through a share link.
+    pub fn shared(&self) -> bool {
+        self.share.with_value(Option::is_some)
     }
 
     /// The context a widget body draws with.

@@ -53,7 +53,7 @@ mod live {
     use crate::live::{Cursor, LiveData, View};
     use crate::model::CurrentValue;
     use crate::query::{Aggregation, Query, Selector, TimeRange};
-    use crate::ui::dashboard::data::DashboardData;
+    use crate::ui::dashboard::data::{ALERTS_VIEW, DashboardData};
     use crate::ui::shared::live_socket::{LiveConnection, LiveSubscription};
     use crate::ui::shared::status::ConnectionStatus;
     use crate::widget_data::{
@@ -77,9 +77,20 @@ mod live {
                 let Some(span) = span else {
                     return Vec::new();
                 };
+                // Alert states, for the widgets' badges (not through share links, which
+                // show their dashboard's own queries only).
+                let alerts = share.is_none().then(|| {
+                    (
+                        ALERTS_VIEW.to_owned(),
+                        crate::live::LiveQuery::Latest {
+                            selector: Selector::parse(crate::alerts::api::STATE_METRIC).ok(),
+                        },
+                    )
+                });
                 widgets
                     .iter()
                     .flat_map(|widget| live_queries(widget, span))
+                    .chain(alerts)
                     .filter_map(|(view_id, query)| {
                         let id = ids.try_update_value(|ids| {
                             let next = u32::try_from(ids.len()).unwrap_or(u32::MAX) + 1;

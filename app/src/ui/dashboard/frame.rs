@@ -46,6 +46,28 @@ pub fn WidgetFrame(
     };
     let title = move || widget.with(|widget| widget.title.clone());
     let badge = move || widget.with(|widget| freshness(widget, &context));
+    let alert = move || {
+        widget
+            .with(|widget| widget.query.as_ref().map(|query| query.selector.clone()))
+            .and_then(|selector| data.alert_state(&selector))
+    };
+    let dashboard = leptos_router::hooks::use_params_map();
+    // "Alert on this": the Alerts page with a rule made from the widget's query.
+    let alert_link = move || {
+        if editing.is_some() || data.shared() {
+            return None;
+        }
+        let dashboard = dashboard.with(|params| params.get("id"));
+        widget.with(|widget| {
+            let query = widget.query.as_ref()?;
+            Some(crate::alerts::api::new_rule_link(
+                &query.selector,
+                query.aggregation,
+                query.group_by.as_deref().unwrap_or_default(),
+                dashboard.as_deref(),
+            ))
+        })
+    };
     let class = move || match editing {
         Some(editing) => format!(
             "widget editable{}{}",
@@ -104,6 +126,14 @@ pub fn WidgetFrame(
             >
                 <h2 class="widget-title" data-testid="widget-title">{title}</h2>
                 {move || badge().map(|(text, class)| view! { <span class=class data-testid="widget-badge">{text}</span> })}
+                {move || alert().map(|(state, names)| view! {
+                    <span class="badge alert-badge" data-testid="alert-badge" data-state=state.name()
+                        title=names.join(", ")>{state.name()}</span>
+                })}
+                {move || alert_link().map(|href| view! {
+                    <a class="icon-button alert-on-this" href=href title="Alert on this" aria-label="Alert on this"
+                        data-testid="alert-on-this">"🔔"</a>
+                })}
                 {editing.map(|editing| view! {
                     <span class="widget-actions">
                         <button type="button" class="icon-button" title="Duplicate" aria-label="Duplicate widget"

@@ -1,7 +1,8 @@
 //! The pages other than a dashboard's view and editor, one file each: the live values, the
-//! dashboard list, Explore, Analytics, Access and signing in.
+//! dashboard list, Explore, Analytics, Alerts, Access and signing in.
 
 pub mod access;
+pub mod alerts;
 pub mod analytics;
 pub mod dashboards;
 pub mod explore;

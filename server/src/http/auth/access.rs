@@ -50,6 +50,8 @@ pub(super) fn access_by(
             Needs::ReadOrShareLink if share => Api(Access::Public),
             Needs::ReadOrShareLink => Api(Access::Read),
             Needs::Page => Page,
+            Needs::ReadOrAdminToChange if reads => Api(Access::Read),
+            Needs::ReadOrAdminToChange => Api(Access::Admin),
         },
         // A method the route does not serve: the strictest access before the router's 405.
         Some(_) => Api(Access::Admin),

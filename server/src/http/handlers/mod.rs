@@ -1,5 +1,6 @@
 //! The HTTP handlers: each turns a request into a call on the layers below and its answer.
 
+pub mod alerts;
 pub mod catalog;
 pub mod dashboards;
 pub mod health;

@@ -67,6 +67,24 @@ impl Accumulator {
         }
     }
 
+    /// Adds a later (or earlier) step of the same series: as one bucket over both.
+    pub(super) fn merge_time(&mut self, other: &Accumulator) {
+        if other.summary.count > 0 && self.summary.merge(&other.summary) {
+            self.lasts_sum = other.lasts_sum;
+        }
+        if let Some(theirs) = &other.extra {
+            let mine = self.extra();
+            mine.exact.extend_from_slice(&theirs.exact);
+            mine.sketch.merge(&theirs.sketch);
+            mine.hll_keys.extend(theirs.hll_keys.iter().cloned());
+        }
+    }
+
+    /// When the newest value folded in was taken, if any.
+    pub(super) fn last_ts(&self) -> Option<i64> {
+        (self.summary.count > 0).then_some(self.summary.last_ts)
+    }
+
     pub(super) fn finish(
         &self,
         aggregation: Aggregation,
@@ -120,6 +138,50 @@ impl Steps {
             self.slots.resize_with(index + 1, Accumulator::default);
         }
         &mut self.slots[index]
+    }
+
+    /// One step `[from, from + step_ms)` holding `accumulator`.
+    pub(super) fn single(from: i64, step_ms: i64, accumulator: Accumulator) -> Self {
+        Self {
+            from,
+            step_ms,
+            slots: vec![accumulator],
+        }
+    }
+
+    /// Steps of `step_ms` from `from`, one per accumulator.
+    pub(super) fn from_slots(from: i64, step_ms: i64, slots: Vec<Accumulator>) -> Self {
+        Self {
+            from,
+            step_ms,
+            slots,
+        }
+    }
+
+    /// The steps that start in `[from, to)` folded into one accumulator.
+    pub(super) fn fold_range(&self, from: i64, to: i64) -> Accumulator {
+        let mut folded = Accumulator::default();
+        let first =
+            usize::try_from((from - self.from).div_euclid(self.step_ms).max(0)).unwrap_or(0);
+        for (index, accumulator) in self.slots.iter().enumerate().skip(first) {
+            let start = self.from + index as i64 * self.step_ms;
+            if start >= to {
+                break;
+            }
+            if start >= from {
+                folded.merge_time(accumulator);
+            }
+        }
+        folded
+    }
+
+    /// All its steps folded into one accumulator.
+    pub(super) fn fold(&self) -> Accumulator {
+        let mut folded = Accumulator::default();
+        for (_, accumulator) in self.iter() {
+            folded.merge_time(accumulator);
+        }
+        folded
     }
 
     /// Steps that hold data, with their start.

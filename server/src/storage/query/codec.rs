@@ -19,7 +19,7 @@ pub(crate) struct Bucket {
     pub(super) sum: f64,
     pub(super) count: u64,
     pub(super) last: f64,
-    last_ts: i64,
+    pub(super) last_ts: i64,
 }
 
 impl Bucket {

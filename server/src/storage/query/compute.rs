@@ -91,17 +91,7 @@ impl Store {
                     labels
                 }
                 None => key.labels.clone(),
-                Some(group) => group
-                    .iter()
-                    .map(|label| {
-                        let value = if label == NAME_LABEL {
-                            key.name.clone()
-                        } else {
-                            key.labels.get(label).cloned().unwrap_or_default()
-                        };
-                        (label.clone(), value)
-                    })
-                    .collect(),
+                Some(group) => super::window::group_labels(key, group),
             };
             match lines.entry(labels) {
                 // The line's first series: its steps are the line's (no copy).

@@ -15,6 +15,7 @@ mod error;
 mod heatmap;
 mod read;
 mod resolve;
+mod window;
 
 pub use crate::storage::plan::{DEFAULT_POINTS, MAX_POINTS, Plan};
 pub(crate) use codec::Bucket;
@@ -23,3 +24,4 @@ pub(crate) use compile::CompiledSelector;
 pub use error::{MAX_QUERY_SERIES, QueryError};
 pub use heatmap::HEATMAP_ROWS;
 pub use resolve::Resolved;
+pub use window::{GroupSeries, GroupValue, group_labels};

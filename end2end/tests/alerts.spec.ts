@@ -1,0 +1,212 @@
+import { expect, test } from "@playwright/test";
+import { createServer, IncomingMessage, Server } from "node:http";
+import { AddressInfo } from "node:net";
+import { hydrated, Livedash, open, watchErrors } from "./support/livedash";
+
+let app: Livedash;
+
+test.beforeEach(async () => {
+  app = await Livedash.start();
+});
+
+test.afterEach(async ({}, testInfo) => {
+  await app.dispose(testInfo);
+});
+
+/** A webhook receiver on a free port: every request's JSON body, in order. */
+async function receiver(): Promise<{ url: string; bodies: any[]; server: Server }> {
+  const bodies: any[] = [];
+  const server = createServer((request: IncomingMessage, response) => {
+    let text = "";
+    request.on("data", (chunk) => (text += chunk));
+    request.on("end", () => {
+      bodies.push(JSON.parse(text));
+      response.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((ready) => server.listen(0, "127.0.0.1", ready));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/hook`, bodies, server };
+}
+
+test("alert on a chart: preview, save, fire live on the widget and the Alerts page, silence, history", async ({ page }) => {
+  await app.signIn(page.context());
+  const errors = watchErrors(page);
+  const hook = await receiver();
+  // Forty minutes of one host's temperature, with a spike from 20 to 15 minutes ago.
+  const now = Math.floor(Date.now() / 1000) * 1000;
+  const history = [];
+  for (let minute = 40; minute >= 1; minute--) {
+    const hot = minute <= 20 && minute > 15;
+    history.push({ name: "room_temp", labels: { host: "lab-1" }, value: hot ? 95 : 50, ts: now - minute * 60_000 });
+  }
+  expect((await app.ingest(history)).status).toBe(200);
+  const { id } = await app.callFn("create_dashboard", {
+    dashboard: {
+      title: "Lab",
+      range: { type: "last", ms: 3_600_000 },
+      widgets: [{ id: "w", kind: "line", title: "Temperature", layout: { x: 0, y: 0, w: 6, h: 6 },
+        query: { selector: "room_temp", aggregation: { fn: "last" }, step_ms: 60_000, group_by: ["host"] } }],
+    },
+    summary: "test",
+  });
+
+  // A contact point, made and tested on the Alerts page.
+  await open(page, app.url("/alerts"));
+  await expect(page.getByTestId("no-alerts")).toBeVisible();
+  await page.getByTestId("contact-name").fill("lab-hook");
+  await page.getByTestId("contact-kind").selectOption("webhook");
+  await page.getByTestId("contact-url").fill(hook.url);
+  await page.getByTestId("add-contact").click();
+  await expect(page.getByTestId("contact-secret")).toContainText("whsec_");
+  await expect(page.getByTestId("contact-point")).toHaveCount(1);
+  await page.getByTestId("test-contact").click();
+  await expect(page.getByTestId("test-result")).toHaveText("delivered (200)");
+  expect(hook.bodies[0].alerts[0].labels.alertname).toBe("livedash test notification");
+
+  // "Alert on this" on the chart: the editor, prefilled from its query.
+  await open(page, app.url(`/d/${id}`));
+  await page.getByTestId("alert-on-this").click();
+  await expect(page).toHaveURL(/\/alerts\?new=1&selector=room_temp&fn=last&by=host/);
+  await hydrated(page);
+  const editor = page.getByTestId("rule-editor");
+  await expect(editor).toBeVisible();
+  await expect(page.getByTestId("rule-selector")).toHaveValue("room_temp");
+  await expect(page.getByTestId("rule-aggregation")).toHaveValue("last");
+  await expect(page.getByTestId("rule-group-by")).toHaveValue("host");
+  await page.getByTestId("rule-name").fill("Lab too hot");
+  await page.getByTestId("rule-window").fill("2m");
+  await page.getByTestId("rule-critical").fill("90");
+  await page.getByTestId("rule-critical-clear").fill("80");
+  await page.getByTestId("rule-summary").fill("{{ $labels.host }} at {{ $value }}°");
+  await page.getByTestId("rule-contact").check();
+
+  // The preview: the spike would have fired once and resolved once.
+  await page.getByTestId("preview-rule").click();
+  const preview = page.getByTestId("rule-preview");
+  await expect(preview).toBeVisible();
+  await expect(page.getByTestId("preview-instance")).toHaveCount(1);
+  await expect(page.getByTestId("preview-instance")).toHaveAttribute("data-notifications", "2");
+  await expect(page.getByTestId("preview-summary")).toContainText("2 notifications");
+  await expect(page.getByTestId("preview-transitions")).toContainText("firing");
+  await page.getByTestId("save-rule").click();
+  await expect(editor).toHaveCount(0);
+  const rule = page.getByTestId("alert-rule");
+  await expect(rule).toHaveCount(1);
+  await expect(rule.getByTestId("state")).toHaveAttribute("data-state", "normal");
+
+  // Points that break it: the dashboard's widget turns firing without a reload.
+  await open(page, app.url(`/d/${id}`));
+  await expect(page.getByTestId("live-status")).toHaveText("Live");
+  await page.evaluate(() => ((window as any).__sameDocument = true));
+  await expect(page.getByTestId("alert-badge")).toHaveCount(0);
+  expect((await app.ingest([{ name: "room_temp", labels: { host: "lab-1" }, value: 97, ts: Date.now() }])).status).toBe(200);
+  await expect(page.getByTestId("alert-badge")).toHaveAttribute("data-state", "firing");
+  await expect(page.getByTestId("alert-badge")).toHaveAttribute("title", "Lab too hot");
+  await expect.poll(() => hook.bodies.length).toBe(2);
+  expect(hook.bodies[1].status).toBe("firing");
+  expect(hook.bodies[1].alerts[0].annotations.summary).toBe("lab-1 at 97°");
+
+  // The Alerts page, reached from the menu (no reload), shows it firing and follows it live.
+  await page.getByRole("link", { name: "Alerts", exact: true }).click();
+  await expect(page).toHaveURL(/\/alerts$/);
+  const firing = page.getByTestId("alert-instance");
+  await expect(firing).toHaveCount(1);
+  await expect(firing.getByTestId("state")).toHaveAttribute("data-state", "firing");
+  await expect(rule.getByTestId("state")).toHaveAttribute("data-state", "firing");
+  expect((await app.ingest([{ name: "room_temp", labels: { host: "lab-1" }, value: 60, ts: Date.now() }])).status).toBe(200);
+  await expect(page.getByTestId("no-alerts")).toBeVisible();
+  expect((await app.ingest([{ name: "room_temp", labels: { host: "lab-1" }, value: 99, ts: Date.now() }])).status).toBe(200);
+  await expect(firing.getByTestId("state")).toHaveAttribute("data-state", "firing");
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+
+  // Silenced from the page: marked, listed, and ended again.
+  await firing.getByTestId("silence-alert").click();
+  await expect(firing.getByTestId("silenced")).toBeVisible();
+  const silence = page.getByTestId("silence");
+  await expect(silence).toHaveCount(1);
+  await expect(silence).toContainText('host="lab-1"');
+  await silence.getByTestId("expire-silence").click();
+  await expect(silence).toHaveCount(0);
+
+  // The history: every transition, newest first.
+  const entries = page.getByTestId("history-entry");
+  await expect(entries).toHaveCount(3);
+  await expect(entries.nth(0)).toHaveAttribute("data-to", "firing");
+  await expect(entries.nth(1)).toHaveAttribute("data-to", "normal");
+  await expect(entries.nth(2)).toHaveAttribute("data-to", "firing");
+  await expect(page.getByTestId("no-dead-letters")).toBeVisible();
+
+  // Edit opens the editor with the rule; cancel closes it; delete removes the rule.
+  await rule.getByTestId("edit-rule").click();
+  await expect(page.getByTestId("rule-name")).toHaveValue("Lab too hot");
+  await expect(page.getByTestId("rule-critical-clear")).toHaveValue("80");
+  await page.getByTestId("cancel-rule").click();
+  await expect(page.getByTestId("rule-editor")).toHaveCount(0);
+  await rule.getByTestId("delete-rule").click();
+  await expect(rule).toHaveCount(0);
+  await page.getByTestId("delete-contact").click();
+  await expect(page.getByTestId("contact-point")).toHaveCount(0);
+  hook.server.close();
+  expect(errors).toEqual([]);
+});
+
+test("the rule editor: every field reaches the rule, and bad input is named", async ({ page }) => {
+  await app.signIn(page.context());
+  const errors = watchErrors(page);
+  expect((await app.ingest([{ name: "queue_depth", labels: { queue: "mail" }, value: 3, ts: Date.now() - 5_000 }])).status).toBe(200);
+  await app.callFn("alerts", { call: { SaveContact: { contact: { name: "ops", kind: "slack", url: "https://hooks.example/x" }, create: true } } });
+  await open(page, app.url("/alerts"));
+  await page.getByTestId("new-rule").click();
+  await page.getByTestId("rule-name").fill("Queue backlog");
+  await page.getByTestId("rule-selector").fill('queue_depth{queue="mail"}');
+  await page.getByTestId("rule-aggregation").selectOption("max");
+  await page.getByTestId("rule-window").fill("10m");
+  await page.getByTestId("rule-group-by").fill("queue");
+  await page.getByTestId("rule-change").check();
+  await page.getByTestId("rule-op").selectOption("below");
+  await page.getByTestId("rule-critical").fill("not a number");
+  await page.getByTestId("save-rule").click();
+  await expect(page.getByTestId("rule-error")).toContainText("critical level");
+  await page.getByTestId("rule-critical").fill("-50");
+  await page.getByTestId("rule-critical-clear").fill("-40");
+  await page.getByTestId("rule-warning").fill("-20");
+  await page.getByTestId("rule-warning-clear").fill("-10");
+  await page.getByTestId("rule-pending").fill("1m");
+  await page.getByTestId("rule-keep").fill("2m");
+  await page.getByTestId("rule-no-data").selectOption("alert");
+  await page.getByTestId("rule-on-error").selectOption("normal");
+  await page.getByTestId("rule-labels").fill("team=mail, tier=1");
+  await page.getByTestId("rule-summary").fill("{{ $labels.queue }} drained by {{ $value }}");
+  await page.getByTestId("rule-contact").check();
+  // The other conditions show their own fields.
+  await page.getByTestId("rule-op").selectOption("outside");
+  await page.getByTestId("rule-low").fill("1");
+  await page.getByTestId("rule-high").fill("100");
+  await page.getByTestId("rule-op").selectOption("absent");
+  await page.getByTestId("rule-absent").fill("15m");
+  await page.getByTestId("rule-op").selectOption("below");
+  await expect(page.getByTestId("rule-critical")).toHaveValue("-50");
+  await page.getByTestId("preview-rule").click();
+  await expect(page.getByTestId("rule-preview")).toBeVisible();
+  await page.getByTestId("save-rule").click();
+  await expect(page.getByTestId("rule-editor")).toHaveCount(0);
+
+  const overview = await app.callFn("alerts", { call: "Overview" });
+  const saved = overview.Overview.rules[0].rule;
+  expect(saved.name).toBe("Queue backlog");
+  expect(saved.source).toEqual({ kind: "metric", selector: 'queue_depth{queue="mail"}', aggregation: { fn: "max" },
+    window_ms: 600_000, group_by: ["queue"], measure: "change" });
+  expect(saved.condition).toEqual({ op: "below", critical: { raise: -50, clear: -40 }, warning: { raise: -20, clear: -10 } });
+  expect([saved.pending_ms, saved.keep_firing_ms, saved.no_data, saved.error]).toEqual([60_000, 120_000, "alert", "normal"]);
+  expect(saved.labels).toEqual({ team: "mail", tier: "1" });
+  expect(saved.contact_points).toEqual(["ops"]);
+
+  // The server names what it refuses: a warning beyond the critical level.
+  await page.getByTestId("edit-rule").click();
+  await page.getByTestId("rule-warning").fill("-80");
+  await page.getByTestId("save-rule").click();
+  await expect(page.getByTestId("rule-error")).toContainText("condition.warning.raise");
+  await page.getByTestId("cancel-rule").click();
+  expect(errors.filter((error) => !error.includes("400"))).toEqual([]);
+});

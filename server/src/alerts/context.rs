@@ -1,0 +1,21 @@
+//! What every alerting task shares: the store, the settings, this process's name among the
+//! delivery workers, the rules, and shutdown.
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::AlertSettings;
+use crate::storage::Store;
+
+/// What every alerting task shares.
+pub struct Context {
+    pub store: Store,
+    /// Where alert states are written as samples.
+    pub writer: crate::storage::writer::Writer,
+    pub settings: AlertSettings,
+    /// The address links in notifications start with.
+    pub public_url: String,
+    /// This process's name among the delivery workers.
+    pub consumer: String,
+    pub rules: super::rules::Rules,
+    pub shutdown: CancellationToken,
+}

@@ -1,0 +1,125 @@
+//! One delivery attempt over HTTP, with its timeout, and when to try again after a failure.
+
+use std::time::Duration;
+
+use app::alerts::{ContactKind, ContactPoint};
+
+use super::{payload, sign};
+use crate::storage::alerts::Queued;
+
+/// How long a receiver has to answer.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// The first retry's delay; each later one doubles, up to [`MAX_BACKOFF_MS`].
+const FIRST_BACKOFF_MS: i64 = 1_000;
+const MAX_BACKOFF_MS: i64 = 600_000;
+
+/// Why an attempt failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The receiver answered, but not 2xx.
+    #[error("the receiver answered {status}: {body}")]
+    Status { status: u16, body: String },
+    /// No answer: refused, timed out, or broken off.
+    #[error("{0}")]
+    Transport(String),
+    /// The notification cannot be sent as configured (a bad secret).
+    #[error("{0}")]
+    Unsendable(String),
+}
+
+/// The HTTP client notifications go through.
+#[must_use]
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .connect_timeout(TIMEOUT)
+        .user_agent(concat!("livedash/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default()
+}
+
+/// Sends `queued` (notification `id`) to `contact`; the receiver's status when it was 2xx.
+///
+/// # Errors
+/// Any other answer, or none.
+pub async fn send(
+    client: &reqwest::Client,
+    contact: &ContactPoint,
+    queued: &Queued,
+    id: &str,
+    public_url: &str,
+) -> Result<u16, SendError> {
+    let request = match &contact.kind {
+        ContactKind::Webhook { url, secret } => {
+            let body = serde_json::to_vec(&payload::webhook_body(queued, id, public_url))
+                .map_err(|e| SendError::Unsendable(e.to_string()))?;
+            let secret = secret
+                .as_deref()
+                .ok_or_else(|| SendError::Unsendable("the webhook has no secret".into()))?;
+            let signed = sign::sign(secret, id, app::clock::now_ms() / 1000, &body)
+                .map_err(SendError::Unsendable)?;
+            client
+                .post(url)
+                .header("content-type", "application/json")
+                .header("webhook-id", signed.id)
+                .header("webhook-timestamp", signed.timestamp)
+                .header("webhook-signature", signed.signature)
+                .body(body)
+        }
+        ContactKind::Alertmanager { url } => client
+            .post(format!("{}/api/v2/alerts", url.trim_end_matches('/')))
+            .json(&payload::alertmanager_body(
+                queued,
+                public_url,
+                app::clock::now_ms(),
+            )),
+        ContactKind::Slack { url } => client
+            .post(url)
+            .json(&payload::slack_body(queued, public_url)),
+    };
+    let response = request
+        .send()
+        .await
+        .map_err(|error| SendError::Transport(transport_reason(&error)))?;
+    let status = response.status().as_u16();
+    if response.status().is_success() {
+        return Ok(status);
+    }
+    let mut body = response.text().await.unwrap_or_default();
+    body.truncate(300);
+    Err(SendError::Status { status, body })
+}
+
+fn transport_reason(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        format!("no answer within {} s", TIMEOUT.as_secs())
+    } else if error.is_connect() {
+        format!("could not connect: {error}")
+    } else {
+        error.to_string()
+    }
+}
+
+/// The delay before retry number `attempt` (1 for the first retry): exponential, capped, and
+/// with "equal jitter" (between half and all of it), so that receivers coming back are not hit
+/// by every sender at once.
+#[must_use]
+pub fn backoff_ms(attempt: u32, random: f64) -> i64 {
+    let exponent = attempt.saturating_sub(1).min(20);
+    let base = (FIRST_BACKOFF_MS << exponent).min(MAX_BACKOFF_MS);
+    base / 2 + (base as f64 / 2.0 * random.clamp(0.0, 1.0)) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_ten_minutes() {
+        assert_eq!(backoff_ms(1, 0.0), 500);
+        assert_eq!(backoff_ms(1, 1.0), 1_000);
+        assert_eq!(backoff_ms(4, 1.0), 8_000);
+        assert_eq!(backoff_ms(40, 1.0), MAX_BACKOFF_MS);
+        assert_eq!(backoff_ms(40, 0.0), MAX_BACKOFF_MS / 2);
+    }
+}

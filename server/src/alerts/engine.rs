@@ -1,0 +1,174 @@
+//! The evaluator: what triggers an evaluation (a change notice from the hub's tap, a due
+//! deadline, a change of rules), and at most one evaluation of a rule at a time, with what
+//! arrives meanwhile folded into the next one. Only the rules whose series changed are
+//! evaluated: the cost follows what changed, not how many rules there are.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::context::Context;
+use super::evaluate::evaluate;
+use crate::live::Tapped;
+
+/// Most rule evaluations in flight at once.
+const CONCURRENCY: usize = 64;
+/// How often the rules' version is checked for changes made by other processes.
+const RELOAD_EVERY: Duration = Duration::from_secs(1);
+
+/// What the evaluator is asked to do.
+enum Request {
+    /// Evaluate these rules.
+    Rules(Vec<String>),
+    /// Evaluate every rule.
+    All,
+    /// An evaluation of this rule finished.
+    Done(String),
+}
+
+/// Asks the evaluator for evaluations.
+#[derive(Clone)]
+pub struct EngineHandle {
+    requests: mpsc::UnboundedSender<Request>,
+}
+
+impl EngineHandle {
+    /// Evaluates these rules as soon as they are free.
+    pub fn evaluate(&self, rules: Vec<String>) {
+        let _ = self.requests.send(Request::Rules(rules));
+    }
+
+    /// Evaluates every rule.
+    pub fn evaluate_all(&self) {
+        let _ = self.requests.send(Request::All);
+    }
+}
+
+/// Per rule: whether an evaluation runs, and whether another is wanted after it.
+#[derive(Default)]
+struct Slot {
+    running: bool,
+    again: bool,
+}
+
+/// Starts the evaluator, following `tap` (when this process's hub gave one).
+pub fn start(
+    context: Arc<Context>,
+    tap: Option<mpsc::UnboundedReceiver<Tapped>>,
+) -> (EngineHandle, Vec<JoinHandle<()>>) {
+    let (requests, receiver) = mpsc::unbounded_channel();
+    let handle = EngineHandle { requests };
+    let mut tasks = vec![tokio::spawn(run(context.clone(), handle.clone(), receiver))];
+    if let Some(tap) = tap {
+        tasks.push(tokio::spawn(follow(context.clone(), handle.clone(), tap)));
+    }
+    tasks.push(tokio::spawn(watch_rules(context, handle.clone())));
+    (handle, tasks)
+}
+
+/// Turns change notices into evaluations of the rules that watch their series.
+async fn follow(
+    context: Arc<Context>,
+    engine: EngineHandle,
+    mut tap: mpsc::UnboundedReceiver<Tapped>,
+) {
+    loop {
+        let tapped = tokio::select! {
+            () = context.shutdown.cancelled() => return,
+            tapped = tap.recv() => tapped,
+        };
+        match tapped {
+            None => return,
+            Some(Tapped::Refresh) => engine.evaluate_all(),
+            Some(Tapped::Changed(changed)) => {
+                let snapshot = context.rules.snapshot();
+                if snapshot.rules.is_empty() {
+                    continue;
+                }
+                let mut rules: Vec<String> = Vec::new();
+                for (id, key, _) in &changed {
+                    for rule in snapshot.rules_of(id, key).iter() {
+                        if !rules.contains(rule) {
+                            rules.push(rule.clone());
+                        }
+                    }
+                }
+                if !rules.is_empty() {
+                    engine.evaluate(rules);
+                }
+            }
+        }
+    }
+}
+
+/// Reloads the rules when another process changed them, and evaluates them afresh.
+async fn watch_rules(context: Arc<Context>, engine: EngineHandle) {
+    let mut every = tokio::time::interval(RELOAD_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = context.shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        match context.rules.reload_if_changed(&context.store).await {
+            Ok(true) => engine.evaluate_all(),
+            Ok(false) => {}
+            Err(error) => tracing::warn!(%error, "reading the alert rules failed"),
+        }
+    }
+}
+
+async fn run(
+    context: Arc<Context>,
+    handle: EngineHandle,
+    mut requests: mpsc::UnboundedReceiver<Request>,
+) {
+    let mut slots: HashMap<String, Slot> = HashMap::new();
+    let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
+    loop {
+        let request = tokio::select! {
+            () = context.shutdown.cancelled() => return,
+            request = requests.recv() => request,
+        };
+        let Some(request) = request else { return };
+        let wanted = match request {
+            Request::Rules(rules) => rules,
+            Request::All => context.rules.snapshot().rules.keys().cloned().collect(),
+            Request::Done(rule) => {
+                let slot = slots.entry(rule.clone()).or_default();
+                slot.running = false;
+                if std::mem::take(&mut slot.again) {
+                    vec![rule]
+                } else {
+                    slots.remove(&rule);
+                    continue;
+                }
+            }
+        };
+        for rule in wanted {
+            let slot = slots.entry(rule.clone()).or_default();
+            if slot.running {
+                slot.again = true;
+                continue;
+            }
+            slot.running = true;
+            let context = context.clone();
+            let handle = handle.clone();
+            let permits = permits.clone();
+            tokio::spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                let compiled = context.rules.snapshot().rules.get(&rule).cloned();
+                if let Some(compiled) = compiled
+                    && !compiled.rule.paused
+                    && let Err(error) = evaluate(&context, &compiled).await
+                {
+                    tracing::warn!(rule = %rule, %error, "evaluating an alert rule failed");
+                }
+                let _ = handle.requests.send(Request::Done(rule));
+            });
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! Alerting's Redis side: rules, contact points and silences; alert instances and their
+//! transitions (one script: compare-and-set of the instance's version, history entry,
+//! notifications queued, deadline); the notification outbox with its consumer group, delivery
+//! attempts and dead letters; deadlines of time-driven edges. Keys in [`super::keys`].
+
+mod config;
+mod deadlines;
+mod error;
+mod history;
+mod instances;
+mod outbox;
+mod scripts;
+
+pub use config::{AlertConfig, new_id, new_secret};
+pub use error::AlertError;
+pub use instances::deadline_member;
+pub use instances::{StoredInstance, TransitionWrite};
+pub use outbox::{Attempts, OutboxEntry, Queued};
+
+use super::Store;
+
+impl Store {
+    fn alert_key(&self, part: &str) -> String {
+        self.keys.alerts(part)
+    }
+}
