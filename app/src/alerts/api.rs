@@ -153,7 +153,7 @@ pub enum AlertsCall {
     /// A new rule when its id is empty.
     SaveRule(Box<Rule>),
     DeleteRule(String),
-    Preview(PreviewRequest),
+    Preview(Box<PreviewRequest>),
     SaveContact {
         contact: ContactPoint,
         create: bool,

@@ -101,10 +101,10 @@ pub(super) fn RuleEditor(
             }
         };
         busy.set(true);
-        let answer = ask(AlertsCall::Preview(PreviewRequest {
+        let answer = ask(AlertsCall::Preview(Box::new(PreviewRequest {
             rule,
             hours: Some(6),
-        }))
+        })))
         .await;
         busy.set(false);
         match answer {
