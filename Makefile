@@ -18,7 +18,7 @@ NODE_MODULES := end2end/node_modules/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: help check run demo test build site server tools test-tools lint unit clients e2e fuzz fuzz-build fuzz-smoke fault-test soak trace-browser bench-live bench-ingest bench-events bench-ingest-memory bench-storage bench-browser screenshots clean
+.PHONY: help check run demo test build site server tools test-tools lint unit clients e2e fuzz fuzz-build fuzz-smoke fault-test soak trace-browser bench-live bench-alerts bench-ingest bench-events bench-ingest-memory bench-storage bench-browser screenshots clean
 
 ## help: list the targets, and what each does
 help:
@@ -213,6 +213,11 @@ trace-browser: tools test-tools build
 ## SAMPLE_SECONDS change it): memory and latency over time, report in docs/soak.md
 soak: tools server
 	cargo run --release -p server --example soak
+
+## bench-alerts: time from a write to the webhook it causes (1 000 rules, 10 000 points/s, one
+## and three processes), and ingest throughput with those rules against none
+bench-alerts: tools server
+	cargo run --release -p server --example bench_alerts -- $${SECONDS_PER_CASE:-10} $${PROCESSES:-1,3}
 
 ## bench-ingest / bench-storage: benchmarks on demand (each starts its own redis-server)
 bench-ingest: tools

@@ -7,6 +7,7 @@
 //   dashboards the dashboard list           values     every series and its value, live
 //   explore    a query charted live         analytics  a funnel and an experiment defined
 //   access     tokens and browsers listed   signin     the sign-in page
+//   alerts     a rule firing, one normal, their history and a contact point
 //   share      a dashboard through a share link (no account)
 // and analytics-demo-light-desktop.png: the demo's product analytics dashboard a minute after
 // start.
@@ -64,6 +65,13 @@ async function definitions(app: Livedash, dashboardId: string): Promise<string> 
   await serverFn(app, "create_token", { role: "ingest", label: "shop services", scope: "both" });
   await serverFn(app, "create_token", { role: "ingest", label: "marketing site (track.js)", scope: "events" });
   await serverFn(app, "create_token", { role: "viewer", label: "nightly report" });
+  await serverFn(app, "alerts", { call: { SaveContact: { contact: { name: "on-call", kind: "slack", url: "https://hooks.example/on-call" }, create: true } } });
+  const rule = (name: string, selector: string, raise: number, groupBy: string[]) => ({ SaveRule: {
+    id: "", name, source: { kind: "metric", selector, aggregation: { fn: "avg" }, window_ms: 300_000, group_by: groupBy },
+    condition: { op: "above", critical: { raise } }, summary: "{{ $labels.route }} at {{ $value }} ms",
+    contact_points: ["on-call"], dashboard: dashboardId } });
+  await serverFn(app, "alerts", { call: rule("Checkout slow", 'http_latency_ms{route="/checkout"}', 1, []) });
+  await serverFn(app, "alerts", { call: rule("Latency by route", "http_latency_ms", 100_000, ["route"]) });
   const share = await serverFn(app, "create_share_link", { id: dashboardId, label: "wall screen", expires_in_ms: 7 * 86_400_000 });
   return share.token;
 }
@@ -153,6 +161,12 @@ test("screenshots", async ({ browser }) => {
           await expect(page.getByTestId("tokens")).toContainText("nightly report");
           await expect(page.getByTestId("sessions")).toBeVisible();
           await shoot(page, name("access"), full);
+
+          // Alerts: one rule firing, one normal per route, the history.
+          await open(page, app.url("/alerts"));
+          await expect(page.getByTestId("alert-instance")).toHaveCount(1);
+          await expect(page.getByTestId("alert-rule")).toHaveCount(2);
+          await shoot(page, name("alerts"), full);
           await signedIn.close();
 
           // Without an account: the sign-in page, and a dashboard through a share link.

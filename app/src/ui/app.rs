@@ -2,7 +2,6 @@
 //! (every page but a dashboard's view loads as WASM chunks of its own).
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::{Lazy, LazyRoute, ParamSegment, StaticSegment, lazy_route};
 
@@ -27,9 +26,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                // In the document the server renders: no page changes them, and the browser
+                // bundle is smaller without a head manager.
+                <link rel="stylesheet" id="leptos" href="/pkg/livedash.css" />
+                <title>"livedash"</title>
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
-                <MetaTags />
             </head>
             <body>
                 <App />
@@ -41,11 +43,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// The app: header plus routed pages.
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
     provide_identity();
     view! {
-        <Stylesheet id="leptos" href="/pkg/livedash.css" />
-        <Title text="livedash" />
         <Router>
             <header class="topbar">
                 <a class="brand" href="/">

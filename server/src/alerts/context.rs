@@ -17,5 +17,7 @@ pub struct Context {
     /// This process's name among the delivery workers.
     pub consumer: String,
     pub rules: super::rules::Rules,
+    /// The processes sharing the evaluation, and which rules are this one's.
+    pub members: super::members::Members,
     pub shutdown: CancellationToken,
 }

@@ -1,7 +1,8 @@
 //! The evaluator: what triggers an evaluation (a change notice from the hub's tap, a due
 //! deadline, a change of rules), and at most one evaluation of a rule at a time, with what
 //! arrives meanwhile folded into the next one. Only the rules whose series changed are
-//! evaluated: the cost follows what changed, not how many rules there are.
+//! evaluated, each by the one process that owns it ([`super::members`]): the cost follows
+//! what changed, not how many rules or processes there are.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -82,16 +83,29 @@ async fn follow(
         };
         match tapped {
             None => return,
-            Some(Tapped::Refresh) => engine.evaluate_all(),
+            Some(Tapped::Refresh) => {
+                for compiled in context.rules.snapshot().rules.values() {
+                    compiled.forget_series();
+                }
+                engine.evaluate_all();
+            }
             Some(Tapped::Changed(changed)) => {
                 let snapshot = context.rules.snapshot();
                 if snapshot.rules.is_empty() {
                     continue;
                 }
                 let mut rules: Vec<String> = Vec::new();
-                for (id, key, _) in &changed {
-                    for rule in snapshot.rules_of(id, key).iter() {
-                        if !rules.contains(rule) {
+                let mut asked: std::collections::HashSet<&str> = std::collections::HashSet::new();
+                let routes: Vec<_> = changed
+                    .iter()
+                    .map(|(id, key, _)| (id, snapshot.rules_of(id, key)))
+                    .collect();
+                for (id, watching) in &routes {
+                    for rule in watching.iter() {
+                        if let Some(compiled) = snapshot.rules.get(rule) {
+                            compiled.saw(id);
+                        }
+                        if asked.insert(rule) && context.members.owns(&context.consumer, rule) {
                             rules.push(rule.clone());
                         }
                     }
@@ -136,7 +150,15 @@ async fn run(
         let Some(request) = request else { return };
         let wanted = match request {
             Request::Rules(rules) => rules,
-            Request::All => context.rules.snapshot().rules.keys().cloned().collect(),
+            // Every rule this process owns; deadlines name theirs with `Rules`.
+            Request::All => context
+                .rules
+                .snapshot()
+                .rules
+                .keys()
+                .filter(|rule| context.members.owns(&context.consumer, rule))
+                .cloned()
+                .collect(),
             Request::Done(rule) => {
                 let slot = slots.entry(rule.clone()).or_default();
                 slot.running = false;

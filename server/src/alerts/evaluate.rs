@@ -94,10 +94,19 @@ pub async fn observe(context: &Context, compiled: &Compiled, now_ms: i64) -> Obs
         ..
     } = &rule.source;
     let read = async {
-        let resolved = context
-            .store
-            .resolve(&compiled.selector, *aggregation)
-            .await?;
+        let resolved = match compiled.known_series() {
+            (Some(known), _) => known,
+            (None, mark) => {
+                let resolved = std::sync::Arc::new(
+                    context
+                        .store
+                        .resolve(&compiled.selector, *aggregation)
+                        .await?,
+                );
+                compiled.keep_series(resolved.clone(), mark);
+                resolved
+            }
+        };
         if let Condition::Absent { after_ms, .. } = rule.condition {
             // Any sample counts, whatever its value: count them.
             let values = context

@@ -14,6 +14,8 @@
 //! - [`deliver`]: the delivery worker: notifications from the outbox to webhooks (signed),
 //!   Alertmanager and Slack, retried with backoff, taken over from processes that died.
 //! - [`keepalive`]: firing alerts posted again to Alertmanager every minute.
+//! - [`members`]: the live processes, among which the rules are shared for evaluation, and
+//!   [`heartbeat`]: each process marking itself alive.
 //! - [`ops`]: what people do with alerting, through the API or the Alerts page.
 //! - [`preview`]: a rule replayed over the last hours before it is saved.
 //! - [`silences`]: which silence covers an alert.
@@ -28,7 +30,9 @@ pub mod deadlines;
 pub mod deliver;
 pub mod engine;
 pub mod evaluate;
+pub mod heartbeat;
 pub mod keepalive;
+pub mod members;
 pub mod ops;
 pub mod preview;
 pub mod provision;
@@ -83,6 +87,7 @@ impl Alerting {
             public_url,
             consumer,
             rules: rules::Rules::default(),
+            members: members::Members::default(),
             shutdown,
         });
         if let Some(document) = provisioned {
@@ -96,6 +101,10 @@ impl Alerting {
         )));
         tasks.push(tokio::spawn(deliver::worker::run(context.clone(), client)));
         tasks.push(tokio::spawn(keepalive::run(context.clone())));
+        tasks.push(tokio::spawn(heartbeat::run(
+            context.clone(),
+            engine.clone(),
+        )));
         (Self { context, engine }, tasks)
     }
 

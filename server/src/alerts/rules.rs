@@ -1,8 +1,10 @@
 //! The rules a process holds: read from Redis when their version changes, compiled once, and
 //! which series each watches (remembered per series id until the rules change).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use app::alerts::Rule;
 use app::live::LiveQuery;
@@ -11,13 +13,82 @@ use app::query::Selector;
 
 use crate::live::feed::Matcher;
 use crate::storage::alerts::{AlertConfig, AlertError};
+use crate::storage::query::Resolved;
 use crate::storage::{SeriesId, Store};
+
+/// How long a rule's resolved series are used without resolving its selector again. A new
+/// series forgets them at once (its change notice names it); this bounds how long a series
+/// removed from the catalog is still read.
+const SERIES_KEPT_FOR: Duration = Duration::from_secs(10);
 
 /// A rule ready to evaluate.
 pub struct Compiled {
     pub rule: Rule,
     pub selector: Selector,
     matcher: Matcher,
+    /// The series its selector matched, so that an evaluation reads the window only: at
+    /// thousands of evaluations a second, resolving each time would cost most of the work.
+    series: Mutex<Option<KnownSeries>>,
+    /// Moves whenever the known series are forgotten, so that a resolution that started
+    /// before is not kept (it may lack the series that made them forgotten).
+    forgotten: AtomicU64,
+}
+
+struct KnownSeries {
+    at: Instant,
+    ids: HashSet<SeriesId>,
+    resolved: Arc<Resolved>,
+}
+
+impl Compiled {
+    fn new(rule: Rule, selector: Selector, matcher: Matcher) -> Self {
+        Self {
+            rule,
+            selector,
+            matcher,
+            series: Mutex::new(None),
+            forgotten: AtomicU64::new(0),
+        }
+    }
+
+    /// The series its selector matched, while they are known; with the mark to keep a new
+    /// resolution by.
+    pub fn known_series(&self) -> (Option<Arc<Resolved>>, u64) {
+        let mark = self.forgotten.load(Ordering::Acquire);
+        let series = self.series.lock().unwrap_or_else(|e| e.into_inner());
+        let known = series
+            .as_ref()
+            .filter(|known| known.at.elapsed() < SERIES_KEPT_FOR)
+            .map(|known| known.resolved.clone());
+        (known, mark)
+    }
+
+    /// Keeps `resolved`, unless they were forgotten since `mark` was taken.
+    pub fn keep_series(&self, resolved: Arc<Resolved>, mark: u64) {
+        let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
+        if self.forgotten.load(Ordering::Acquire) == mark {
+            *series = Some(KnownSeries {
+                at: Instant::now(),
+                ids: resolved.series.iter().map(|(id, _)| id.clone()).collect(),
+                resolved,
+            });
+        }
+    }
+
+    /// A series it watches changed: a new one makes the known series forgotten.
+    pub fn saw(&self, id: &SeriesId) {
+        let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
+        if series.as_ref().is_none_or(|known| !known.ids.contains(id)) {
+            *series = None;
+            self.forgotten.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Forgets the known series (change notices may have been missed).
+    pub fn forget_series(&self) {
+        *self.series.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.forgotten.fetch_add(1, Ordering::AcqRel);
+    }
 }
 
 /// One version of the configuration, compiled.
@@ -90,11 +161,7 @@ impl Rules {
                     selector: Some(selector.clone()),
                 })
                 .ok()?;
-                Some(Compiled {
-                    rule: rule.clone(),
-                    selector,
-                    matcher,
-                })
+                Some(Compiled::new(rule.clone(), selector, matcher))
             });
             match compiled {
                 Some(compiled) => {

@@ -1,13 +1,15 @@
 //! Alerting's Redis side: rules, contact points and silences; alert instances and their
 //! transitions (one script: compare-and-set of the instance's version, history entry,
 //! notifications queued, deadline); the notification outbox with its consumer group, delivery
-//! attempts and dead letters; deadlines of time-driven edges. Keys in [`super::keys`].
+//! attempts and dead letters; deadlines of time-driven edges; the processes that share the
+//! evaluation. Keys in [`super::keys`].
 
 mod config;
 mod deadlines;
 mod error;
 mod history;
 mod instances;
+mod members;
 mod outbox;
 mod scripts;
 

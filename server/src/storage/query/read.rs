@@ -1,5 +1,6 @@
 //! Reading one series over a plan: raw points or rollup buckets (with their sketches or
-//! HyperLogLog keys), and the unique counts of a line's steps.
+//! HyperLogLog keys), and the unique counts of a line's steps. A recent window's raw points
+//! can be read from the end of their chunk only.
 
 use std::collections::BTreeSet;
 
@@ -14,6 +15,9 @@ use crate::storage::keys::{
 use crate::storage::plan::Plan;
 use crate::storage::{SeriesId, StorageError, Store};
 
+/// Raw points first read from a chunk's end, when only its tail is wanted.
+const TAIL_RECORDS: i64 = 256;
+
 impl Store {
     pub(super) async fn read_series(
         &self,
@@ -22,12 +26,44 @@ impl Store {
         aggregation: Aggregation,
         now_ms: i64,
     ) -> Result<Steps, StorageError> {
+        self.read_series_from(id, plan, aggregation, now_ms, None)
+            .await
+    }
+
+    /// As [`Store::read_series`], with raw points read from the end of their chunks back
+    /// only until one older than the plan's start by `late_ms` (see [`Store::read_raw_tail`]):
+    /// what an alert rule's window reads thousands of times a second, while a chunk holds
+    /// ten minutes.
+    pub(super) async fn read_recent_series(
+        &self,
+        id: &SeriesId,
+        plan: &Plan,
+        aggregation: Aggregation,
+        now_ms: i64,
+        late_ms: i64,
+    ) -> Result<Steps, StorageError> {
+        self.read_series_from(id, plan, aggregation, now_ms, Some(late_ms))
+            .await
+    }
+
+    async fn read_series_from(
+        &self,
+        id: &SeriesId,
+        plan: &Plan,
+        aggregation: Aggregation,
+        now_ms: i64,
+        late_ms: Option<i64>,
+    ) -> Result<Steps, StorageError> {
         let mut steps = Steps::new(plan);
         if plan.is_empty() {
             return Ok(steps);
         }
         let Some(tier_index) = plan.tier else {
-            for (ts, value) in self.read_raw(id, plan, now_ms).await? {
+            let points = match late_ms {
+                None => self.read_raw(id, plan, now_ms).await?,
+                Some(late_ms) => self.read_raw_tail(id, plan, now_ms, late_ms).await?,
+            };
+            for (ts, value) in points {
                 let accumulator = steps.at(ts);
                 accumulator.add_bucket(&Bucket::point(ts, value));
                 if matches!(aggregation, Aggregation::Quantile { .. }) {
@@ -122,6 +158,63 @@ impl Store {
 
     /// Raw points with `from <= ts < to`, in time order (points of the same time in arrival
     /// order).
+    /// The raw points of `plan` read from the newest chunk's end backwards, more each time,
+    /// until a point older than the plan's start by `late_ms` is among them (or the chunks
+    /// are read whole). Chunks hold points in arrival order, so this is every point of the
+    /// plan unless one arrived behind a point more than `late_ms` older than the window.
+    async fn read_raw_tail(
+        &self,
+        id: &SeriesId,
+        plan: &Plan,
+        now_ms: i64,
+        late_ms: i64,
+    ) -> Result<Vec<(i64, f64)>, StorageError> {
+        let (from, to) = (
+            plan.read_from.max(now_ms - self.retention().raw_ms),
+            plan.to,
+        );
+        let enough_before = from.saturating_sub(late_ms);
+        let mut points = Vec::new();
+        for chunk in plan.raw_chunks().rev() {
+            let key = self.keys.raw_chunk(id, chunk);
+            let chunk_start = chunk * RAW_CHUNK_MS;
+            let mut records = TAIL_RECORDS;
+            let (bytes, reached_old) = loop {
+                let wanted = records * RAW_RECORD as i64;
+                let bytes: Vec<u8> = redis::cmd("GETRANGE")
+                    .arg(&key)
+                    .arg(-wanted)
+                    .arg(-1)
+                    .query_async(&mut self.connection())
+                    .await?;
+                if !bytes.len().is_multiple_of(RAW_RECORD) {
+                    return Err(StorageError::Corrupt {
+                        key,
+                        reason: format!("{} bytes is not a whole number of points", bytes.len()),
+                    });
+                }
+                let reached_old = bytes
+                    .chunks_exact(RAW_RECORD)
+                    .any(|record| raw_point(chunk_start, record).0 < enough_before);
+                if reached_old || (bytes.len() as i64) < wanted {
+                    break (bytes, reached_old);
+                }
+                records *= 4;
+            };
+            points.extend(
+                bytes
+                    .chunks_exact(RAW_RECORD)
+                    .map(|record| raw_point(chunk_start, record))
+                    .filter(|(ts, _)| (from..to).contains(ts)),
+            );
+            if reached_old {
+                break;
+            }
+        }
+        points.sort_by_key(|(ts, _)| *ts);
+        Ok(points)
+    }
+
     async fn read_raw(
         &self,
         id: &SeriesId,
@@ -150,14 +243,12 @@ impl Store {
                 });
             }
             let chunk_start = chunk * RAW_CHUNK_MS;
-            for record in bytes.chunks_exact(RAW_RECORD) {
-                let (offset, value) = record.split_at(4);
-                let offset = u32::from_le_bytes(offset.try_into().unwrap_or_default());
-                let ts = chunk_start + i64::from(offset);
-                if (from..to).contains(&ts) {
-                    points.push((ts, f64::from_le_bytes(value.try_into().unwrap_or_default())));
-                }
-            }
+            points.extend(
+                bytes
+                    .chunks_exact(RAW_RECORD)
+                    .map(|record| raw_point(chunk_start, record))
+                    .filter(|(ts, _)| (from..to).contains(ts)),
+            );
         }
         // Stable: points of the same time keep their arrival order.
         points.sort_by_key(|(ts, _)| *ts);
@@ -196,4 +287,14 @@ impl Store {
             .map(|(start, count)| (start, count as f64))
             .collect())
     }
+}
+
+/// One raw record of the chunk starting at `chunk_start`: the point's time and value.
+fn raw_point(chunk_start: i64, record: &[u8]) -> (i64, f64) {
+    let (offset, value) = record.split_at(4);
+    let offset = u32::from_le_bytes(offset.try_into().unwrap_or_default());
+    (
+        chunk_start + i64::from(offset),
+        f64::from_le_bytes(value.try_into().unwrap_or_default()),
+    )
 }

@@ -4,7 +4,8 @@
 //! The window is read at a fine step (raw points up to about an hour, then the finest rollup
 //! whose buckets keep the window to a few thousand steps), each series' steps are folded into
 //! one, and the series are combined per group as a query combines them per step. The window's
-//! start is therefore rounded down to that step: one second for windows up to an hour.
+//! start is therefore rounded down to that step: one second for windows up to an hour. A
+//! rule's window reads raw points from the end of their chunks only (see [`LATE_MS`]).
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,10 @@ use crate::storage::Store;
 
 /// Most steps a window is read in.
 const WINDOW_STEPS: i64 = 3_600;
+/// How late (behind newer points of the same series) a point may arrive and still be seen by
+/// the evaluation of a window: raw points are read from their chunk's end back until one older
+/// than the window's start by this, or by the window's length if longer.
+const LATE_MS: i64 = 10_000;
 
 /// The value of one group over a window.
 #[derive(Clone, Debug, PartialEq)]
@@ -52,26 +57,32 @@ pub struct GroupSeries {
 }
 
 impl Store {
-    /// Every series of `resolved` over `[from, to)` at `step_ms`, with the plan read by.
+    /// Every series of `resolved` over `[from, to)` at `step_ms`, with the plan read by;
+    /// raw points from the end of their chunks when `late_ms` is given.
     async fn read_all(
         &self,
         resolved: &Resolved,
         aggregation: Aggregation,
         (from, to, step_ms): (i64, i64, i64),
         now_ms: i64,
+        late_ms: Option<i64>,
     ) -> Result<(crate::storage::plan::Plan, Vec<Steps>), QueryError> {
         let plan = self.planner(now_ms).plan(
             (from, to, Some(step_ms)),
             crate::storage::plan::Reading::of(aggregation),
             resolved.series.len(),
         )?;
-        let per_series = futures::future::try_join_all(
-            resolved
-                .series
-                .iter()
-                .map(|(id, _)| self.read_series(id, &plan, aggregation, now_ms)),
-        )
-        .await?;
+        let per_series =
+            futures::future::try_join_all(resolved.series.iter().map(|(id, _)| async {
+                match late_ms {
+                    Some(late_ms) => {
+                        self.read_recent_series(id, &plan, aggregation, now_ms, late_ms)
+                            .await
+                    }
+                    None => self.read_series(id, &plan, aggregation, now_ms).await,
+                }
+            }))
+            .await?;
         Ok((plan, per_series))
     }
 
@@ -97,7 +108,13 @@ impl Store {
             .max(1_000)
             .min(every_ms.max(1_000));
         let (plan, per_series) = self
-            .read_all(resolved, aggregation, (read_from, to + 1, fine), now_ms)
+            .read_all(
+                resolved,
+                aggregation,
+                (read_from, to + 1, fine),
+                now_ms,
+                None,
+            )
             .await?;
         let times: Vec<i64> = (0..)
             .map(|k| from + k * every_ms)
@@ -158,8 +175,15 @@ impl Store {
         now_ms: i64,
     ) -> Result<Vec<GroupValue>, QueryError> {
         let step = ((to - from) / WINDOW_STEPS).max(1_000);
+        let late_ms = (to - from).max(LATE_MS);
         let (plan, per_series) = self
-            .read_all(resolved, aggregation, (from, to, step), now_ms)
+            .read_all(
+                resolved,
+                aggregation,
+                (from, to, step),
+                now_ms,
+                Some(late_ms),
+            )
             .await?;
         let mut groups: BTreeMap<BTreeMap<String, String>, Option<Accumulator>> = BTreeMap::new();
         for ((_, key), steps) in resolved.series.iter().zip(per_series) {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::alerts::{Band, Condition, Handling, Line, Measure, Rule, Severity, Source};
 use crate::query::{Aggregation, parse_duration_ms};
+use crate::ui::dashboard::range::duration_text;
 
 /// A rule as the form holds it: text, as typed.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,20 +60,6 @@ impl Default for Draft {
             dashboard: None,
         }
     }
-}
-
-fn duration_text(ms: i64) -> String {
-    for (unit, size) in [
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-    ] {
-        if ms % size == 0 {
-            return format!("{}{unit}", ms / size);
-        }
-    }
-    format!("{ms}ms")
 }
 
 fn number_text(value: Option<f64>) -> String {
