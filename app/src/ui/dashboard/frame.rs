@@ -132,7 +132,12 @@ pub fn WidgetFrame(
                 })}
                 {move || alert_link().map(|href| view! {
                     <a class="icon-button alert-on-this" href=href title="Alert on this" aria-label="Alert on this"
-                        data-testid="alert-on-this">"🔔"</a>
+                        data-testid="alert-on-this">
+                        // Drawn, not an emoji: machines without an emoji font show a box.
+                        <svg viewBox="0 0 24 24" width="14" height="14" aria-hidden="true">
+                            <path fill="currentColor" d="M12 3a5 5 0 0 0-5 5v3.6L5 15v1.5h14V15l-2-3.4V8a5 5 0 0 0-5-5zm-2.2 15a2.2 2.2 0 0 0 4.4 0z" />
+                        </svg>
+                    </a>
                 })}
                 {editing.map(|editing| view! {
                     <span class="widget-actions">

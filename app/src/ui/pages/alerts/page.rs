@@ -103,7 +103,7 @@ pub fn AlertsPage() -> impl IntoView {
                 </div>
                 <p class="note">
                     "Rules are evaluated as data arrives, not on a timer: a write that breaks one notifies within "
-                    "milliseconds, once per change of state, from whichever livedash process sees it first."
+                    "milliseconds, once per change of state, however many livedash processes run."
                 </p>
                 {move || state.problem.get().map(|problem| view! {
                     <p class="error" role="alert" data-testid="alerts-error">{problem}</p>
