@@ -131,12 +131,14 @@ lint:
 	cargo clippy --release --locked --manifest-path $(WASM_SPLIT_DIR)/Cargo.toml \
 		--target-dir target/tools -- -D warnings
 
-## unit: Rust unit and integration tests (they start their own redis-server on free ports)
-unit:
+PYENV := target/clients-venv
+
+## unit: Rust unit and integration tests (they start their own redis-server on free ports, and
+## an SMTP server from the Python environment)
+unit: $(PYENV)/.installed
 	cargo test --release -p app -p server
 
 ## clients: third-party client libraries (pinned in server/tests/clients) write to the release build
-PYENV := target/clients-venv
 clients: $(PYENV)/.installed
 	$(PYENV)/bin/python server/tests/clients/check_clients.py "$(CURDIR)/target/release/livedash"
 
@@ -215,9 +217,10 @@ soak: tools server
 	cargo run --release -p server --example soak
 
 ## bench-alerts: time from a write to the webhook it causes (1 000 rules, 10 000 points/s, one
-## and three processes), and ingest throughput with those rules against none
+## and three processes), and ingest throughput with those rules against none; BENCH_ALERT_FN=sum
+## for rules that every write has evaluated
 bench-alerts: tools server
-	cargo run --release -p server --example bench_alerts -- $${SECONDS_PER_CASE:-10} $${PROCESSES:-1,3}
+	cargo run --release -p server --example bench_alerts -- $${SECONDS_PER_CASE:-10} $${PROCESSES:-1,3} $${ROUNDS:-5}
 
 ## bench-ingest / bench-storage: benchmarks on demand (each starts its own redis-server)
 bench-ingest: tools

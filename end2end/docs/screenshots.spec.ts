@@ -65,7 +65,7 @@ async function definitions(app: Livedash, dashboardId: string): Promise<string> 
   await serverFn(app, "create_token", { role: "ingest", label: "shop services", scope: "both" });
   await serverFn(app, "create_token", { role: "ingest", label: "marketing site (track.js)", scope: "events" });
   await serverFn(app, "create_token", { role: "viewer", label: "nightly report" });
-  await serverFn(app, "alerts", { call: { SaveContact: { contact: { name: "on-call", kind: "slack", url: "https://hooks.example/on-call" }, create: true } } });
+  await serverFn(app, "alerts", { call: { SaveContact: { contact: { name: "on-call", kind: "slack", url: "https://hooks.example/on-call", mute: "Mon-Fri 22:00-07:00; Sat-Sun 00:00-24:00" }, create: true } } });
   const rule = (name: string, selector: string, raise: number, groupBy: string[]) => ({ SaveRule: {
     id: "", name, source: { kind: "metric", selector, aggregation: { fn: "avg" }, window_ms: 300_000, group_by: groupBy },
     condition: { op: "above", critical: { raise } }, summary: "{{ $labels.route }} at {{ $value }} ms",

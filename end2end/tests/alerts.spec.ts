@@ -1,12 +1,49 @@
 import { expect, test } from "@playwright/test";
+import { ChildProcess, spawn } from "node:child_process";
 import { createServer, IncomingMessage, Server } from "node:http";
-import { AddressInfo } from "node:net";
+import { AddressInfo, createServer as createTcpServer } from "node:net";
+import { join } from "node:path";
 import { hydrated, Livedash, open, watchErrors } from "./support/livedash";
 
 let app: Livedash;
 
+/** A real SMTP server (aiosmtpd, from the test tools' Python environment) that prints each
+ * message it receives as a JSON line; email contact points send to it. */
+const smtp: { process: ChildProcess | null; port: number; messages: any[] } = { process: null, port: 0, messages: [] };
+
+test.beforeAll(async () => {
+  smtp.port = await new Promise<number>((found) => {
+    const probe = createTcpServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => found(port));
+    });
+  });
+  const root = join(__dirname, "..", "..");
+  const child = spawn(join(root, "target/clients-venv/bin/python"),
+    [join(root, "server/tests/support/smtp_sink.py"), String(smtp.port)], { stdio: ["ignore", "pipe", "inherit"] });
+  smtp.process = child;
+  let buffered = "";
+  await new Promise<void>((ready, failed) => {
+    child.once("error", failed);
+    child.stdout!.on("data", (chunk) => {
+      buffered += chunk;
+      let end;
+      while ((end = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, end);
+        buffered = buffered.slice(end + 1);
+        if (line === "ready") ready();
+        else smtp.messages.push(JSON.parse(line));
+      }
+    });
+  });
+});
+
+test.afterAll(() => {
+  smtp.process?.kill();
+});
+
 test.beforeEach(async () => {
-  app = await Livedash.start();
+  app = await Livedash.start([], { LIVEDASH_SMTP_URL: `smtp://127.0.0.1:${smtp.port}`, LIVEDASH_SMTP_FROM: "alerts@example.com" });
 });
 
 test.afterEach(async ({}, testInfo) => {
@@ -209,4 +246,104 @@ test("the rule editor: every field reaches the rule, and bad input is named", as
   await expect(page.getByTestId("rule-error")).toContainText("condition.warning.raise");
   await page.getByTestId("cancel-rule").click();
   expect(errors.filter((error) => !error.includes("400"))).toEqual([]);
+});
+
+test("an email contact point: added on the page, a test email sent to a real SMTP server, deleted", async ({ page }) => {
+  await app.signIn(page.context());
+  const errors = watchErrors(page);
+  await open(page, app.url("/alerts"));
+  await page.getByTestId("contact-name").fill("on-call mail");
+  await page.getByTestId("contact-kind").selectOption("email");
+  await expect(page.getByTestId("contact-url")).toHaveAttribute("placeholder", "ops@example.com, …");
+  // An address that is not one is named, and nothing is stored.
+  await page.getByTestId("contact-url").fill("ops@example.com, nobody");
+  await page.getByTestId("add-contact").click();
+  await expect(page.getByTestId("alerts-error")).toContainText('"nobody" is not an email address');
+  await expect(page.getByTestId("contact-point")).toHaveCount(0);
+  await page.getByTestId("contact-url").fill("ops@example.com, oncall@example.com");
+  // A mute timing that does not read is named too.
+  await page.getByTestId("contact-mute").fill("weekends");
+  await page.getByTestId("add-contact").click();
+  await expect(page.getByTestId("alerts-error")).toContainText("mute");
+  await page.getByTestId("contact-mute").fill("Sat-Sun 00:00-24:00");
+  await page.getByTestId("add-contact").click();
+  const contact = page.getByTestId("contact-point");
+  await expect(contact).toHaveCount(1);
+  await expect(contact).toContainText("email");
+  await expect(contact).toContainText("ops@example.com, oncall@example.com");
+  await expect(contact.getByTestId("contact-muted")).toHaveText("Sat-Sun 00:00-24:00");
+  await expect(page.getByTestId("contact-mute")).toHaveValue("");
+  await expect(page.getByTestId("contact-secret")).toHaveCount(0);
+  const before = smtp.messages.length;
+  await contact.getByTestId("test-contact").click();
+  await expect(contact.getByTestId("test-result")).toHaveText("delivered (250)");
+  await expect.poll(() => smtp.messages.length).toBe(before + 1);
+  const message = smtp.messages[before];
+  expect(message.subject).toBe("[FIRING:warning] livedash test notification");
+  expect(message.rcpt_tos).toEqual(["ops@example.com", "oncall@example.com"]);
+  expect(message.from).toBe("alerts@example.com");
+  await contact.getByTestId("delete-contact").click();
+  await expect(page.getByTestId("contact-point")).toHaveCount(0);
+  // The two refused saves, and nothing else.
+  expect(errors.filter((error) => error.includes("400"))).toHaveLength(2);
+  expect(errors.filter((error) => !error.includes("400"))).toEqual([]);
+});
+
+test("a share link's holder sees its widgets' alert state live, and nothing of other rules", async ({ page, browser }) => {
+  await app.signIn(page.context());
+  const { id } = await app.callFn("create_dashboard", {
+    dashboard: {
+      title: "Wall",
+      range: { type: "last", ms: 900_000 },
+      widgets: [{ id: "w", kind: "line", title: "Pressure", layout: { x: 0, y: 0, w: 6, h: 6 },
+        query: { selector: "pump_pressure", aggregation: { fn: "last" }, step_ms: 10_000, group_by: null } }],
+    },
+    summary: "test",
+  });
+  const rule = (name: string, selector: string) => ({
+    id: "", name, source: { kind: "metric", selector, aggregation: { fn: "last" }, window_ms: 60_000, group_by: [] },
+    condition: { op: "above", critical: { raise: 10 } }, pending_ms: 0, keep_firing_ms: 0, no_data: "keep", error: "keep",
+    labels: {}, summary: "", description: "", contact_points: [], paused: false,
+  });
+  await app.callFn("alerts", { call: { SaveRule: rule("Pump over pressure", "pump_pressure") } });
+  // A rule on a series the dashboard does not show: the link's holder must not see it.
+  await app.callFn("alerts", { call: { SaveRule: rule("Secret vault", "vault_temp") } });
+  const created = await app.callFn("create_share_link", { id, label: "lobby", expires_in_ms: null });
+
+  const stranger = await browser.newContext();
+  const viewer = await stranger.newPage();
+  const viewerErrors = watchErrors(viewer);
+  await open(viewer, app.url(`/s/${created.token}`));
+  await expect(viewer.getByTestId("dashboard-view")).toHaveAttribute("data-ready", "true");
+  await expect(viewer.getByTestId("live-status")).toHaveText("Live");
+  await expect(viewer.getByTestId("alert-on-this")).toHaveCount(0);
+  await expect(viewer.getByTestId("alert-badge")).toHaveCount(0);
+  expect((await app.ingest([
+    { name: "vault_temp", labels: {}, value: 99, ts: Date.now() },
+    { name: "pump_pressure", labels: {}, value: 4, ts: Date.now() },
+  ])).status).toBe(200);
+  expect((await app.ingest([{ name: "pump_pressure", labels: {}, value: 12.5, ts: Date.now() }])).status).toBe(200);
+  const badge = viewer.getByTestId("alert-badge");
+  await expect(badge).toHaveAttribute("data-state", "firing");
+  await expect(badge).toHaveAttribute("title", "Pump over pressure");
+  expect((await app.ingest([{ name: "pump_pressure", labels: {}, value: 3, ts: Date.now() }])).status).toBe(200);
+  await expect(badge).toHaveCount(0);
+  // The vault's rule fired too, but the socket refuses its states to the link's holder.
+  const refused = await viewer.evaluate(async (token) => {
+    const socket = new WebSocket(`${location.origin.replace("http", "ws")}/api/v1/live?share=${token}`);
+    await new Promise((opened) => socket.addEventListener("open", opened));
+    let seen = "";
+    const answer = new Promise<void>((got) => socket.addEventListener("message", (event) => {
+      seen += String(event.data);
+      if (seen.includes("error")) got();
+    }));
+    socket.send(JSON.stringify({ type: "subscribe", id: 1,
+      query: { kind: "latest", selector: { name: "livedash_alert_state", matchers: [{ label: "selector", op: "=", value: "vault_temp" }] } } }));
+    await Promise.race([answer, new Promise((late) => setTimeout(late, 5000))]);
+    socket.close();
+    return seen;
+  }, created.token);
+  expect(refused).toContain("a share link shows only its dashboard's widgets");
+  await stranger.close();
+  expect(viewerErrors).toEqual([]);
 });

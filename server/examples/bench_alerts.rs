@@ -2,7 +2,8 @@
 //! to the first byte of the webhook request it causes, and what 1 000 rules cost ingest.
 //!
 //! 1 000 rules, one per series of `bench_alert{series="0"…"999"}` (the maximum over 2 s above
-//! 10⁹, no pending period, no grouping, one webhook contact point), while 10 000 points/s of
+//! 10⁹, or with `BENCH_ALERT_FN=sum` the sum, which every write has evaluated; no pending
+//! period, no grouping, one webhook contact point), while 10 000 points/s of
 //! ordinary values arrive (100 points every 10 ms, in turn over the series). Twenty times a
 //! second a probe point is written to one series with the value 10⁹ + the time it was sent;
 //! its rule fires, and the receiver (a bare TCP server on a thread of its own) takes the time
@@ -11,12 +12,12 @@
 //!
 //! Then, on a Redis and processes of their own, ingest throughput: four writers send batches
 //! of 5 000 points over the same series as fast as livedash takes them, alternately with no
-//! rule and with the 1 000 rules (imported in one request, deleted after), three rounds; the
-//! medians are compared.
+//! rule and with the 1 000 rules (imported in one request, deleted after), five rounds; the
+//! medians are compared, and each round's change.
 //!
 //! Both with one livedash process and with three on the same Redis (requests spread over
 //! them in turn). `cargo run --release -p server --example bench_alerts [seconds per case,
-//! default 10] [process counts, default 1,3]` (or `make bench-alerts`). It starts its own
+//! default 10] [process counts, default 1,3] [throughput rounds, default 5]` (or `make bench-alerts`). It starts its own
 //! `redis-server` and livedash processes (`LIVEDASH_BIN`, default `target/release/livedash`);
 //! nothing else is touched. Prints Markdown tables.
 
@@ -49,7 +50,8 @@ const PROBE_STRIDE: usize = 7;
 /// Throughput case: writers, and points per request.
 const WRITERS: usize = 4;
 const THROUGHPUT_BATCH: usize = 5_000;
-const ROUNDS: usize = 3;
+/// Throughput rounds when not given.
+const ROUNDS: usize = 5;
 const WARM_UP: Duration = Duration::from_secs(3);
 
 /// What the receiver saw.
@@ -185,8 +187,19 @@ fn start_receiver(received: Arc<Received>) -> String {
     format!("http://{addr}/hook")
 }
 
+/// The rules' aggregation: `BENCH_ALERT_FN`, `max` (a write of ordinary values cannot move
+/// such a rule, so most writes need no evaluation) or `sum` (every write is evaluated).
+fn aggregation() -> String {
+    match std::env::var("BENCH_ALERT_FN").as_deref() {
+        Ok("sum") => "sum".to_owned(),
+        Ok("max") | Err(_) => "max".to_owned(),
+        Ok(other) => panic!("BENCH_ALERT_FN={other}: use max or sum"),
+    }
+}
+
 /// The 1 000 rules as one alerting document.
 fn rules_document() -> Value {
+    let aggregation = aggregation();
     let rules: Vec<Value> = (0..SERIES)
         .map(|i| {
             json!({
@@ -195,7 +208,7 @@ fn rules_document() -> Value {
                 "source": {
                     "kind": "metric",
                     "selector": format!(r#"{METRIC}{{series="{i}"}}"#),
-                    "aggregation": {"fn": "max"},
+                    "aggregation": {"fn": aggregation},
                     "window_ms": WINDOW_MS,
                     "group_by": [],
                 },
@@ -263,8 +276,10 @@ impl Processes {
     }
 }
 
-/// `count` points of ordinary values, from series `from` on in turn.
+/// `count` points of ordinary values, from series `from` on in turn. Zeros for sums, so
+/// that a window's sum is its probe's value, which carries the probe's send time.
 fn batch(from: usize, count: usize, value: usize) -> String {
+    let zeros = aggregation() == "sum";
     let mut body = String::with_capacity(count * 64);
     body.push('[');
     for i in 0..count {
@@ -275,7 +290,7 @@ fn batch(from: usize, count: usize, value: usize) -> String {
             body,
             r#"{{"name":"{METRIC}","labels":{{"series":"{}"}},"value":{}}}"#,
             (from + i) % SERIES,
-            (value + i) % 100
+            if zeros { 0 } else { (value + i) % 100 }
         );
     }
     body.push(']');
@@ -398,11 +413,11 @@ async fn start(count: usize) -> (RedisServer, Vec<Livedash>, Arc<Processes>, Arc
 }
 
 /// Ingest throughput of `count` processes, without rules and with them.
-async fn throughput_case(count: usize, seconds: u64) -> String {
+async fn throughput_case(count: usize, seconds: u64, rounds: usize) -> String {
     let (_redis, _livedash, processes, _) = start(count).await;
     let duration = Duration::from_secs(seconds);
     let (mut without, mut with) = (Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
+    for _ in 0..rounds {
         without.push(throughput(&processes, duration).await);
         processes.add_rules().await;
         // Every process reloads the rules within a second.
@@ -411,10 +426,18 @@ async fn throughput_case(count: usize, seconds: u64) -> String {
         processes.delete_rules().await;
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
+    // Each round's change, against the round without rules just before it: what the
+    // machine's other load did to both halves of a round mostly cancels out.
+    let paired: Vec<String> = without
+        .iter()
+        .zip(&with)
+        .map(|(without, with)| format!("{:+.1}", (with / without - 1.0) * 100.0))
+        .collect();
     let (without, with) = (median(&mut without), median(&mut with));
     format!(
-        "| {count} | {without:.0} | {with:.0} | {:+.1} % |",
-        (with / without - 1.0) * 100.0
+        "| {count} | {without:.0} | {with:.0} | {:+.1} % | {} |",
+        (with / without - 1.0) * 100.0,
+        paired.join(" / ")
     )
 }
 
@@ -488,13 +511,18 @@ async fn main() {
         .next()
         .map(|list| list.split(',').filter_map(|n| n.parse().ok()).collect())
         .unwrap_or_else(|| vec![1, 3]);
+    let rounds: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(ROUNDS);
     clock_ms();
     let mut latency = Vec::new();
     let mut throughput = Vec::new();
     for &count in &counts {
         latency.push(latency_case(count, seconds).await);
-        throughput.push(throughput_case(count, seconds).await);
+        throughput.push(throughput_case(count, seconds, rounds).await);
     }
+    println!(
+        "Rules: {}(bench_alert{{series=\"i\"}}[2s]) above 10⁹.\n",
+        aggregation()
+    );
     println!("Write to webhook, {seconds} s measured per case:\n");
     println!(
         "| processes | probes sent | firing webhooks | resolved webhooks | duplicates | p50 ms | p90 ms | p99 ms | max ms |"
@@ -503,9 +531,9 @@ async fn main() {
     for row in latency {
         println!("{row}");
     }
-    println!("\nIngest throughput, points/s, median of {ROUNDS} rounds of {seconds} s each:\n");
-    println!("| processes | no rules | 1 000 rules | change |");
-    println!("| --- | --- | --- | --- |");
+    println!("\nIngest throughput, points/s, median of {rounds} rounds of {seconds} s each:\n");
+    println!("| processes | no rules | 1 000 rules | change | change per round, % |");
+    println!("| --- | --- | --- | --- | --- |");
     for row in throughput {
         println!("{row}");
     }

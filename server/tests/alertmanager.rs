@@ -86,14 +86,9 @@ impl Drop for Alertmanager {
 }
 
 async fn post(app: &TestApp, path: &str, body: &Value) -> Value {
-    let response = reqwest::Client::new()
-        .post(app.url(path))
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    response.json().await.unwrap()
+    let (status, answer) = support::post_json(app, path, body).await;
+    assert_eq!(status, 201, "{answer}");
+    answer
 }
 
 async fn write(app: &TestApp, value: f64) {

@@ -12,22 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::receiver::{Received, Receiver};
-use support::{RedisServer, TestApp, now_ms};
-
-async fn post(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(app.url(path))
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
+use support::{RedisServer, TestApp, now_ms, post_json as post};
 
 async fn get(app: &TestApp, path: &str) -> Value {
     let response = reqwest::get(app.url(path)).await.unwrap();
@@ -252,6 +237,54 @@ async fn a_failing_receiver_gets_the_notification_after_it_recovers() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(receiver.received().len(), 4, "acknowledged after the 2xx");
     assert_eq!(get(&app, "/api/v1/alerts/dead-letters").await, json!([]));
+}
+
+/// A contact point's mute timing holds its notifications while another contact point of the
+/// same rule is told at once; taking the mute away sends what it held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mute_timing_holds_a_contact_points_notifications() {
+    let redis = RedisServer::start();
+    let (muted, open) = (Receiver::start().await, Receiver::start().await);
+    let app = TestApp::start(&redis.url()).await;
+    let always = "Mon-Sun 00:00-24:00";
+    let contact = |name: &str, receiver: &Receiver, mute: &str| json!({"name": name, "kind": "webhook", "url": format!("{}/hook", receiver.url), "mute": mute});
+    let (status, stored) = post(
+        &app,
+        "/api/v1/alerts/contact-points",
+        &contact("night", &muted, always),
+    )
+    .await;
+    assert_eq!(status, 201, "{stored}");
+    assert_eq!(stored["mute"], always);
+    webhook(&app, "day", &open).await;
+    let (status, refused) = post(
+        &app,
+        "/api/v1/alerts/contact-points",
+        &contact("bad", &open, "weekends"),
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused.to_string().contains("mute"), "{refused}");
+    let mut rule = cpu_rule("cpu", "night");
+    rule["contact_points"] = json!(["night", "day"]);
+    create_rule(&app, &rule).await;
+    write(&app, "cpu", "web-1", 50.0).await;
+    write(&app, "cpu", "web-1", 95.0).await;
+    let told = open.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(told[0].json()["status"], "firing");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(muted.received().is_empty(), "muted, yet notified");
+
+    let response = reqwest::Client::new()
+        .put(app.url("/api/v1/alerts/contact-points/night"))
+        .json(&contact("night", &muted, ""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let held = muted.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!(held[0].json()["status"], "firing");
+    assert_eq!(held[0].json()["alerts"][0]["labels"]["host"], "web-1");
 }
 
 /// A silence holds notifications back; when it ends, the alert still firing is sent.

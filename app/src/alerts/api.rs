@@ -13,6 +13,36 @@ use super::{ContactPoint, Rule, Silence};
 /// dashboards and the Alerts page follow live, through the same live queries as any series.
 pub const STATE_METRIC: &str = "livedash_alert_state";
 
+/// The states of the alerts whose rule watches exactly `selector` (its text, as a widget's
+/// query holds it): what a widget follows for its badge and its state changes.
+#[must_use]
+pub fn state_selector(selector: &str) -> crate::query::Selector {
+    crate::query::Selector {
+        name: STATE_METRIC.to_owned(),
+        matchers: vec![crate::query::Matcher {
+            label: "selector".to_owned(),
+            op: crate::query::MatchOp::Equal,
+            value: selector.to_owned(),
+        }],
+    }
+}
+
+/// The selector text that `selector` follows the alert states of, when it is one that
+/// [`state_selector`] makes.
+#[must_use]
+pub fn state_selector_of(selector: &crate::query::Selector) -> Option<&str> {
+    match selector.matchers.as_slice() {
+        [matcher]
+            if selector.name == STATE_METRIC
+                && matcher.label == "selector"
+                && matcher.op == crate::query::MatchOp::Equal =>
+        {
+            Some(&matcher.value)
+        }
+        _ => None,
+    }
+}
+
 /// Path prefix of the alerts API.
 pub const ALERTS_API: &str = "/api/v1/alerts";
 
@@ -256,6 +286,19 @@ pub fn new_rule_link(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_state_selector_names_the_selector_it_follows_and_nothing_else_does() {
+        let text = r#"http_latency{route="/api"}"#;
+        assert_eq!(state_selector_of(&state_selector(text)), Some(text));
+        let broader = crate::query::Selector::parse(STATE_METRIC).unwrap();
+        assert_eq!(state_selector_of(&broader), None);
+        let other = crate::query::Selector::parse(r#"cpu{selector="cpu"}"#).unwrap();
+        assert_eq!(state_selector_of(&other), None);
+        let regex =
+            crate::query::Selector::parse(r#"livedash_alert_state{selector=~".*"}"#).unwrap();
+        assert_eq!(state_selector_of(&regex), None);
+    }
 
     #[test]
     fn links_prefill_a_rule() {

@@ -12,6 +12,10 @@ pub struct ContactPoint {
     /// Whether resolved notifications are sent too (they are unless turned off).
     #[serde(default = "yes")]
     pub send_resolved: bool,
+    /// When it is not notified ([`super::mute`]): `Mon-Fri 22:00-06:00; Sat-Sun 00:00-24:00`,
+    /// in UTC. What arrives meanwhile is sent when the window ends.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub mute: String,
 }
 
 fn yes() -> bool {
@@ -34,7 +38,12 @@ pub enum ContactKind {
     Alertmanager { url: String },
     /// A Slack (or Slack-compatible: Mattermost, Rocket.Chat) incoming webhook.
     Slack { url: String },
+    /// Email to these addresses, through the server's SMTP relay.
+    Email { to: Vec<String> },
 }
+
+/// Most addresses one email contact point sends to.
+pub const MAX_EMAIL_RECIPIENTS: usize = 20;
 
 impl ContactPoint {
     /// Checks it, naming the field at fault.
@@ -50,6 +59,7 @@ impl ContactPoint {
         if name.is_empty() || name.len() > 100 {
             return Err(refuse("name", "1 to 100 bytes".to_owned()));
         }
+        super::mute::parse(&self.mute).map_err(|reason| refuse("mute", reason))?;
         let url = match &self.kind {
             ContactKind::Webhook { url, secret } => {
                 if let Some(secret) = secret
@@ -63,8 +73,31 @@ impl ContactPoint {
                 url
             }
             ContactKind::Alertmanager { url } | ContactKind::Slack { url } => url,
+            ContactKind::Email { to } => {
+                if to.is_empty() || to.len() > MAX_EMAIL_RECIPIENTS {
+                    return Err(refuse(
+                        "to",
+                        format!("1 to {MAX_EMAIL_RECIPIENTS} addresses"),
+                    ));
+                }
+                for address in to {
+                    check_email(address).map_err(|reason| refuse("to", reason))?;
+                }
+                return Ok(());
+            }
         };
         check_url(url).map_err(|reason| refuse("url", reason))
+    }
+
+    /// Where it sends: its address, or its recipients.
+    #[must_use]
+    pub fn address(&self) -> String {
+        match &self.kind {
+            ContactKind::Webhook { url, .. }
+            | ContactKind::Alertmanager { url }
+            | ContactKind::Slack { url } => url.clone(),
+            ContactKind::Email { to } => to.join(", "),
+        }
     }
 
     /// The kind's name.
@@ -74,6 +107,7 @@ impl ContactPoint {
             ContactKind::Webhook { .. } => "webhook",
             ContactKind::Alertmanager { .. } => "alertmanager",
             ContactKind::Slack { .. } => "slack",
+            ContactKind::Email { .. } => "email",
         }
     }
 
@@ -104,9 +138,67 @@ pub fn check_url(url: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks that `address` is a plain email address: `local@domain`, without a display name.
+///
+/// # Errors
+/// Why not.
+pub fn check_email(address: &str) -> Result<(), String> {
+    let well_formed = address.len() <= 254
+        && !address.contains(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | ',' | ';'))
+        && address.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if well_formed {
+        Ok(())
+    } else {
+        Err(format!(
+            "{address:?} is not an email address (name@example.com)"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn email_contact_points_need_plain_addresses() {
+        assert!(check_email("ops@example.com").is_ok());
+        for bad in [
+            "",
+            "ops",
+            "@example.com",
+            "ops@",
+            "a@b@c",
+            "Ops <ops@x.io>",
+            "a b@x.io",
+            "ops@.x",
+        ] {
+            assert!(check_email(bad).is_err(), "{bad:?} accepted");
+        }
+        let contact = |to: Vec<String>| ContactPoint {
+            name: "mail".into(),
+            kind: ContactKind::Email { to },
+            send_resolved: true,
+            mute: String::new(),
+        };
+        assert!(contact(vec!["ops@example.com".into()]).validate().is_ok());
+        let error = contact(vec![]).validate().unwrap_err();
+        assert_eq!(error.field, "to");
+        let error = contact(vec!["ops@example.com".into(), "nobody".into()])
+            .validate()
+            .unwrap_err();
+        assert!(error.reason.contains("\"nobody\""), "{}", error.reason);
+        let mut muted = contact(vec!["ops@example.com".into()]);
+        muted.mute = "Sat-Sun 00:00-24:00".into();
+        assert!(muted.validate().is_ok());
+        muted.mute = "weekends".into();
+        assert_eq!(muted.validate().unwrap_err().field, "mute");
+    }
 
     #[test]
     fn urls_must_be_http() {

@@ -8,10 +8,12 @@
 pub mod api;
 pub mod contact;
 pub mod machine;
+pub mod mute;
 pub mod replay;
 pub mod rule;
 pub mod silence;
 pub mod template;
+pub mod unmoved;
 
 pub use contact::{ContactKind, ContactPoint};
 pub use machine::{Decision, Instance, Observation, Severity, State, step};

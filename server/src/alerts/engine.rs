@@ -1,8 +1,10 @@
 //! The evaluator: what triggers an evaluation (a change notice from the hub's tap, a due
 //! deadline, a change of rules), and at most one evaluation of a rule at a time, with what
 //! arrives meanwhile folded into the next one. Only the rules whose series changed are
-//! evaluated, each by the one process that owns it ([`super::members`]): the cost follows
-//! what changed, not how many rules or processes there are.
+//! evaluated, each by the one process that owns it ([`super::members`]), and of those not a
+//! rule whose instances were all found normal when the values written cannot move it
+//! ([`app::alerts::unmoved`]): the cost follows what changed, not how many rules or processes
+//! there are.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,6 +15,7 @@ use tokio::task::JoinHandle;
 
 use super::context::Context;
 use super::evaluate::evaluate;
+use super::rules::Compiled;
 use crate::live::Tapped;
 
 /// Most rule evaluations in flight at once.
@@ -84,32 +87,47 @@ async fn follow(
         match tapped {
             None => return,
             Some(Tapped::Refresh) => {
+                context.catalog.forget();
                 for compiled in context.rules.snapshot().rules.values() {
                     compiled.forget_series();
                 }
                 engine.evaluate_all();
             }
             Some(Tapped::Changed(changed)) => {
+                context.catalog.saw(
+                    changed
+                        .iter()
+                        .map(|series| (series.key.name.as_str(), &series.id)),
+                );
                 let snapshot = context.rules.snapshot();
                 if snapshot.rules.is_empty() {
                     continue;
                 }
-                let mut rules: Vec<String> = Vec::new();
-                let mut asked: std::collections::HashSet<&str> = std::collections::HashSet::new();
-                let routes: Vec<_> = changed
-                    .iter()
-                    .map(|(id, key, _)| (id, snapshot.rules_of(id, key)))
-                    .collect();
-                for (id, watching) in &routes {
-                    for rule in watching.iter() {
-                        if let Some(compiled) = snapshot.rules.get(rule) {
-                            compiled.saw(id);
+                let watching =
+                    snapshot.rules_of(changed.iter().map(|series| (&series.id, &*series.key)));
+                let routes: Vec<_> = changed.iter().zip(watching).collect();
+                // Per rule this process owns that watches a changed series: the span of every
+                // value written to its series (none when one of them has none). The others'
+                // changes are their owners' to evaluate.
+                let mut spans: Spans = HashMap::default();
+                for (series, watching) in &routes {
+                    for compiled in watching.iter() {
+                        if !compiled.owned(&context.members, &context.consumer) {
+                            continue;
                         }
-                        if asked.insert(rule) && context.members.owns(&context.consumer, rule) {
-                            rules.push(rule.clone());
-                        }
+                        compiled.saw(&series.id);
+                        spans
+                            .entry(&compiled.rule.id)
+                            .and_modify(|(_, span)| *span = widen(*span, series.span))
+                            .or_insert((compiled, series.span));
                     }
                 }
+                let now_ms = app::clock::now_ms();
+                let rules: Vec<String> = spans
+                    .into_iter()
+                    .filter(|(_, (compiled, span))| !compiled.unmoved_by(*span, now_ms))
+                    .map(|(rule, _)| rule.to_owned())
+                    .collect();
                 if !rules.is_empty() {
                     engine.evaluate(rules);
                 }
@@ -118,7 +136,30 @@ async fn follow(
     }
 }
 
-/// Reloads the rules when another process changed them, and evaluates them afresh.
+/// Per rule touched by a change notice: the rule, and the span of the values written to its
+/// series.
+type Spans<'a> =
+    HashMap<&'a str, (&'a Arc<Compiled>, Option<(f64, f64)>), foldhash::fast::RandomState>;
+
+/// Both spans of values together; none when either is none.
+fn widen(a: Option<(f64, f64)>, b: Option<(f64, f64)>) -> Option<(f64, f64)> {
+    let ((a_low, a_high), (b_low, b_high)) = (a?, b?);
+    Some((a_low.min(b_low), a_high.max(b_high)))
+}
+
+/// Evaluates those of `rules` this process owns.
+pub fn evaluate_owned(context: &Context, engine: &EngineHandle, rules: Vec<String>) {
+    let owned: Vec<String> = rules
+        .into_iter()
+        .filter(|rule| context.members.owns(&context.consumer, rule))
+        .collect();
+    if !owned.is_empty() {
+        engine.evaluate(owned);
+    }
+}
+
+/// Reloads the rules when another process changed them, and evaluates the new and changed
+/// ones.
 async fn watch_rules(context: Arc<Context>, engine: EngineHandle) {
     let mut every = tokio::time::interval(RELOAD_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -128,8 +169,7 @@ async fn watch_rules(context: Arc<Context>, engine: EngineHandle) {
             _ = every.tick() => {}
         }
         match context.rules.reload_if_changed(&context.store).await {
-            Ok(true) => engine.evaluate_all(),
-            Ok(false) => {}
+            Ok(changed) => evaluate_owned(&context, &engine, changed),
             Err(error) => tracing::warn!(%error, "reading the alert rules failed"),
         }
     }
@@ -187,6 +227,7 @@ async fn run(
                     && !compiled.rule.paused
                     && let Err(error) = evaluate(&context, &compiled).await
                 {
+                    compiled.found_quiet(false, 0);
                     tracing::warn!(rule = %rule, %error, "evaluating an alert rule failed");
                 }
                 let _ = handle.requests.send(Request::Done(rule));

@@ -94,16 +94,21 @@ pub async fn observe(context: &Context, compiled: &Compiled, now_ms: i64) -> Obs
         ..
     } = &rule.source;
     let read = async {
+        // Only the owner hears of new series (a deadline may have another process evaluate
+        // the rule): anyone else resolves them afresh.
+        let owned = compiled.owned(&context.members, &context.consumer);
         let resolved = match compiled.known_series() {
-            (Some(known), _) => known,
-            (None, mark) => {
+            (Some(known), _) if owned => known,
+            (_, mark) => {
                 let resolved = std::sync::Arc::new(
                     context
-                        .store
-                        .resolve(&compiled.selector, *aggregation)
+                        .catalog
+                        .resolve(&context.store, &compiled.selector, *aggregation)
                         .await?,
                 );
-                compiled.keep_series(resolved.clone(), mark);
+                if owned {
+                    compiled.keep_series(resolved.clone(), mark);
+                }
                 resolved
             }
         };
@@ -312,6 +317,8 @@ pub async fn evaluate(context: &Context, compiled: &Compiled) -> Result<(), Aler
             fields.push(&nothing);
         }
         let mut moved = false;
+        // Every instance normal with nothing due, and the query answered.
+        let mut quiet = observed.everything.is_none();
         for field in fields {
             let current = stored.get(field);
             let observation = observed.groups.get(field);
@@ -322,14 +329,17 @@ pub async fn evaluate(context: &Context, compiled: &Compiled) -> Result<(), Aler
                 observed.everything.as_ref(),
                 now_ms,
             );
+            quiet &= plan.decision.next.state == State::Normal && plan.deadline.is_none();
             if !write(context, rule, field, current, observation, &plan, now_ms).await? {
                 moved = true;
             }
         }
         if !moved {
+            compiled.found_quiet(quiet, now_ms);
             return Ok(());
         }
     }
+    compiled.found_quiet(false, 0);
     tracing::warn!(rule = %rule.id, "alert instances kept changing under this evaluation; left to the next");
     Ok(())
 }

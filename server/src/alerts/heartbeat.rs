@@ -30,6 +30,10 @@ pub async fn run(context: Arc<Context>, engine: EngineHandle) {
         {
             Ok(live) => {
                 if context.members.update(live) {
+                    // Rules this process did not own were not told of new series.
+                    for compiled in context.rules.snapshot().rules.values() {
+                        compiled.forget_series();
+                    }
                     engine.evaluate_all();
                 }
             }

@@ -61,8 +61,12 @@ pub async fn run(context: Arc<Context>) {
                 let labels = alert_labels(rule, &stored.labels, &stored.instance);
                 let notification = queued(rule, field, stored, None, Notice::Firing, &labels);
                 for contact in &managers {
+                    let channels = send::Channels {
+                        http: &http,
+                        mail: None,
+                    };
                     if let Err(error) = send::send(
-                        &http,
+                        channels,
                         contact,
                         &notification,
                         "keepalive",

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 
@@ -16,6 +17,9 @@ use sha2::{Digest, Sha256};
 #[derive(Default)]
 pub struct Members {
     state: Mutex<Known>,
+    /// Moves whenever the members change, so that what was worked out from them can be
+    /// kept without asking again ([`super::rules::Compiled::owned`]).
+    epoch: AtomicU64,
 }
 
 #[derive(Default)]
@@ -53,7 +57,13 @@ impl Members {
         }
         state.live = live;
         state.owned.clear();
+        self.epoch.fetch_add(1, Ordering::AcqRel);
         true
+    }
+
+    /// The members' version: moves with every change.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
     }
 }
 

@@ -3,6 +3,7 @@
 //!
 //! - [`context`]: what every alerting task shares.
 //! - [`rules`]: the rules a process holds, compiled, and which series each watches.
+//! - [`catalog`]: the series of the metrics rules watch, read once for all the rules.
 //! - [`evaluate`]: one rule at one time: read the window per group, step each instance's state
 //!   machine, write each transition in one compare-and-set step.
 //! - [`engine`]: the evaluator task: change notices from the live hub's tap (the same
@@ -12,7 +13,8 @@
 //! - [`deadlines`]: time-driven edges (a pending or keep-firing period ending, data going
 //!   absent, a window moving on) from deadlines kept in Redis, and silences ending.
 //! - [`deliver`]: the delivery worker: notifications from the outbox to webhooks (signed),
-//!   Alertmanager and Slack, retried with backoff, taken over from processes that died.
+//!   Alertmanager, Slack and email, retried with backoff, taken over from processes that
+//!   died, held back by silences and mute timings.
 //! - [`keepalive`]: firing alerts posted again to Alertmanager every minute.
 //! - [`members`]: the live processes, among which the rules are shared for evaluation, and
 //!   [`heartbeat`]: each process marking itself alive.
@@ -25,6 +27,7 @@
 //! Dependency rule: uses `live` (the hub's tap), `storage` and `config`; nothing below uses
 //! it. The HTTP edge manages rules through [`Alerting`].
 
+pub mod catalog;
 pub mod context;
 pub mod deadlines;
 pub mod deliver;
@@ -80,13 +83,21 @@ impl Alerting {
             .public_url
             .clone()
             .unwrap_or_else(|| "http://127.0.0.1:3000".to_owned());
+        // Checked when the configuration was read.
+        let mailer = settings.smtp.as_ref().and_then(|smtp| {
+            deliver::email::Mailer::new(&smtp.url, &smtp.from)
+                .inspect_err(|error| tracing::error!(%error, "the SMTP relay cannot be used"))
+                .ok()
+        });
         let context = Arc::new(Context {
             store,
             writer,
+            mailer,
             settings,
             public_url,
             consumer,
             rules: rules::Rules::default(),
+            catalog: catalog::Catalog::default(),
             members: members::Members::default(),
             shutdown,
         });
@@ -121,13 +132,13 @@ impl Alerting {
     }
 
     /// Reloads the configuration after a change made here (other processes notice the
-    /// version within a second) and evaluates every rule afresh.
+    /// version within a second) and evaluates the new and changed rules.
     ///
     /// # Errors
     /// Redis failed.
     pub async fn changed(&self) -> Result<(), crate::storage::alerts::AlertError> {
-        self.context.rules.reload(&self.context.store).await?;
-        self.engine.evaluate_all();
+        let changed = self.context.rules.reload(&self.context.store).await?;
+        engine::evaluate_owned(&self.context, &self.engine, changed);
         Ok(())
     }
 }

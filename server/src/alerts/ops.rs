@@ -10,7 +10,7 @@ use app::alerts::api::{
     TestResult,
 };
 use app::alerts::machine::{Notice, State};
-use app::alerts::{ContactPoint, Rule, RuleError, Silence, template};
+use app::alerts::{ContactKind, ContactPoint, Rule, RuleError, Silence, template};
 
 use super::Alerting;
 use super::deliver::send;
@@ -202,8 +202,16 @@ impl Alerting {
                 contact.name
             )));
         }
+        if matches!(contact.kind, ContactKind::Email { .. }) && self.context.mailer.is_none() {
+            return Err(AlertError::Invalid(RuleError {
+                field: "kind".into(),
+                reason: "email needs an SMTP relay: start livedash with LIVEDASH_SMTP_URL".into(),
+            }));
+        }
         let stored = self.store().put_contact(contact).await?;
         self.changed().await?;
+        // A mute timing taken away or changed: what it held is looked at again now.
+        self.store().reschedule_held(app::clock::now_ms()).await?;
         Ok(if create { stored } else { stored.redacted() })
     }
 
@@ -256,14 +264,12 @@ impl Alerting {
             at_ms: now,
         };
         let id = format!("test-{}", crate::storage::alerts::new_id());
-        let result = send::send(
-            &send::client(),
-            contact,
-            &queued,
-            &id,
-            &self.context.public_url,
-        )
-        .await;
+        let http = send::client();
+        let channels = send::Channels {
+            http: &http,
+            mail: self.context.mailer.as_ref(),
+        };
+        let result = send::send(channels, contact, &queued, &id, &self.context.public_url).await;
         Ok(match result {
             Ok(status) => TestResult {
                 delivered: true,

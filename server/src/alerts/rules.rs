@@ -2,7 +2,7 @@
 //! which series each watches (remembered per series id until the rules change).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -11,6 +11,7 @@ use app::live::LiveQuery;
 use app::model::SeriesKey;
 use app::query::Selector;
 
+use super::members::Members;
 use crate::live::feed::Matcher;
 use crate::storage::alerts::{AlertConfig, AlertError};
 use crate::storage::query::Resolved;
@@ -32,7 +33,19 @@ pub struct Compiled {
     /// Moves whenever the known series are forgotten, so that a resolution that started
     /// before is not kept (it may lack the series that made them forgotten).
     forgotten: AtomicU64,
+    /// Until when (this process's clock, ms) the last evaluation's finding holds that every
+    /// instance is normal with nothing due: a write then needs no evaluation when its values
+    /// cannot move the rule ([`app::alerts::unmoved`]). Only the owner evaluates such a rule
+    /// (a quiet rule has no deadline another process could claim), and a change of owners
+    /// forgets it; the time limit is a safety net.
+    quiet_until_ms: AtomicI64,
+    /// Whether this process owns it, for one version of the members: `(epoch + 1) * 2`, plus
+    /// one when owned; 0 until asked.
+    owned: AtomicU64,
 }
+
+/// How long an evaluation's finding that a rule is quiet is trusted.
+const QUIET_FOR_MS: i64 = 30_000;
 
 struct KnownSeries {
     at: Instant,
@@ -48,6 +61,8 @@ impl Compiled {
             matcher,
             series: Mutex::new(None),
             forgotten: AtomicU64::new(0),
+            quiet_until_ms: AtomicI64::new(0),
+            owned: AtomicU64::new(0),
         }
     }
 
@@ -88,6 +103,49 @@ impl Compiled {
     pub fn forget_series(&self) {
         *self.series.lock().unwrap_or_else(|e| e.into_inner()) = None;
         self.forgotten.fetch_add(1, Ordering::AcqRel);
+        self.quiet_until_ms.store(0, Ordering::Release);
+    }
+
+    /// Whether process `me` evaluates it on change notices ([`Members::owns`]), worked out
+    /// once per version of the members.
+    pub fn owned(&self, members: &Members, me: &str) -> bool {
+        let epoch = members.epoch();
+        let cached = self.owned.load(Ordering::Acquire);
+        if cached / 2 == epoch + 1 {
+            return cached % 2 == 1;
+        }
+        let owned = members.owns(me, &self.rule.id);
+        self.owned
+            .store((epoch + 1) * 2 + u64::from(owned), Ordering::Release);
+        owned
+    }
+
+    /// What an evaluation that finished at `now_ms` found: whether every instance is normal
+    /// with nothing due.
+    pub fn found_quiet(&self, quiet: bool, now_ms: i64) {
+        let until = if quiet { now_ms + QUIET_FOR_MS } else { 0 };
+        self.quiet_until_ms.store(until, Ordering::Release);
+    }
+
+    /// Whether a write of values within `span` to its series leaves the rule as it is, for
+    /// certain: it was found quiet lately, and no value in the span breaches in a way the
+    /// write could make the rule's value breach.
+    pub fn unmoved_by(&self, span: Option<(f64, f64)>, now_ms: i64) -> bool {
+        let Some((low, high)) = span else {
+            return false;
+        };
+        if self.quiet_until_ms.load(Ordering::Acquire) <= now_ms {
+            return false;
+        }
+        let (Some(known), _) = self.known_series() else {
+            return false;
+        };
+        // Series of several metrics may differ in kind.
+        if known.by_name {
+            return false;
+        }
+        let counter = known.kind == app::model::MetricKind::Counter;
+        !app::alerts::unmoved::may_raise(&self.rule, counter, low, high)
     }
 }
 
@@ -99,23 +157,33 @@ pub struct Snapshot {
     pub config: AlertConfig,
     pub rules: HashMap<String, Arc<Compiled>>,
     /// Which rules watch each series seen so far.
-    routes: Mutex<HashMap<SeriesId, Arc<[String]>>>,
+    routes: Mutex<Routes>,
 }
 
+type Routes = HashMap<SeriesId, Arc<[Arc<Compiled>]>, foldhash::fast::RandomState>;
+
 impl Snapshot {
-    /// The ids of the rules that watch the series `key`.
-    pub fn rules_of(&self, id: &SeriesId, key: &SeriesKey) -> Arc<[String]> {
+    /// The rules that watch each of `series` (ids and keys), in order.
+    pub fn rules_of<'a>(
+        &self,
+        series: impl Iterator<Item = (&'a SeriesId, &'a SeriesKey)>,
+    ) -> Vec<Arc<[Arc<Compiled>]>> {
         let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
-        routes
-            .entry(id.clone())
-            .or_insert_with(|| {
-                self.rules
+        series
+            .map(|(id, key)| {
+                if let Some(rules) = routes.get(id) {
+                    return rules.clone();
+                }
+                let rules: Arc<[Arc<Compiled>]> = self
+                    .rules
                     .values()
                     .filter(|compiled| !compiled.rule.paused && compiled.matcher.matches(key))
-                    .map(|compiled| compiled.rule.id.clone())
-                    .collect()
+                    .cloned()
+                    .collect();
+                routes.insert(id.clone(), rules.clone());
+                rules
             })
-            .clone()
+            .collect()
     }
 }
 
@@ -134,28 +202,37 @@ impl Rules {
             .clone()
     }
 
-    /// Reads the configuration again if its version moved; whether it did.
+    /// Reads the configuration again if its version moved; the rules that are new or changed.
     ///
     /// # Errors
     /// Redis failed, or holds what livedash did not write.
-    pub async fn reload_if_changed(&self, store: &Store) -> Result<bool, AlertError> {
+    pub async fn reload_if_changed(&self, store: &Store) -> Result<Vec<String>, AlertError> {
         let version = store.alert_config_version().await?;
         let snapshot = self.snapshot();
         if snapshot.loaded && version == snapshot.config.version {
-            return Ok(false);
+            return Ok(Vec::new());
         }
-        self.reload(store).await?;
-        Ok(true)
+        self.reload(store).await
     }
 
-    /// Reads the configuration again.
+    /// Reads the configuration again; the rules that are new or changed. A rule that did not
+    /// change keeps what was learnt of it (its series, whether it is quiet).
     ///
     /// # Errors
     /// Redis failed, or holds what livedash did not write.
-    pub async fn reload(&self, store: &Store) -> Result<(), AlertError> {
+    pub async fn reload(&self, store: &Store) -> Result<Vec<String>, AlertError> {
         let config = store.alert_config().await?;
+        let previous = self.snapshot();
         let mut rules = HashMap::new();
+        let mut changed = Vec::new();
         for rule in &config.rules {
+            if let Some(kept) = previous.rules.get(&rule.id)
+                && kept.rule == *rule
+            {
+                rules.insert(rule.id.clone(), kept.clone());
+                continue;
+            }
+            changed.push(rule.id.clone());
             let compiled = rule.source.selector().ok().and_then(|selector| {
                 let matcher = Matcher::new(&LiveQuery::Latest {
                     selector: Some(selector.clone()),
@@ -176,8 +253,8 @@ impl Rules {
             loaded: true,
             config,
             rules,
-            routes: Mutex::new(HashMap::new()),
+            routes: Mutex::new(Routes::default()),
         });
-        Ok(())
+        Ok(changed)
     }
 }

@@ -4,7 +4,9 @@ use app::query::parse_duration_ms;
 
 use super::error::ConfigError;
 use super::proxies::TrustedProxies;
-use super::settings::{AlertSettings, EventSettings, QueryLimits, SeriesLimits};
+use super::settings::{
+    AlertSettings, DEFAULT_SMTP_FROM, EventSettings, QueryLimits, SeriesLimits, SmtpSettings,
+};
 use super::types::{
     AuthConfig, Config, ConnectionConfig, DEFAULT_ADDR, DEFAULT_AUTH_FAILURE_LIMIT,
     DEFAULT_BODY_TIMEOUT_MS, DEFAULT_CONNECTIONS_PER_ADDRESS, DEFAULT_DATA_DIR,
@@ -228,6 +230,7 @@ impl Config {
                 None => None,
             },
             file: get("LIVEDASH_ALERTS_FILE").map(std::path::PathBuf::from),
+            smtp: smtp(get("LIVEDASH_SMTP_URL"), get("LIVEDASH_SMTP_FROM"))?,
         };
         let switch =
             |variable: &'static str, default: bool| match get(variable).as_deref().map(str::trim) {
@@ -399,6 +402,43 @@ where
     })
 }
 
+/// The SMTP relay of `LIVEDASH_SMTP_URL` and the sender of `LIVEDASH_SMTP_FROM`, both checked
+/// as the mailer will read them.
+fn smtp(url: Option<String>, from: Option<String>) -> Result<Option<SmtpSettings>, ConfigError> {
+    let Some(url) = url.map(|url| url.trim().to_owned()) else {
+        return match from {
+            Some(from) => Err(ConfigError {
+                variable: "LIVEDASH_SMTP_FROM",
+                value: from,
+                reason: "set LIVEDASH_SMTP_URL too: the sender is used for email sent through it"
+                    .into(),
+            }),
+            None => Ok(None),
+        };
+    };
+    lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&url).map_err(|error| {
+        ConfigError {
+            variable: "LIVEDASH_SMTP_URL",
+            // The address may carry a password.
+            value: "(hidden)".into(),
+            reason: format!(
+                "not an SMTP relay address (smtps://user:pass@host:465, smtp://host:587?tls=required): {error}"
+            ),
+        }
+    })?;
+    let from = from.map_or_else(
+        || DEFAULT_SMTP_FROM.to_owned(),
+        |from| from.trim().to_owned(),
+    );
+    from.parse::<lettre::message::Mailbox>()
+        .map_err(|error| ConfigError {
+            variable: "LIVEDASH_SMTP_FROM",
+            value: from.clone(),
+            reason: format!("not an email address: {error}"),
+        })?;
+    Ok(Some(SmtpSettings { url, from }))
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -411,6 +451,31 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    /// An SMTP relay is checked at start, naming the variable; the sender needs a relay.
+    #[test]
+    fn smtp_relays_and_senders_are_checked() {
+        assert_eq!(config(&[]).unwrap().alerts.smtp, None);
+        let relay = config(&[("LIVEDASH_SMTP_URL", "smtps://u:p@mail.example.com")]).unwrap();
+        assert_eq!(
+            relay.alerts.smtp,
+            Some(SmtpSettings {
+                url: "smtps://u:p@mail.example.com".into(),
+                from: DEFAULT_SMTP_FROM.into()
+            })
+        );
+        let bad = config(&[("LIVEDASH_SMTP_URL", "http://u:secret@mail.example.com")]).unwrap_err();
+        assert_eq!(bad.variable, "LIVEDASH_SMTP_URL");
+        assert!(!bad.to_string().contains("secret"), "{bad}");
+        let sender = config(&[
+            ("LIVEDASH_SMTP_URL", "smtp://127.0.0.1:25"),
+            ("LIVEDASH_SMTP_FROM", "nobody"),
+        ])
+        .unwrap_err();
+        assert_eq!(sender.variable, "LIVEDASH_SMTP_FROM");
+        let alone = config(&[("LIVEDASH_SMTP_FROM", "ops@example.com")]).unwrap_err();
+        assert_eq!(alone.variable, "LIVEDASH_SMTP_FROM");
     }
 
     /// With nothing set, every documented default applies and Redis is managed.

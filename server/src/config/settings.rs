@@ -33,7 +33,21 @@ pub struct AlertSettings {
     pub public_url: Option<String>,
     /// Rules, contact points and silences provisioned at start from this JSON file.
     pub file: Option<std::path::PathBuf>,
+    /// The SMTP relay email notifications go through, if any.
+    pub smtp: Option<SmtpSettings>,
 }
+
+/// An SMTP relay, and the sender of the email sent through it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SmtpSettings {
+    /// `smtps://user:pass@host:465`, `smtp://host:587?tls=required`, `smtp://host:25`.
+    pub url: String,
+    /// `livedash@example.com` or `livedash <alerts@example.com>`.
+    pub from: String,
+}
+
+/// The sender of email notifications when `LIVEDASH_SMTP_FROM` is unset.
+pub const DEFAULT_SMTP_FROM: &str = "livedash <livedash@localhost>";
 
 impl Default for AlertSettings {
     fn default() -> Self {
@@ -43,6 +57,7 @@ impl Default for AlertSettings {
             claim_after_ms: 30_000,
             public_url: None,
             file: None,
+            smtp: None,
         }
     }
 }

@@ -158,6 +158,16 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "how long a notification may stay unacknowledged with a livedash process that stopped answering before another process takes its delivery over",
     },
     Variable {
+        name: "LIVEDASH_SMTP_URL",
+        default: "unset",
+        meaning: "the SMTP relay email contact points send through: `smtps://user:pass@host:465` (TLS), `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtp://host:25` (unencrypted, for a relay on the same machine); without it, email contact points are refused",
+    },
+    Variable {
+        name: "LIVEDASH_SMTP_FROM",
+        default: "`livedash <livedash@localhost>`",
+        meaning: "the sender of email notifications",
+    },
+    Variable {
         name: "LIVEDASH_AUTH",
         default: "`on`",
         meaning: "`off` lets everyone who can reach livedash read and change everything: only for a trusted local setup (every page then shows a warning)",

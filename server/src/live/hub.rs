@@ -60,10 +60,23 @@ pub struct Shared {
 /// What the hub passes to its tap.
 #[derive(Debug)]
 pub enum Tapped {
-    /// Series were written: their keys and ids, and the latest time written to each.
-    Changed(Vec<(SeriesId, SeriesKey, i64)>),
+    /// Series were written: their keys and ids, and the latest time and the span of values
+    /// written to each.
+    Changed(Vec<TappedSeries>),
     /// Notices may have been missed: everything must be looked at again.
     Refresh,
+}
+
+/// One series in [`Tapped::Changed`].
+#[derive(Debug)]
+pub struct TappedSeries {
+    pub id: SeriesId,
+    /// Shared with the hub's routes: a notice names hundreds of series.
+    pub key: Arc<SeriesKey>,
+    /// The latest time written, ms.
+    pub to: i64,
+    /// The lowest and highest value written, when all were plain numbers.
+    pub span: Option<(f64, f64)>,
 }
 
 /// Feeds by query, and which feeds each known series goes to.
@@ -74,7 +87,7 @@ struct Registry {
 }
 
 struct Route {
-    key: SeriesKey,
+    key: Arc<SeriesKey>,
     feeds: Vec<FeedHandle>,
 }
 
@@ -395,7 +408,13 @@ async fn route(shared: &Shared, cursor: Cursor, notice: Notice) -> Result<(), St
             .filter(|feed| feed.matcher.matches(&key))
             .cloned()
             .collect();
-        registry.routes.insert(id, Route { key, feeds });
+        registry.routes.insert(
+            id,
+            Route {
+                key: Arc::new(key),
+                feeds,
+            },
+        );
     }
     if let Some(tap) = shared.tap.get() {
         let changed = notice
@@ -404,7 +423,12 @@ async fn route(shared: &Shared, cursor: Cursor, notice: Notice) -> Result<(), St
             .filter_map(|change| {
                 let id = change.series_id();
                 let key = registry.routes.get(&id)?.key.clone();
-                Some((id, key, change.to))
+                Some(TappedSeries {
+                    id,
+                    key,
+                    to: change.to,
+                    span: change.span,
+                })
             })
             .collect();
         let _ = tap.send(Tapped::Changed(changed));
@@ -418,7 +442,7 @@ async fn route(shared: &Shared, cursor: Cursor, notice: Notice) -> Result<(), St
             continue;
         }
         let routed = Arc::new(Routed {
-            key: route.key.clone(),
+            key: (*route.key).clone(),
             change,
         });
         for feed in &route.feeds {
@@ -461,7 +485,14 @@ async fn subscribe_loop(client: redis::Client, channel: String, shared: Arc<Shar
         // and anything older is in the log.
         match routed {
             None => match shared.store.log_end().await {
-                Ok(end) => routed = Some(end),
+                Ok(end) => {
+                    routed = Some(end);
+                    // Writes made before this first subscription were routed nowhere: the tap's
+                    // follower (alerting) looks at everything once.
+                    if let Some(tap) = shared.tap.get() {
+                        let _ = tap.send(Tapped::Refresh);
+                    }
+                }
                 Err(error) => {
                     tracing::warn!(%error, "reading the change log failed; re-subscribing");
                     if !pause(&shared, &mut backoff).await {

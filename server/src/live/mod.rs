@@ -7,4 +7,4 @@ pub mod hub;
 pub mod outbox;
 pub mod socket;
 
-pub use hub::{Hub, Tapped};
+pub use hub::{Hub, Tapped, TappedSeries};

@@ -321,7 +321,9 @@ async fn handle(
                     LiveQuery::Latest { selector } => selector.as_ref(),
                     LiveQuery::Range { selector, .. } => Some(selector),
                 };
-                if !selector.is_some_and(|selector| share.shows_selector(selector)) {
+                if !selector.is_some_and(|selector| {
+                    share.shows_selector(selector) || share.shows_alert_states(selector)
+                }) {
                     return Some(ServerMessage::Error {
                         id: Some(id),
                         message: "a share link shows only its dashboard's widgets".into(),

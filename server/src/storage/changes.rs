@@ -8,7 +8,7 @@
 //! trimmed by age on every append, so its size follows the resume window.
 
 use app::live::Cursor;
-use app::model::MetricKind;
+use app::model::{MetricKind, Observed};
 use serde::{Deserialize, Serialize};
 
 use super::{SeriesId, StorageError, Store};
@@ -28,6 +28,28 @@ pub struct Changed {
     /// The series' kind, with a new current value (what the value is, for listings).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<MetricKind>,
+    /// The lowest and highest value written, when every one was a plain number (not a set
+    /// member, nor a change to a gauge): what tells alerting that a write cannot move a rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span: Option<(f64, f64)>,
+}
+
+/// The lowest and highest of `values`, when there are some and all are plain numbers.
+#[must_use]
+pub fn value_span<'a>(values: impl IntoIterator<Item = &'a Observed>) -> Option<(f64, f64)> {
+    let mut span: Option<(f64, f64)> = None;
+    for value in values {
+        let Observed::Number(value) = value else {
+            return None;
+        };
+        if value.is_nan() {
+            return None;
+        }
+        span = Some(span.map_or((*value, *value), |(low, high)| {
+            (low.min(*value), high.max(*value))
+        }));
+    }
+    span
 }
 
 impl Changed {
@@ -153,6 +175,16 @@ impl Store {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_span_of_values_is_their_lowest_and_highest_numbers_only() {
+        let numbers = [3.0, -1.5, 7.0].map(Observed::Number);
+        assert_eq!(value_span(&numbers), Some((-1.5, 7.0)));
+        assert_eq!(value_span(&[]), None);
+        let mixed = [Observed::Number(1.0), Observed::Change(2.0)];
+        assert_eq!(value_span(&mixed), None);
+        assert_eq!(value_span(&[Observed::Number(f64::NAN)]), None);
+    }
+
     /// A published message splits into its cursor and notice; garbage is refused.
     #[test]
     fn published_messages_parse() {
@@ -163,6 +195,7 @@ mod tests {
                 to: 2,
                 current: Some((4.5, 2)),
                 kind: None,
+                span: Some((4.5, 4.5)),
             }],
         };
         let text = format!("17-3 {}", serde_json::to_string(&notice).unwrap());

@@ -38,6 +38,15 @@ impl ShareScope {
         self.selectors.contains(selector)
     }
 
+    /// Whether `selector` follows the alert states of a selector the dashboard shows: a
+    /// link's holder sees whether its widgets alert, and nothing of other rules.
+    #[must_use]
+    pub fn shows_alert_states(&self, selector: &Selector) -> bool {
+        app::alerts::api::state_selector_of(selector)
+            .and_then(|text| Selector::parse(text).ok())
+            .is_some_and(|watched| self.shows_selector(&watched))
+    }
+
     /// Whether the dashboard shows `query` (in one of its analytics widgets).
     #[must_use]
     pub fn shows_analytics(&self, query: &AnalyticsQuery) -> bool {

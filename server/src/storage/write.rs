@@ -192,6 +192,9 @@ impl Store {
                             to,
                             current: None,
                             kind: None,
+                            span: changes::value_span(
+                                indices.iter().map(|&i| &observations[i].value),
+                            ),
                         };
                         if let [_, value, ts] = parts
                             && let (Ok(value), Ok(ts)) = (

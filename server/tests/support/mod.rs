@@ -212,6 +212,22 @@ pub async fn admin_fn(app: &TestApp, endpoint: &str, body: Value) -> (u16, Value
         .send()
         .await
         .unwrap();
+    status_and_json(response).await
+}
+
+/// POSTs `body` as JSON to `path` (without credentials): the status and the JSON answer.
+pub async fn post_json(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(app.url(path))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    status_and_json(response).await
+}
+
+/// A response's status and JSON body (the text as a JSON string when it is not JSON).
+async fn status_and_json(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
     (

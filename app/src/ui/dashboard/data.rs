@@ -13,6 +13,16 @@ use crate::ui::widgets::context::WidgetContext;
 /// show badges from.
 pub const ALERTS_VIEW: &str = "__alerts";
 
+/// See [`DashboardData::alerts_view`].
+#[must_use]
+pub fn alerts_view(shared: bool, selector: &str) -> String {
+    if shared {
+        format!("{ALERTS_VIEW}:{selector}")
+    } else {
+        ALERTS_VIEW.to_owned()
+    }
+}
+
 /// The live data behind a page's widgets.
 #[derive(Clone, Copy)]
 pub struct DashboardData {
@@ -40,12 +50,20 @@ impl DashboardData {
         view
     }
 
+    /// The view of the alert states that a widget querying `selector` shows: through a share
+    /// link, one per selector (the link follows its widgets' alerts only); otherwise the one
+    /// view of every state.
+    #[must_use]
+    pub fn alerts_view(&self, selector: &str) -> String {
+        alerts_view(self.shared(), selector)
+    }
+
     /// The worst state of the alerts on `selector` (rules made from the same query), with the
     /// names of the rules in it; `None` when none is pending or firing.
     pub fn alert_state(&self, selector: &str) -> Option<(crate::alerts::State, Vec<String>)> {
         use crate::alerts::State;
         // Made here if the feed has not asked for it yet, so that the badge follows it.
-        self.view_of(ALERTS_VIEW).with(|view| {
+        self.view_of(&self.alerts_view(selector)).with(|view| {
             let mut worst: Option<(State, Vec<String>)> = None;
             for current in view.latest.values() {
                 if current.series.labels.get("selector").map(String::as_str) != Some(selector) {

@@ -53,7 +53,7 @@ mod live {
     use crate::live::{Cursor, LiveData, View};
     use crate::model::CurrentValue;
     use crate::query::{Aggregation, Query, Selector, TimeRange};
-    use crate::ui::dashboard::data::{ALERTS_VIEW, DashboardData};
+    use crate::ui::dashboard::data::{ALERTS_VIEW, DashboardData, alerts_view};
     use crate::ui::shared::live_socket::{LiveConnection, LiveSubscription};
     use crate::ui::shared::status::ConnectionStatus;
     use crate::widget_data::{
@@ -77,16 +77,33 @@ mod live {
                 let Some(span) = span else {
                     return Vec::new();
                 };
-                // Alert states, for the widgets' badges (not through share links, which
-                // show their dashboard's own queries only).
-                let alerts = share.is_none().then(|| {
-                    (
+                // Alert states, for the widgets' badges: every state, or through a share link
+                // those of its widgets' selectors only.
+                let alerts: Vec<(String, crate::live::LiveQuery)> = if share.is_none() {
+                    vec![(
                         ALERTS_VIEW.to_owned(),
                         crate::live::LiveQuery::Latest {
                             selector: Selector::parse(crate::alerts::api::STATE_METRIC).ok(),
                         },
-                    )
-                });
+                    )]
+                } else {
+                    // A dashboard has tens of widgets: a list is all the set needed.
+                    let mut alerts = Vec::new();
+                    for widget in widgets {
+                        let Some(query) = &widget.query else { continue };
+                        let view = alerts_view(true, &query.selector);
+                        if alerts.iter().all(|(seen, _)| *seen != view) {
+                            let selector = crate::alerts::api::state_selector(&query.selector);
+                            alerts.push((
+                                view,
+                                crate::live::LiveQuery::Latest {
+                                    selector: Some(selector),
+                                },
+                            ));
+                        }
+                    }
+                    alerts
+                };
                 widgets
                     .iter()
                     .flat_map(|widget| live_queries(widget, span))

@@ -136,30 +136,8 @@ pub fn slack_body(queued: &Queued, public_url: &str) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixtures::queued;
     use super::*;
-
-    fn queued(status: Notice) -> Queued {
-        Queued {
-            contact: "ops".into(),
-            rule_id: "r1".into(),
-            rule_name: "cpu high".into(),
-            group: "{}".into(),
-            transitions: 1,
-            status,
-            labels: BTreeMap::from([
-                ("alertname".to_owned(), "cpu high".to_owned()),
-                ("host".to_owned(), "web-1".to_owned()),
-                ("severity".to_owned(), "critical".to_owned()),
-            ]),
-            annotations: BTreeMap::from([("summary".to_owned(), "hot".to_owned())]),
-            starts_at_ms: 1_700_000_000_000,
-            ends_at_ms: (status == Notice::Resolved).then_some(1_700_000_060_000),
-            value: Some(97.0),
-            state: "firing".into(),
-            dashboard: None,
-            at_ms: 1_700_000_000_000,
-        }
-    }
 
     #[test]
     fn webhook_payload_is_alertmanagers_version_4() {

@@ -1,31 +1,15 @@
 //! One delivery attempt over HTTP, with its timeout, and when to try again after a failure.
 
-use std::time::Duration;
-
 use app::alerts::{ContactKind, ContactPoint};
 
+use super::email::Mailer;
+pub use super::failure::{SendError, TIMEOUT};
 use super::{payload, sign};
 use crate::storage::alerts::Queued;
 
-/// How long a receiver has to answer.
-pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// The first retry's delay; each later one doubles, up to [`MAX_BACKOFF_MS`].
 const FIRST_BACKOFF_MS: i64 = 1_000;
 const MAX_BACKOFF_MS: i64 = 600_000;
-
-/// Why an attempt failed.
-#[derive(Debug, thiserror::Error)]
-pub enum SendError {
-    /// The receiver answered, but not 2xx.
-    #[error("the receiver answered {status}: {body}")]
-    Status { status: u16, body: String },
-    /// No answer: refused, timed out, or broken off.
-    #[error("{0}")]
-    Transport(String),
-    /// The notification cannot be sent as configured (a bad secret).
-    #[error("{0}")]
-    Unsendable(String),
-}
 
 /// The HTTP client notifications go through.
 #[must_use]
@@ -38,18 +22,36 @@ pub fn client() -> reqwest::Client {
         .unwrap_or_default()
 }
 
-/// Sends `queued` (notification `id`) to `contact`; the receiver's status when it was 2xx.
+/// What notifications are sent through: HTTP, and the SMTP relay when there is one.
+#[derive(Clone, Copy)]
+pub struct Channels<'a> {
+    pub http: &'a reqwest::Client,
+    pub mail: Option<&'a Mailer>,
+}
+
+/// Sends `queued` (notification `id`) to `contact`; the receiver's status when it was 2xx
+/// (250, the relay's, for email).
 ///
 /// # Errors
 /// Any other answer, or none.
 pub async fn send(
-    client: &reqwest::Client,
+    channels: Channels<'_>,
     contact: &ContactPoint,
     queued: &Queued,
     id: &str,
     public_url: &str,
 ) -> Result<u16, SendError> {
+    let client = channels.http;
     let request = match &contact.kind {
+        ContactKind::Email { to } => {
+            let mailer = channels.mail.ok_or_else(|| {
+                SendError::Unsendable(
+                    "no SMTP relay: start livedash with LIVEDASH_SMTP_URL to send email".into(),
+                )
+            })?;
+            mailer.send(to, queued, id, public_url).await?;
+            return Ok(250);
+        }
         ContactKind::Webhook { url, secret } => {
             let body = serde_json::to_vec(&payload::webhook_body(queued, id, public_url))
                 .map_err(|e| SendError::Unsendable(e.to_string()))?;

@@ -170,6 +170,39 @@ async fn read_loop(
 }
 
 /// Delivers one entry (or holds it back for a silence), recording the outcome in Redis.
+/// Holds `entry` back until `until` (`why`: a silence, a mute timing): kept aside and sent
+/// then, unless its alert changed state meanwhile.
+async fn hold_back(
+    context: &Context,
+    entry: &OutboxEntry,
+    until: i64,
+    why: &str,
+    now: i64,
+) -> Outcome {
+    let (id, queued) = (entry.id.clone(), &entry.queued);
+    let held = serde_json::json!({
+        "rule_id": queued.rule_id,
+        "group": queued.group,
+        "transitions": queued.transitions,
+        "notification": serde_json::to_string(queued).unwrap_or_default(),
+    });
+    let result = async {
+        context.store.hold(&held.to_string(), until).await?;
+        context.store.finish_notification(&id).await
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            tracing::info!(%id, by = %why, "notification held back");
+            Outcome::Done(id)
+        }
+        Err(error) => {
+            tracing::warn!(%id, %error, "holding a notification back failed");
+            Outcome::Retry(id, now + 1_000)
+        }
+    }
+}
+
 async fn deliver(context: &Context, http: &reqwest::Client, entry: &OutboxEntry) -> Outcome {
     let id = entry.id.clone();
     let queued = &entry.queued;
@@ -181,30 +214,8 @@ async fn deliver(context: &Context, http: &reqwest::Client, entry: &OutboxEntry)
         }
     };
     if let Some(silence) = silences::covering(&snapshot.config.silences, &queued.labels, now) {
-        let held = serde_json::json!({
-            "rule_id": queued.rule_id,
-            "group": queued.group,
-            "transitions": queued.transitions,
-            "notification": serde_json::to_string(queued).unwrap_or_default(),
-        });
-        let result = async {
-            context
-                .store
-                .hold(&held.to_string(), silence.ends_ms)
-                .await?;
-            context.store.finish_notification(&id).await
-        }
-        .await;
-        match result {
-            Ok(()) => {
-                tracing::info!(%id, silence = %silence.id, "notification held back by a silence");
-                return Outcome::Done(id);
-            }
-            Err(error) => {
-                tracing::warn!(%id, %error, "holding a silenced notification failed");
-                return Outcome::Retry(id, now + 1_000);
-            }
-        }
+        let why = format!("silence {}", silence.id);
+        return hold_back(context, entry, silence.ends_ms, &why, now).await;
     }
     let Some(contact) = snapshot.config.contacts.get(&queued.contact) else {
         let letter = dead_letter(
@@ -216,8 +227,19 @@ async fn deliver(context: &Context, http: &reqwest::Client, entry: &OutboxEntry)
         finish(context.store.bury(&letter).await);
         return Outcome::Done(id);
     };
+    let muted = app::alerts::mute::parse(&contact.mute)
+        .ok()
+        .and_then(|windows| app::alerts::mute::muted_until(&windows, now));
+    if let Some(until) = muted {
+        let why = format!("mute timing of contact point {:?}", contact.name);
+        return hold_back(context, entry, until, &why, now).await;
+    }
     let previous = context.store.attempts(&id).await.ok().flatten();
-    match send::send(http, contact, queued, &id, &context.public_url).await {
+    let channels = send::Channels {
+        http,
+        mail: context.mailer.as_ref(),
+    };
+    match send::send(channels, contact, queued, &id, &context.public_url).await {
         Ok(_) => {
             crate::telemetry::metrics().notification_sent(now - queued.at_ms);
             finish(context.store.finish_notification(&id).await);

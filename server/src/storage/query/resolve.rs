@@ -31,13 +31,29 @@ impl Store {
         selector: &Selector,
         aggregation: Aggregation,
     ) -> Result<Resolved, QueryError> {
-        let compiled = CompiledSelector::new(selector)?;
         let (ids, by_name) = self.ids_of_selector(selector).await?;
-        let mut series: Vec<(SeriesId, SeriesKey)> = self
-            .series_of(&ids)
-            .await?
-            .into_iter()
+        let candidates = self.series_of(&ids).await?;
+        self.resolve_among(selector, aggregation, &candidates, by_name)
+            .await
+    }
+
+    /// [`Store::resolve`] among `candidates`, every series the selector's name could mean
+    /// (the caller's copy of the catalog, shared by many selectors of one metric).
+    ///
+    /// # Errors
+    /// As [`Store::resolve`].
+    pub async fn resolve_among(
+        &self,
+        selector: &Selector,
+        aggregation: Aggregation,
+        candidates: &[(SeriesId, SeriesKey)],
+        by_name: bool,
+    ) -> Result<Resolved, QueryError> {
+        let compiled = CompiledSelector::new(selector)?;
+        let mut series: Vec<(SeriesId, SeriesKey)> = candidates
+            .iter()
             .filter(|(_, key)| compiled.matches(key))
+            .cloned()
             .collect();
         if series.len() > MAX_QUERY_SERIES {
             return Err(QueryError::TooManySeries {

@@ -14,6 +14,8 @@ pub(super) struct ContactForm {
     name: RwSignal<String>,
     kind: RwSignal<String>,
     url: RwSignal<String>,
+    /// When it is not notified (its mute timing).
+    mute: RwSignal<String>,
     /// A new webhook's secret, shown once.
     secret: RwSignal<Option<String>>,
     /// The last test notification: to whom, and how it went.
@@ -26,6 +28,7 @@ impl ContactForm {
             name: RwSignal::new(String::new()),
             kind: RwSignal::new("webhook".to_owned()),
             url: RwSignal::new(String::new()),
+            mute: RwSignal::new(String::new()),
             secret: RwSignal::new(None),
             tested: RwSignal::new(None),
         }
@@ -43,6 +46,7 @@ pub(super) fn ContactPoints(
         name,
         kind,
         url,
+        mute,
         secret,
         tested,
     } = form;
@@ -51,6 +55,14 @@ pub(super) fn ContactPoints(
         let kind = match kind.get_untracked().as_str() {
             "alertmanager" => ContactKind::Alertmanager { url: address },
             "slack" => ContactKind::Slack { url: address },
+            "email" => ContactKind::Email {
+                to: address
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|to| !to.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            },
             _ => ContactKind::Webhook {
                 url: address,
                 secret: None,
@@ -60,6 +72,7 @@ pub(super) fn ContactPoints(
             name: name.get_untracked(),
             kind,
             send_resolved: true,
+            mute: mute.get_untracked().trim().to_owned(),
         };
         if let Some(AlertsAnswer::Contact(stored)) = state.report(
             ask(AlertsCall::SaveContact {
@@ -70,6 +83,7 @@ pub(super) fn ContactPoints(
         ) {
             name.set(String::new());
             url.set(String::new());
+            mute.set(String::new());
             secret.set(match stored.kind {
                 ContactKind::Webhook { secret, .. } => secret,
                 _ => None,
@@ -98,7 +112,8 @@ pub(super) fn ContactPoints(
             <h2>"Contact points"</h2>
             <p class="note">
                 "Webhooks get Alertmanager's payload (version 4), signed as the Standard Webhooks specification says; "
-                "an Alertmanager contact point posts to its " <code>"/api/v2/alerts"</code> " so its routes, silences and receivers apply."
+                "an Alertmanager contact point posts to its " <code>"/api/v2/alerts"</code> " so its routes, silences and receivers apply; "
+                "email goes through the SMTP relay the server was started with (" <code>"LIVEDASH_SMTP_URL"</code> ")."
             </p>
             <form class="toolbar" on:submit=move |event| { event.prevent_default(); add.run(()); }>
                 <input type="text" placeholder="Name" aria-label="Contact point name" data-testid="contact-name"
@@ -108,9 +123,16 @@ pub(super) fn ContactPoints(
                     <option value="webhook">"Webhook"</option>
                     <option value="alertmanager">"Alertmanager"</option>
                     <option value="slack">"Slack"</option>
+                    <option value="email">"Email"</option>
                 </select>
-                <input type="text" placeholder="https://…" aria-label="Address" data-testid="contact-url"
+                <input type="text"
+                    placeholder=move || if kind.get() == "email" { "ops@example.com, …" } else { "https://…" }
+                    aria-label="Address" data-testid="contact-url"
                     prop:value=move || url.get() on:input=move |event| url.set(event_target_value(&event)) />
+                <input type="text" placeholder="Mute (UTC): Sat-Sun 00:00-24:00" aria-label="Mute timing (UTC)"
+                    title="Days and times (UTC) without notifications, e.g. Mon-Fri 22:00-06:00; Sat-Sun 00:00-24:00. What arrives meanwhile is sent when the window ends."
+                    data-testid="contact-mute"
+                    prop:value=move || mute.get() on:input=move |event| mute.set(event_target_value(&event)) />
                 <button type="submit" class="button" data-testid="add-contact">"Add"</button>
             </form>
             {move || secret.get().map(|secret| view! {
@@ -126,12 +148,10 @@ pub(super) fn ContactPoints(
                 }
                 view! {
                     <div class="table-scroll"><table class="values" data-testid="contact-points">
-                        <thead><tr><th>"Name"</th><th>"Kind"</th><th>"Address"</th><th></th></tr></thead>
+                        <thead><tr><th>"Name"</th><th>"Kind"</th><th>"Address"</th><th>"Muted (UTC)"</th><th></th></tr></thead>
                         <tbody>
                             {list.into_iter().map(|contact| {
-                                let address = match &contact.kind {
-                                    ContactKind::Webhook { url, .. } | ContactKind::Alertmanager { url } | ContactKind::Slack { url } => url.clone(),
-                                };
+                                let address = contact.address();
                                 let test_name = contact.name.clone();
                                 let delete_name = contact.name.clone();
                                 let shown_name = contact.name.clone();
@@ -140,6 +160,7 @@ pub(super) fn ContactPoints(
                                         <td>{contact.name.clone()}</td>
                                         <td>{contact.kind_name()}</td>
                                         <td class="small"><code>{address}</code></td>
+                                        <td class="small" data-testid="contact-muted">{if contact.mute.is_empty() { "–".to_owned() } else { contact.mute.clone() }}</td>
                                         <td class="actions">
                                             <button type="button" class="button small secondary" data-testid="test-contact"
                                                 on:click=move |_| test.run(test_name.clone())>"Send test notification"</button>

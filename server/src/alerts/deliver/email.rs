@@ -1,0 +1,185 @@
+//! Email notifications: the message (a subject that sorts and filters well in a mail client,
+//! a plain-text body with the summary, value, labels and links) and the SMTP relay it goes
+//! through (lettre's asynchronous transport: TLS, STARTTLS and authentication as the
+//! relay's address says).
+
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use app::alerts::machine::Notice;
+use app::model::format_rfc3339;
+
+use super::failure::{SendError, TIMEOUT};
+use crate::storage::alerts::Queued;
+
+/// The relay email notifications are sent through, and who they are from.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl Mailer {
+    /// A mailer for the relay at `url` (`smtps://user:pass@host:465`,
+    /// `smtp://host:587?tls=required`, or `smtp://host:25` unencrypted), sending as `from`.
+    ///
+    /// # Errors
+    /// Why the address or the sender cannot be used.
+    pub fn new(url: &str, from: &str) -> Result<Self, String> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|error| format!("not an SMTP relay address: {error}"))?
+            .timeout(Some(TIMEOUT))
+            .build();
+        let from = from
+            .parse::<Mailbox>()
+            .map_err(|error| format!("not an email address: {error}"))?;
+        Ok(Self { transport, from })
+    }
+
+    /// Sends `queued` (notification `id`) to `to`.
+    ///
+    /// # Errors
+    /// An address that cannot be used, or the relay refused or did not answer.
+    pub async fn send(
+        &self,
+        to: &[String],
+        queued: &Queued,
+        id: &str,
+        public_url: &str,
+    ) -> Result<(), SendError> {
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .subject(subject(queued))
+            // The same id on a resend lets a mail system drop the copy.
+            .message_id(Some(format!("<{id}@livedash>")))
+            .header(ContentType::TEXT_PLAIN);
+        for address in to {
+            let mailbox = address
+                .parse::<Mailbox>()
+                .map_err(|error| SendError::Unsendable(format!("{address:?}: {error}")))?;
+            builder = builder.to(mailbox);
+        }
+        let message = builder
+            .body(body(queued, public_url))
+            .map_err(|error| SendError::Unsendable(error.to_string()))?;
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|error| {
+                // A permanent refusal (no such mailbox, authentication refused) does not
+                // change by trying again: it becomes a dead letter with the relay's reply.
+                if error.is_permanent() {
+                    SendError::Unsendable(format!("the SMTP relay refused it: {error}"))
+                } else {
+                    SendError::Transport(format!("the SMTP relay: {error}"))
+                }
+            })
+    }
+}
+
+/// `[FIRING:critical] cpu high (host=web-1)`, `[RESOLVED] cpu high (host=web-1)`.
+#[must_use]
+pub fn subject(queued: &Queued) -> String {
+    let status = match queued.status {
+        Notice::Firing => match queued.labels.get("severity") {
+            Some(severity) => format!("FIRING:{severity}"),
+            None => "FIRING".to_owned(),
+        },
+        Notice::Resolved => "RESOLVED".to_owned(),
+    };
+    let labels = group_labels(queued);
+    if labels.is_empty() {
+        format!("[{status}] {}", queued.rule_name)
+    } else {
+        format!("[{status}] {} ({labels})", queued.rule_name)
+    }
+}
+
+/// The alert's labels other than its name and severity, `name=value` joined by commas.
+fn group_labels(queued: &Queued) -> String {
+    queued
+        .labels
+        .iter()
+        .filter(|(name, _)| *name != "alertname" && *name != "severity")
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The plain-text body.
+#[must_use]
+pub fn body(queued: &Queued, public_url: &str) -> String {
+    let mut lines = Vec::new();
+    for name in ["summary", "description"] {
+        if let Some(text) = queued.annotations.get(name) {
+            lines.push(text.clone());
+            lines.push(String::new());
+        }
+    }
+    if let Some(value) = queued.value {
+        lines.push(format!("Value: {}", app::format::number(value)));
+    }
+    lines.push(format!("State: {}", queued.state));
+    lines.push(format!("Since: {}", format_rfc3339(queued.starts_at_ms)));
+    if let Some(ends) = queued.ends_at_ms {
+        lines.push(format!("Resolved: {}", format_rfc3339(ends)));
+    }
+    lines.push(String::new());
+    lines.push("Labels:".to_owned());
+    for (name, value) in &queued.labels {
+        lines.push(format!("  {name} = {value}"));
+    }
+    lines.push(String::new());
+    lines.push(format!("Rule: {public_url}/alerts?rule={}", queued.rule_id));
+    if let Some(dashboard) = &queued.dashboard {
+        lines.push(format!("Dashboard: {public_url}/d/{dashboard}"));
+    }
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::queued;
+    use super::*;
+
+    #[test]
+    fn subjects_say_the_status_severity_rule_and_group() {
+        assert_eq!(
+            subject(&queued(Notice::Firing)),
+            "[FIRING:critical] cpu high (host=web-1)"
+        );
+        assert_eq!(
+            subject(&queued(Notice::Resolved)),
+            "[RESOLVED] cpu high (host=web-1)"
+        );
+    }
+
+    #[test]
+    fn bodies_carry_the_summary_value_labels_and_links() {
+        let text = body(&queued(Notice::Resolved), "http://ld");
+        assert!(text.starts_with("web-1 is hot\n"), "{text}");
+        assert!(text.contains("Value: 97"), "{text}");
+        assert!(
+            text.contains("Resolved: 2023-11-14T22:14:20.000Z"),
+            "{text}"
+        );
+        assert!(text.contains("  host = web-1"), "{text}");
+        assert!(text.contains("Rule: http://ld/alerts?rule=r1"), "{text}");
+        assert!(text.contains("Dashboard: http://ld/d/d1"), "{text}");
+    }
+
+    #[test]
+    fn relay_addresses_and_senders_are_checked() {
+        assert!(Mailer::new("smtp://127.0.0.1:2525", "livedash@example.com").is_ok());
+        assert!(
+            Mailer::new(
+                "smtps://user:pass@mail.example.com",
+                "Ops <ops@example.com>"
+            )
+            .is_ok()
+        );
+        assert!(Mailer::new("http://mail.example.com", "ops@example.com").is_err());
+        assert!(Mailer::new("smtp://127.0.0.1:2525", "nobody").is_err());
+    }
+}
