@@ -287,6 +287,62 @@ async fn a_mute_timing_holds_a_contact_points_notifications() {
     assert_eq!(held[0].json()["alerts"][0]["labels"]["host"], "web-1");
 }
 
+/// A contact point with a repeat interval is told again while the alert keeps firing (each
+/// time a notification of its own), and no more once it resolved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_firing_alert_is_repeated_at_the_contact_points_interval_until_it_resolves() {
+    let redis = RedisServer::start();
+    let receiver = Receiver::start().await;
+    let app = TestApp::start(&redis.url()).await;
+    let contact = json!({"name": "pager", "kind": "webhook", "url": format!("{}/hook", receiver.url), "repeat_ms": 1_000});
+    let (status, stored) = post(&app, "/api/v1/alerts/contact-points", &contact).await;
+    assert_eq!(status, 201, "{stored}");
+    assert_eq!(stored["repeat_ms"], 1_000);
+    let mut too_often = contact.clone();
+    too_often["name"] = json!("spam");
+    too_often["repeat_ms"] = json!(10);
+    let (status, refused) = post(&app, "/api/v1/alerts/contact-points", &too_often).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("repeat_ms: "),
+        "{refused}"
+    );
+    create_rule(&app, &cpu_rule("cpu", "pager")).await;
+    write(&app, "cpu", "web-1", 95.0).await;
+    let told = receiver.wait_for(3, Duration::from_secs(10)).await;
+    for request in &told {
+        let body = request.json();
+        assert_eq!(body["status"], "firing");
+        assert_eq!(body["alerts"][0]["labels"]["host"], "web-1");
+    }
+    let ids: HashSet<String> = told.iter().map(|r| r.header("webhook-id")).collect();
+    assert_eq!(ids.len(), 3, "each repeat is a notification of its own");
+    let gap = told[1].at - told[0].at;
+    assert!(gap >= Duration::from_millis(900), "{gap:?}");
+
+    write(&app, "cpu", "web-1", 10.0).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !receiver
+        .received()
+        .iter()
+        .any(|r| r.json()["status"] == "resolved")
+    {
+        assert!(Instant::now() < deadline, "no resolved notification");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = receiver.received().len();
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(
+        receiver.received().len(),
+        after,
+        "repeated after it resolved"
+    );
+}
+
 /// A silence holds notifications back; when it ends, the alert still firing is sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_silence_holds_notifications_until_it_ends() {

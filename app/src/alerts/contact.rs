@@ -16,7 +16,14 @@ pub struct ContactPoint {
     /// in UTC. What arrives meanwhile is sent when the window ends.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub mute: String,
+    /// While an alert keeps firing, it is sent to this contact point again this often (ms);
+    /// once when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_ms: Option<i64>,
 }
+
+/// The shortest and longest repeat interval.
+pub const REPEAT_MS: (i64, i64) = (1_000, 30 * 86_400_000);
 
 fn yes() -> bool {
     true
@@ -60,6 +67,14 @@ impl ContactPoint {
             return Err(refuse("name", "1 to 100 bytes".to_owned()));
         }
         super::mute::parse(&self.mute).map_err(|reason| refuse("mute", reason))?;
+        if let Some(repeat) = self.repeat_ms
+            && !(REPEAT_MS.0..=REPEAT_MS.1).contains(&repeat)
+        {
+            return Err(refuse(
+                "repeat_ms",
+                "between 1 000 (a second) and 2 592 000 000 (30 days)".to_owned(),
+            ));
+        }
         let url = match &self.kind {
             ContactKind::Webhook { url, secret } => {
                 if let Some(secret) = secret
@@ -185,6 +200,7 @@ mod tests {
             kind: ContactKind::Email { to },
             send_resolved: true,
             mute: String::new(),
+            repeat_ms: None,
         };
         assert!(contact(vec!["ops@example.com".into()]).validate().is_ok());
         let error = contact(vec![]).validate().unwrap_err();
@@ -198,6 +214,11 @@ mod tests {
         assert!(muted.validate().is_ok());
         muted.mute = "weekends".into();
         assert_eq!(muted.validate().unwrap_err().field, "mute");
+        let mut repeated = contact(vec!["ops@example.com".into()]);
+        repeated.repeat_ms = Some(4 * 3_600_000);
+        assert!(repeated.validate().is_ok());
+        repeated.repeat_ms = Some(10);
+        assert_eq!(repeated.validate().unwrap_err().field, "repeat_ms");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use super::send::{self, SendError};
 use crate::alerts::context::Context;
 use crate::alerts::silences;
-use crate::storage::alerts::{Attempts, OutboxEntry};
+use crate::storage::alerts::{Attempts, OutboxEntry, Queued};
 
 /// Most notifications read at once.
 const BATCH: usize = 64;
@@ -170,6 +170,18 @@ async fn read_loop(
 }
 
 /// Delivers one entry (or holds it back for a silence), recording the outcome in Redis.
+/// A notification kept aside until a time, with what says whether it still applies then: its
+/// instance's count of transitions when it was queued.
+fn held(queued: &Queued) -> String {
+    serde_json::json!({
+        "rule_id": queued.rule_id,
+        "group": queued.group,
+        "transitions": queued.transitions,
+        "notification": serde_json::to_string(queued).unwrap_or_default(),
+    })
+    .to_string()
+}
+
 /// Holds `entry` back until `until` (`why`: a silence, a mute timing): kept aside and sent
 /// then, unless its alert changed state meanwhile.
 async fn hold_back(
@@ -180,14 +192,8 @@ async fn hold_back(
     now: i64,
 ) -> Outcome {
     let (id, queued) = (entry.id.clone(), &entry.queued);
-    let held = serde_json::json!({
-        "rule_id": queued.rule_id,
-        "group": queued.group,
-        "transitions": queued.transitions,
-        "notification": serde_json::to_string(queued).unwrap_or_default(),
-    });
     let result = async {
-        context.store.hold(&held.to_string(), until).await?;
+        context.store.hold(&held(queued), until).await?;
         context.store.finish_notification(&id).await
     }
     .await;
@@ -242,6 +248,14 @@ async fn deliver(context: &Context, http: &reqwest::Client, entry: &OutboxEntry)
     match send::send(channels, contact, queued, &id, &context.public_url).await {
         Ok(_) => {
             crate::telemetry::metrics().notification_sent(now - queued.at_ms);
+            // Sent again after the repeat interval if the alert is still in the same state
+            // then (the release checks its count of transitions).
+            if queued.status == Notice::Firing
+                && let Some(repeat_ms) = contact.repeat_ms
+                && let Err(error) = context.store.hold(&held(queued), now + repeat_ms).await
+            {
+                tracing::warn!(%id, %error, "scheduling a firing alert's repeat failed");
+            }
             finish(context.store.finish_notification(&id).await);
             Outcome::Done(id)
         }

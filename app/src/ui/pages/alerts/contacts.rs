@@ -73,6 +73,8 @@ pub(super) fn ContactPoints(
             kind,
             send_resolved: true,
             mute: mute.get_untracked().trim().to_owned(),
+            // Set through the API for now.
+            repeat_ms: None,
         };
         if let Some(AlertsAnswer::Contact(stored)) = state.report(
             ask(AlertsCall::SaveContact {
