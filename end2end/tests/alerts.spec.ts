@@ -266,12 +266,19 @@ test("an email contact point: added on the page, a test email sent to a real SMT
   await page.getByTestId("add-contact").click();
   await expect(page.getByTestId("alerts-error")).toContainText("mute");
   await page.getByTestId("contact-mute").fill("Sat-Sun 00:00-24:00");
+  // So is a repeat interval that is not a duration, before anything is sent.
+  await page.getByTestId("contact-repeat").fill("often");
+  await page.getByTestId("add-contact").click();
+  await expect(page.getByTestId("alerts-error")).toContainText("repeat");
+  await page.getByTestId("contact-repeat").fill("4h");
   await page.getByTestId("add-contact").click();
   const contact = page.getByTestId("contact-point");
   await expect(contact).toHaveCount(1);
   await expect(contact).toContainText("email");
   await expect(contact).toContainText("ops@example.com, oncall@example.com");
   await expect(contact.getByTestId("contact-muted")).toHaveText("Sat-Sun 00:00-24:00");
+  await expect(contact.getByTestId("contact-repeats")).toHaveText("4 h");
+  await expect(page.getByTestId("contact-repeat")).toHaveValue("");
   await expect(page.getByTestId("contact-mute")).toHaveValue("");
   await expect(page.getByTestId("contact-secret")).toHaveCount(0);
   const before = smtp.messages.length;

@@ -16,6 +16,8 @@ pub(super) struct ContactForm {
     url: RwSignal<String>,
     /// When it is not notified (its mute timing).
     mute: RwSignal<String>,
+    /// How often a firing alert is sent again (`4h`); once when empty.
+    repeat: RwSignal<String>,
     /// A new webhook's secret, shown once.
     secret: RwSignal<Option<String>>,
     /// The last test notification: to whom, and how it went.
@@ -29,6 +31,7 @@ impl ContactForm {
             kind: RwSignal::new("webhook".to_owned()),
             url: RwSignal::new(String::new()),
             mute: RwSignal::new(String::new()),
+            repeat: RwSignal::new(String::new()),
             secret: RwSignal::new(None),
             tested: RwSignal::new(None),
         }
@@ -47,6 +50,7 @@ pub(super) fn ContactPoints(
         kind,
         url,
         mute,
+        repeat,
         secret,
         tested,
     } = form;
@@ -73,8 +77,22 @@ pub(super) fn ContactPoints(
             kind,
             send_resolved: true,
             mute: mute.get_untracked().trim().to_owned(),
-            // Set through the API for now.
             repeat_ms: None,
+        };
+        let every = repeat.get_untracked();
+        let contact = if every.trim().is_empty() {
+            contact
+        } else {
+            match crate::query::parse_duration_ms(&every) {
+                Ok(ms) => ContactPoint {
+                    repeat_ms: Some(ms),
+                    ..contact
+                },
+                Err(problem) => {
+                    state.problem.set(Some(format!("repeat: {problem}")));
+                    return;
+                }
+            }
         };
         if let Some(AlertsAnswer::Contact(stored)) = state.report(
             ask(AlertsCall::SaveContact {
@@ -86,6 +104,7 @@ pub(super) fn ContactPoints(
             name.set(String::new());
             url.set(String::new());
             mute.set(String::new());
+            repeat.set(String::new());
             secret.set(match stored.kind {
                 ContactKind::Webhook { secret, .. } => secret,
                 _ => None,
@@ -135,6 +154,10 @@ pub(super) fn ContactPoints(
                     title="Days and times (UTC) without notifications, e.g. Mon-Fri 22:00-06:00; Sat-Sun 00:00-24:00. What arrives meanwhile is sent when the window ends."
                     data-testid="contact-mute"
                     prop:value=move || mute.get() on:input=move |event| mute.set(event_target_value(&event)) />
+                <input type="text" placeholder="Repeat every (4h)" aria-label="Repeat interval"
+                    title="While an alert keeps firing, send it again this often; once when empty."
+                    data-testid="contact-repeat"
+                    prop:value=move || repeat.get() on:input=move |event| repeat.set(event_target_value(&event)) />
                 <button type="submit" class="button" data-testid="add-contact">"Add"</button>
             </form>
             {move || secret.get().map(|secret| view! {
@@ -150,7 +173,7 @@ pub(super) fn ContactPoints(
                 }
                 view! {
                     <div class="table-scroll"><table class="values" data-testid="contact-points">
-                        <thead><tr><th>"Name"</th><th>"Kind"</th><th>"Address"</th><th>"Muted (UTC)"</th><th></th></tr></thead>
+                        <thead><tr><th>"Name"</th><th>"Kind"</th><th>"Address"</th><th>"Muted (UTC)"</th><th>"Repeat"</th><th></th></tr></thead>
                         <tbody>
                             {list.into_iter().map(|contact| {
                                 let address = contact.address();
@@ -163,6 +186,7 @@ pub(super) fn ContactPoints(
                                         <td>{contact.kind_name()}</td>
                                         <td class="small"><code>{address}</code></td>
                                         <td class="small" data-testid="contact-muted">{if contact.mute.is_empty() { "–".to_owned() } else { contact.mute.clone() }}</td>
+                                        <td class="small" data-testid="contact-repeats">{contact.repeat_ms.map_or_else(|| "–".to_owned(), |ms| crate::format::duration_ms(ms as f64))}</td>
                                         <td class="actions">
                                             <button type="button" class="button small secondary" data-testid="test-contact"
                                                 on:click=move |_| test.run(test_name.clone())>"Send test notification"</button>
