@@ -99,9 +99,59 @@ pub fn view_id(widget_id: &str, part: Option<&str>) -> String {
 }
 
 /// Every live query behind `widget`, with the id of the view each one feeds: one for most
-/// kinds, one per quantile for a percentiles widget (each combining every matching series).
+/// kinds, one per quantile for a percentiles widget (each combining every matching series),
+/// and for a chart the changes of the alerts on its query ([`alert_changes_query`]).
 #[must_use]
 pub fn live_queries(widget: &Widget, span_ms: i64) -> Vec<(String, LiveQuery)> {
+    let mut queries = data_queries(widget, span_ms);
+    if !queries.is_empty() {
+        queries.extend(alert_changes_query(widget, span_ms));
+    }
+    queries
+}
+
+/// The view id part of a chart's alert changes.
+pub const ALERT_CHANGES: &str = "alerts";
+
+/// The states of the alerts whose rule watches a chart's query, over the chart's span, one
+/// line per alert instance: their state series holds a point per change, which the chart
+/// marks. `None` for kinds that are not charts.
+#[must_use]
+pub fn alert_changes_query(widget: &Widget, span_ms: i64) -> Option<(String, LiveQuery)> {
+    let states = alert_states_widget(widget)?;
+    let live = live_query(&states, span_ms)?;
+    Some((view_id(&widget.id, Some(ALERT_CHANGES)), live))
+}
+
+/// A line chart of the states of the alerts on a chart widget's query (the last state in each
+/// step, a line per alert instance), for its marks; `None` for kinds that are not charts.
+#[must_use]
+pub fn alert_states_widget(widget: &Widget) -> Option<Widget> {
+    if !matches!(
+        widget.kind,
+        WidgetKind::Line | WidgetKind::Bar | WidgetKind::Percentiles
+    ) {
+        return None;
+    }
+    let query = widget.query.as_ref()?;
+    let mut states = widget.clone();
+    states.kind = WidgetKind::Line;
+    // The text `state_selector` displays as, written out: a selector's formatting code would
+    // add to the main bundle.
+    let escaped = query.selector.replace('\\', "\\\\").replace('"', "\\\"");
+    states.query = Some(crate::dashboard::WidgetQuery {
+        selector: format!(
+            "{}{{selector=\"{escaped}\"}}",
+            crate::alerts::api::STATE_METRIC
+        ),
+        aggregation: crate::query::Aggregation::Last,
+        step_ms: query.step_ms,
+        group_by: None,
+    });
+    Some(states)
+}
+
+fn data_queries(widget: &Widget, span_ms: i64) -> Vec<(String, LiveQuery)> {
     if widget.kind != WidgetKind::Percentiles {
         let Some(main) = live_query(widget, span_ms) else {
             return Vec::new();
@@ -511,7 +561,7 @@ mod tests {
         percentiles.id = "w7".into();
         let queries = live_queries(&percentiles, 3_600_000);
         let ids: Vec<&str> = queries.iter().map(|(id, _)| id.as_str()).collect();
-        assert_eq!(ids, ["w7#p50", "w7#p90", "w7#p95", "w7#p99"]);
+        assert_eq!(ids, ["w7#p50", "w7#p90", "w7#p95", "w7#p99", "w7#alerts"]);
         assert_eq!(live_query(&percentiles, 3_600_000), None);
         let mut line = widget(WidgetKind::Line, "latency_ms");
         line.display.band = true;
@@ -528,8 +578,29 @@ mod tests {
             [
                 ("w", crate::query::Aggregation::Avg),
                 ("w#min", crate::query::Aggregation::Min),
-                ("w#max", crate::query::Aggregation::Max)
+                ("w#max", crate::query::Aggregation::Max),
+                ("w#alerts", crate::query::Aggregation::Last)
             ]
+        );
+        let Some((
+            _,
+            LiveQuery::Range {
+                selector, group_by, ..
+            },
+        )) = queries.last()
+        else {
+            panic!("the alert changes' range");
+        };
+        assert_eq!(
+            selector.to_string(),
+            "livedash_alert_state{selector=\"latency_ms\"}"
+        );
+        assert_eq!(*group_by, None, "a line per alert instance");
+        let stat = widget(WidgetKind::Stat, "latency_ms");
+        assert_eq!(
+            live_queries(&stat, 3_600_000).len(),
+            1,
+            "no marks on a stat"
         );
         let points = |pairs: &[(i64, f64)]| pairs.iter().copied().collect::<BTreeMap<_, _>>();
         assert_eq!(

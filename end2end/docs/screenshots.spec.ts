@@ -7,7 +7,7 @@
 //   dashboards the dashboard list           values     every series and its value, live
 //   explore    a query charted live         analytics  a funnel and an experiment defined
 //   access     tokens and browsers listed   signin     the sign-in page
-//   alerts     a rule firing, one normal, their history and a contact point
+//   alerts     rules firing, one normal, their history and a contact point
 //   share      a dashboard through a share link (no account)
 // and analytics-demo-light-desktop.png: the demo's product analytics dashboard a minute after
 // start.
@@ -72,6 +72,8 @@ async function definitions(app: Livedash, dashboardId: string): Promise<string> 
     contact_points: ["on-call"], dashboard: dashboardId } });
   await serverFn(app, "alerts", { call: rule("Checkout slow", 'http_latency_ms{route="/checkout"}', 1, []) });
   await serverFn(app, "alerts", { call: rule("Latency by route", "http_latency_ms", 100_000, ["route"]) });
+  // On the latency chart's own query: the chart draws its level and marks when it fired.
+  await serverFn(app, "alerts", { call: rule("Shop latency over 60 ms", "http_latency_ms", 60, []) });
   const share = await serverFn(app, "create_share_link", { id: dashboardId, label: "wall screen", expires_in_ms: 7 * 86_400_000 });
   return share.token;
 }
@@ -129,6 +131,7 @@ test("screenshots", async ({ browser }) => {
           await expect(page.getByTestId("dashboard-view")).toHaveAttribute("data-ready", "true");
           await expect(page.getByTestId("live-status")).toHaveText("Live");
           await expect(page.getByTestId("stat-value").first()).not.toHaveText("–");
+          await expect(page.locator(".alert-marks line.alert-level")).toHaveCount(1);
           await shoot(page, name("view"), full);
 
           // The editor, a chart's settings open.
@@ -162,10 +165,10 @@ test("screenshots", async ({ browser }) => {
           await expect(page.getByTestId("sessions")).toBeVisible();
           await shoot(page, name("access"), full);
 
-          // Alerts: one rule firing, one normal per route, the history.
+          // Alerts: two rules firing, one normal per route, the history.
           await open(page, app.url("/alerts"));
-          await expect(page.getByTestId("alert-instance")).toHaveCount(1);
-          await expect(page.getByTestId("alert-rule")).toHaveCount(2);
+          await expect(page.getByTestId("alert-instance")).toHaveCount(2);
+          await expect(page.getByTestId("alert-rule")).toHaveCount(3);
           await shoot(page, name("alerts"), full);
           await signedIn.close();
 

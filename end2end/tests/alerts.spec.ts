@@ -140,6 +140,19 @@ test("alert on a chart: preview, save, fire live on the widget and the Alerts pa
   expect((await app.ingest([{ name: "room_temp", labels: { host: "lab-1" }, value: 97, ts: Date.now() }])).status).toBe(200);
   await expect(page.getByTestId("alert-badge")).toHaveAttribute("data-state", "firing");
   await expect(page.getByTestId("alert-badge")).toHaveAttribute("title", "Lab too hot");
+  // The chart draws the rule's level inside its plot, and marks the alert's change of state.
+  const level = page.locator(".alert-marks line.alert-level");
+  await expect(level).toHaveCount(1);
+  await expect(level).toHaveClass("alert-level critical");
+  await expect(page.locator(".alert-marks text.alert-level")).toHaveText("critical 90");
+  // Between the highest value drawn (97) and the usual 50: inside the plot, not on its edges.
+  const plot = (await page.getByTestId("widget-chart").locator(".chart-plot").boundingBox())!;
+  const y = Number(await level.getAttribute("y1"));
+  expect(y).toBeGreaterThan(15);
+  expect(y).toBeLessThan(plot.height / 2);
+  const change = page.locator(".alert-marks line.alert-change");
+  await expect(change).toHaveCount(1);
+  await expect(change).toHaveClass("alert-change firing");
   await expect.poll(() => hook.bodies.length).toBe(2);
   expect(hook.bodies[1].status).toBe("firing");
   expect(hook.bodies[1].alerts[0].annotations.summary).toBe("lab-1 at 97°");
@@ -271,6 +284,17 @@ test("an email contact point: added on the page, a test email sent to a real SMT
   await page.getByTestId("add-contact").click();
   await expect(page.getByTestId("alerts-error")).toContainText("repeat");
   await page.getByTestId("contact-repeat").fill("4h");
+  // Grouping: a group wait that is not a duration is named; labels that are not are refused by
+  // the server, naming which.
+  await page.getByTestId("contact-group-by").fill("alertname, not a label");
+  await page.getByTestId("contact-group-wait").fill("soon");
+  await page.getByTestId("add-contact").click();
+  await expect(page.getByTestId("alerts-error")).toContainText("group wait");
+  await page.getByTestId("contact-group-wait").fill("30s");
+  await page.getByTestId("contact-group-interval").fill("10m");
+  await page.getByTestId("add-contact").click();
+  await expect(page.getByTestId("alerts-error")).toContainText("group_by[1]");
+  await page.getByTestId("contact-group-by").fill("alertname, service");
   await page.getByTestId("add-contact").click();
   const contact = page.getByTestId("contact-point");
   await expect(contact).toHaveCount(1);
@@ -278,6 +302,8 @@ test("an email contact point: added on the page, a test email sent to a real SMT
   await expect(contact).toContainText("ops@example.com, oncall@example.com");
   await expect(contact.getByTestId("contact-muted")).toHaveText("Sat-Sun 00:00-24:00");
   await expect(contact.getByTestId("contact-repeats")).toHaveText("4 h");
+  await expect(contact.getByTestId("contact-grouping")).toHaveText("by alertname, service · wait 30.0 s · every 10 min");
+  await expect(page.getByTestId("contact-group-by")).toHaveValue("");
   await expect(page.getByTestId("contact-repeat")).toHaveValue("");
   await expect(page.getByTestId("contact-mute")).toHaveValue("");
   await expect(page.getByTestId("contact-secret")).toHaveCount(0);
@@ -291,8 +317,8 @@ test("an email contact point: added on the page, a test email sent to a real SMT
   expect(message.from).toBe("alerts@example.com");
   await contact.getByTestId("delete-contact").click();
   await expect(page.getByTestId("contact-point")).toHaveCount(0);
-  // The two refused saves, and nothing else.
-  expect(errors.filter((error) => error.includes("400"))).toHaveLength(2);
+  // The three refused saves, and nothing else.
+  expect(errors.filter((error) => error.includes("400"))).toHaveLength(3);
   expect(errors.filter((error) => !error.includes("400"))).toEqual([]);
 });
 
@@ -353,4 +379,85 @@ test("a share link's holder sees its widgets' alert state live, and nothing of o
   expect(refused).toContain("a share link shows only its dashboard's widgets");
   await stranger.close();
   expect(viewerErrors).toEqual([]);
+});
+
+test("rules over product analytics: a funnel's conversion and an experiment, made in the editor, fire from events", async ({ page }) => {
+  await app.signIn(page.context());
+  const errors = watchErrors(page);
+  const hook = await receiver();
+  const made = await app.callFn("change_analytics", { change: { CreateFunnel: { funnel: {
+    name: "Checkout", steps: [{ event: "view" }, { event: "cart" }, { event: "buy" }], window_ms: 3_600_000 }, backfill: false } } });
+  const funnel = made.funnels[0].id;
+  await app.callFn("change_analytics", { change: { CreateExperiment: { experiment: {
+    id: "new-cart", name: "New cart", goal_event: "buy", variants: [{ name: "control", weight: 1 }, { name: "new", weight: 1 }] } } } });
+  await app.callFn("alerts", { call: { SaveContact: { contact: { name: "growth", kind: "webhook", url: hook.url }, create: true } } });
+  const now = Date.now();
+  const events = [];
+  for (let user = 0; user < 20; user++) {
+    events.push({ event: "view", user_id: `u${user}`, ts: now - 60_000 });
+    events.push({ event: "cart", user_id: `u${user}`, ts: now - 50_000 });
+    if (user < 10) events.push({ event: "buy", user_id: `u${user}`, ts: now - 40_000 });
+  }
+  expect((await app.events(events)).status).toBe(200);
+
+  await open(page, app.url("/alerts"));
+  await page.getByTestId("new-rule").click();
+  await page.getByTestId("rule-name").fill("Checkout conversion low");
+  await page.getByTestId("rule-kind").selectOption("funnel");
+  await expect(page.getByTestId("rule-selector")).toHaveCount(0);
+  await expect(page.getByTestId("rule-funnel")).toHaveValue(funnel);
+  await expect(page.getByTestId("rule-funnel").locator("option")).toHaveText(["Checkout"]);
+  await expect(page.getByTestId("rule-step").locator("option")).toHaveText(["the whole funnel", "into step 1: cart", "into step 2: buy"]);
+  await page.getByTestId("rule-step").selectOption("2");
+  await page.getByTestId("rule-window").fill("1h");
+  await page.getByTestId("rule-compare").selectOption("week_earlier");
+  await page.getByTestId("rule-compare").selectOption("value");
+  await page.getByTestId("rule-op").selectOption("below");
+  await page.getByTestId("rule-critical").fill("0.3");
+  await page.getByTestId("rule-contact").check();
+  // The preview replays the step's conversion by minute: half of those who carted bought.
+  await page.getByTestId("preview-rule").click();
+  await expect(page.getByTestId("preview-instance")).toHaveCount(1);
+  await expect(page.getByTestId("preview-instance")).toContainText(`funnel=${funnel}`);
+  await expect(page.getByTestId("preview-instance")).toHaveAttribute("data-notifications", "0");
+  await page.getByTestId("save-rule").click();
+  await expect(page.getByTestId("rule-editor")).toHaveCount(0);
+  const rule = page.getByTestId("alert-rule");
+  await expect(rule).toHaveCount(1);
+  await expect(rule).toContainText(`conversion(funnel ${funnel} step 2[1 h])`);
+
+  // An experiment rule on its sample ratio; its preview says it shows the values now.
+  await page.getByTestId("new-rule").click();
+  await page.getByTestId("rule-name").fill("New cart split");
+  await page.getByTestId("rule-kind").selectOption("experiment");
+  await expect(page.getByTestId("rule-experiment")).toHaveValue("new-cart");
+  await page.getByTestId("rule-signal").selectOption("sample_ratio");
+  await page.getByTestId("rule-op").selectOption("below");
+  await page.getByTestId("rule-critical").fill("0.001");
+  await page.getByTestId("preview-rule").click();
+  await expect(page.getByTestId("preview-note")).toContainText("not kept over time");
+  await page.getByTestId("rule-kind").selectOption("uniques");
+  await page.getByTestId("rule-event").fill("view");
+  await page.getByTestId("rule-kind").selectOption("experiment");
+  await page.getByTestId("save-rule").click();
+  await expect(rule).toHaveCount(2);
+
+  // Thirty more carts without a purchase: 10 of 50, the funnel rule fires, live on the page.
+  const carts = [];
+  for (let user = 20; user < 50; user++) {
+    carts.push({ event: "view", user_id: `u${user}`, ts: Date.now() });
+    carts.push({ event: "cart", user_id: `u${user}`, ts: Date.now() });
+  }
+  expect((await app.events(carts)).status).toBe(200);
+  const low = page.getByTestId("alert-rule").filter({ hasText: "Checkout conversion low" });
+  await expect(low.getByTestId("state")).toHaveAttribute("data-state", "firing");
+  await expect.poll(() => hook.bodies.length).toBe(1);
+  expect(hook.bodies[0].alerts[0].labels.funnel).toBe(funnel);
+  expect(hook.bodies[0].alerts[0].value).toBeCloseTo(0.2);
+  const overview = await app.callFn("alerts", { call: "Overview" });
+  const sources = overview.Overview.rules.map((view: any) => view.rule.source);
+  expect(sources).toContainEqual({ kind: "funnel", funnel, step: 2, window_ms: 3_600_000, compare: "value" });
+  expect(sources).toContainEqual({ kind: "experiment", experiment: "new-cart", signal: "sample_ratio" });
+  hook.server.close();
+  expect(errors).toEqual([]);
 });

@@ -3,7 +3,8 @@
 //! more when it resolves; several processes on one Redis send exactly one notification per
 //! transition; a process killed during delivery has its notification sent by another with the
 //! same id; a receiver that fails gets it once it recovers; silences hold notifications back
-//! until they end; pending periods and absence fire from deadlines; bad input names its field.
+//! until they end; a contact point that groups gets one notification per group; editing or
+//! deleting a rule clears its alerts' states; pending periods and absence fire from deadlines; bad input names its field.
 
 mod support;
 
@@ -340,6 +341,195 @@ async fn a_firing_alert_is_repeated_at_the_contact_points_interval_until_it_reso
         receiver.received().len(),
         after,
         "repeated after it resolved"
+    );
+}
+
+/// The received notifications once `count` have come and nothing more for a while.
+async fn settled(receiver: &Receiver, count: usize) -> Vec<Received> {
+    receiver.wait_for(count, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let received = receiver.received();
+    assert_eq!(received.len(), count, "one notification per group, no more");
+    received
+}
+
+/// The `(host, status)` of a notification's alerts, sorted.
+fn hosts(received: &Received) -> Vec<(String, String)> {
+    let mut hosts: Vec<(String, String)> = received.json()["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let host = a["labels"]["host"].as_str().unwrap().to_owned();
+            (host, a["status"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    hosts.sort();
+    hosts
+}
+
+/// A contact point that groups by labels gets one notification per group: after the group
+/// wait for a new group, with every alert that arrived meanwhile; then at most one per group
+/// interval, with the changes and the alerts still firing; a group with nothing firing is
+/// forgotten, and its next alert waits the group wait again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_contact_point_that_groups_sends_a_groups_alerts_together() {
+    let redis = RedisServer::start();
+    let receiver = Receiver::start().await;
+    let app = TestApp::start(&redis.url()).await;
+    let contact = json!({
+        "name": "grouped", "kind": "webhook", "url": format!("{}/hook", receiver.url),
+        "group_by": ["alertname"], "group_wait_ms": 1_000, "group_interval_ms": 2_000,
+    });
+    let (status, stored) = post(&app, "/api/v1/alerts/contact-points", &contact).await;
+    assert_eq!(status, 201, "{stored}");
+    assert_eq!(stored["group_by"], json!(["alertname"]));
+    let secret = stored["secret"].as_str().unwrap().to_owned();
+    let mut bad = contact.clone();
+    bad["name"] = json!("bad");
+    bad["group_by"] = json!(["not a label"]);
+    let (status, refused) = post(&app, "/api/v1/alerts/contact-points", &bad).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("group_by[0]: "),
+        "{refused}"
+    );
+    create_rule(&app, &cpu_rule("cpu", "grouped")).await;
+
+    let started = Instant::now();
+    for host in ["web-1", "web-2", "web-3"] {
+        write(&app, "cpu", host, 95.0).await;
+    }
+    let told = settled(&receiver, 1).await;
+    assert!(
+        told[0].at - started >= Duration::from_millis(900),
+        "sent before the group wait was over"
+    );
+    verify(&told[0], &secret);
+    let first = told[0].json();
+    assert_eq!(first["status"], "firing");
+    assert_eq!(first["groupLabels"], json!({"alertname": "cpu high"}));
+    assert_eq!(first["commonLabels"]["team"], "ops");
+    let firing = |host: &str| (host.to_owned(), "firing".to_owned());
+    let resolved = |host: &str| (host.to_owned(), "resolved".to_owned());
+    assert_eq!(
+        hosts(&told[0]),
+        vec![firing("web-1"), firing("web-2"), firing("web-3")]
+    );
+
+    write(&app, "cpu", "web-1", 10.0).await;
+    write(&app, "cpu", "web-2", 10.0).await;
+    let told = settled(&receiver, 2).await;
+    assert!(
+        told[1].at - told[0].at >= Duration::from_millis(1_900),
+        "sent before the group interval was over"
+    );
+    assert_eq!(told[1].json()["status"], "firing");
+    assert_eq!(
+        hosts(&told[1]),
+        vec![resolved("web-1"), resolved("web-2"), firing("web-3")]
+    );
+    assert_ne!(told[0].header("webhook-id"), told[1].header("webhook-id"));
+
+    write(&app, "cpu", "web-3", 10.0).await;
+    let told = settled(&receiver, 3).await;
+    assert_eq!(told[2].json()["status"], "resolved");
+    assert_eq!(hosts(&told[2]), vec![resolved("web-3")]);
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(
+        receiver.received().len(),
+        3,
+        "a resolved group is not sent again"
+    );
+
+    let again = Instant::now();
+    write(&app, "cpu", "web-2", 99.0).await;
+    let told = settled(&receiver, 4).await;
+    assert!(
+        told[3].at - again >= Duration::from_millis(900),
+        "a group that ended waits the group wait again"
+    );
+    assert_eq!(hosts(&told[3]), vec![firing("web-2")]);
+}
+
+/// The `livedash_alert_state` values of rule `name`'s alerts, with their threshold labels.
+async fn state_values(app: &TestApp, name: &str) -> Vec<(f64, Option<String>)> {
+    app.state
+        .store
+        .current_values()
+        .await
+        .unwrap()
+        .values
+        .into_iter()
+        .filter(|value| {
+            value.series.name == "livedash_alert_state"
+                && value.series.labels.get("alertname").map(String::as_str) == Some(name)
+        })
+        .map(|value| {
+            let level = value.series.labels.get("threshold_critical").cloned();
+            (value.value, level)
+        })
+        .collect()
+}
+
+/// An alert's state series carries its rule's level for charts; editing a firing rule, or
+/// deleting it, sets the series of its alerts to normal, so that no dashboard keeps showing a
+/// state nothing holds any more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn editing_or_deleting_a_rule_clears_its_alerts_states() {
+    let redis = RedisServer::start();
+    let receiver = Receiver::start().await;
+    let app = TestApp::start(&redis.url()).await;
+    webhook(&app, "ops", &receiver).await;
+    let mut rule = cpu_rule("cpu", "ops");
+    let id = create_rule(&app, &rule).await;
+    write(&app, "cpu", "web-1", 95.0).await;
+    receiver.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(
+        state_values(&app, "cpu high").await,
+        [(2.0, Some("90".to_owned()))]
+    );
+    // A new level: the old series goes normal; the instance, started afresh, fires again
+    // under the new one.
+    rule["condition"]["critical"]["raise"] = json!(93);
+    let response = reqwest::Client::new()
+        .put(app.url(&format!("/api/v1/alerts/rules/{id}")))
+        .json(&rule)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{:?}",
+        response.text().await
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut values = state_values(&app, "cpu high").await;
+        values.sort_by(|a, b| a.1.cmp(&b.1));
+        if values == [(2.0, Some("90".to_owned())), (2.0, Some("93".to_owned()))] {
+            panic!("the old level's series still says firing");
+        }
+        if values == [(0.0, Some("90".to_owned())), (2.0, Some("93".to_owned()))] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{values:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let response = reqwest::Client::new()
+        .delete(app.url(&format!("/api/v1/alerts/rules/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let mut values = state_values(&app, "cpu high").await;
+    values.sort_by(|a, b| a.1.cmp(&b.1));
+    assert_eq!(
+        values,
+        [(0.0, Some("90".to_owned())), (0.0, Some("93".to_owned()))]
     );
 }
 

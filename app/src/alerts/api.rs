@@ -75,6 +75,9 @@ pub struct InstanceView {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct RuleView {
     pub rule: Rule,
+    /// What it evaluates, as text: `max(cpu[5m]) by (host)`, `conversion(funnel f1[1h])`.
+    #[serde(default)]
+    pub query: String,
     /// The worst state of its instances (`normal` when it has none).
     pub state: State,
     pub instances: usize,
@@ -158,6 +161,10 @@ pub struct Preview {
     pub instances: Vec<PreviewInstance>,
     /// Notifications in all, per contact point.
     pub notifications: usize,
+    /// What the replay could not cover, when something (an experiment's p-values are not
+    /// kept over time: its preview is its values now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Everything the Alerts page shows at once.
@@ -170,6 +177,18 @@ pub struct AlertsOverview {
     pub contact_points: Vec<ContactPoint>,
     pub silences: Vec<Silence>,
     pub dead_letters: Vec<DeadLetter>,
+    /// The funnels and experiments rules may watch.
+    #[serde(default)]
+    pub analytics: Watchable,
+}
+
+/// The funnels and experiments rules may watch, as the rule editor offers them.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct Watchable {
+    /// Id, name, and each step's event.
+    pub funnels: Vec<(String, String, Vec<String>)>,
+    /// Id and name.
+    pub experiments: Vec<(String, String)>,
 }
 
 /// What the Alerts page asks the server (one server function for all of alerting).

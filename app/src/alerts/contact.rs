@@ -20,6 +20,30 @@ pub struct ContactPoint {
     /// once when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat_ms: Option<i64>,
+    /// Labels whose values make a group: the alerts of one group are sent together, in one
+    /// notification that lists them all. Empty: every alert is sent on its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_by: Vec<String>,
+    /// How long a new group's first notification waits for more alerts of the group, ms;
+    /// 0 sends it at once.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub group_wait_ms: i64,
+    /// The least time between two notifications of a group, ms; what changes meanwhile is sent
+    /// together when it has passed. [`DEFAULT_GROUP_INTERVAL_MS`] when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_interval_ms: Option<i64>,
+}
+
+/// A group's interval when its contact point sets none: five minutes, as Alertmanager's.
+pub const DEFAULT_GROUP_INTERVAL_MS: i64 = 300_000;
+/// The longest group wait, and the shortest and longest group interval.
+pub const GROUP_WAIT_MAX_MS: i64 = 86_400_000;
+pub const GROUP_INTERVAL_MS: (i64, i64) = (1_000, 86_400_000);
+/// Most labels a contact point groups by.
+pub const MAX_GROUP_BY: usize = 16;
+
+fn is_zero(ms: &i64) -> bool {
+    *ms == 0
 }
 
 /// The shortest and longest repeat interval.
@@ -75,6 +99,7 @@ impl ContactPoint {
                 "between 1 000 (a second) and 2 592 000 000 (30 days)".to_owned(),
             ));
         }
+        self.validate_grouping()?;
         let url = match &self.kind {
             ContactKind::Webhook { url, secret } => {
                 if let Some(secret) = secret
@@ -102,6 +127,65 @@ impl ContactPoint {
             }
         };
         check_url(url).map_err(|reason| refuse("url", reason))
+    }
+
+    fn validate_grouping(&self) -> Result<(), super::RuleError> {
+        let refuse = |field: String, reason: String| super::RuleError { field, reason };
+        if self.group_by.len() > MAX_GROUP_BY {
+            return Err(refuse(
+                "group_by".into(),
+                format!("at most {MAX_GROUP_BY} labels"),
+            ));
+        }
+        for (index, label) in self.group_by.iter().enumerate() {
+            crate::model::validate_label_name(label)
+                .map_err(|error| refuse(format!("group_by[{index}]"), error.to_string()))?;
+            if self.group_by[..index].contains(label) {
+                return Err(refuse(
+                    format!("group_by[{index}]"),
+                    format!("{label:?} is named twice"),
+                ));
+            }
+        }
+        if !(0..=GROUP_WAIT_MAX_MS).contains(&self.group_wait_ms) {
+            return Err(refuse(
+                "group_wait_ms".into(),
+                "between 0 (at once) and 86 400 000 (a day)".into(),
+            ));
+        }
+        if let Some(interval) = self.group_interval_ms
+            && !(GROUP_INTERVAL_MS.0..=GROUP_INTERVAL_MS.1).contains(&interval)
+        {
+            return Err(refuse(
+                "group_interval_ms".into(),
+                "between 1 000 (a second) and 86 400 000 (a day)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The group an alert with `labels` is sent in: the values of the labels it groups by
+    /// (those the alert has); `None` when it sends every alert on its own.
+    #[must_use]
+    pub fn group_of(
+        &self,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> Option<std::collections::BTreeMap<String, String>> {
+        if self.group_by.is_empty() {
+            return None;
+        }
+        Some(
+            self.group_by
+                .iter()
+                .filter_map(|name| Some((name.clone(), labels.get(name)?.clone())))
+                .collect(),
+        )
+    }
+
+    /// Its group interval, ms.
+    #[must_use]
+    pub fn group_interval(&self) -> i64 {
+        self.group_interval_ms.unwrap_or(DEFAULT_GROUP_INTERVAL_MS)
     }
 
     /// Where it sends: its address, or its recipients.
@@ -201,6 +285,9 @@ mod tests {
             send_resolved: true,
             mute: String::new(),
             repeat_ms: None,
+            group_by: Vec::new(),
+            group_wait_ms: 0,
+            group_interval_ms: None,
         };
         assert!(contact(vec!["ops@example.com".into()]).validate().is_ok());
         let error = contact(vec![]).validate().unwrap_err();
@@ -219,6 +306,36 @@ mod tests {
         assert!(repeated.validate().is_ok());
         repeated.repeat_ms = Some(10);
         assert_eq!(repeated.validate().unwrap_err().field, "repeat_ms");
+        let mut grouped = contact(vec!["ops@example.com".into()]);
+        grouped.group_by = vec!["service".into(), "alertname".into()];
+        grouped.group_wait_ms = 30_000;
+        assert!(grouped.validate().is_ok());
+        let labels = std::collections::BTreeMap::from([
+            ("alertname".to_owned(), "cpu".to_owned()),
+            ("host".to_owned(), "web-1".to_owned()),
+        ]);
+        assert_eq!(
+            grouped.group_of(&labels),
+            Some(std::collections::BTreeMap::from([(
+                "alertname".to_owned(),
+                "cpu".to_owned()
+            )]))
+        );
+        assert_eq!(grouped.group_interval(), DEFAULT_GROUP_INTERVAL_MS);
+        grouped.group_by.push("service".into());
+        assert_eq!(grouped.validate().unwrap_err().field, "group_by[2]");
+        grouped.group_by = vec!["not a label".into()];
+        assert_eq!(grouped.validate().unwrap_err().field, "group_by[0]");
+        grouped.group_by = vec!["service".into()];
+        grouped.group_wait_ms = -1;
+        assert_eq!(grouped.validate().unwrap_err().field, "group_wait_ms");
+        grouped.group_wait_ms = 0;
+        grouped.group_interval_ms = Some(5);
+        assert_eq!(grouped.validate().unwrap_err().field, "group_interval_ms");
+        assert_eq!(
+            contact(vec!["ops@example.com".into()]).group_of(&labels),
+            None
+        );
     }
 
     #[test]

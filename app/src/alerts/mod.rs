@@ -17,5 +17,7 @@ pub mod unmoved;
 
 pub use contact::{ContactKind, ContactPoint};
 pub use machine::{Decision, Instance, Observation, Severity, State, step};
-pub use rule::{Band, Condition, Handling, Line, Measure, Rule, RuleError, Source};
+pub use rule::{
+    Band, Compare, Condition, ExperimentSignal, Handling, Line, Measure, Rule, RuleError, Source,
+};
 pub use silence::{LabelMatcher, Silence};

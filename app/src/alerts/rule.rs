@@ -78,7 +78,59 @@ pub enum Source {
         #[serde(default)]
         measure: Measure,
     },
+    /// A funnel's conversion over the last `window_ms` (a minute to a day): of the users who
+    /// reached its first step in the window, the share that reached its last; with `step`,
+    /// of those who reached the step before it, the share that reached `step` (counted when
+    /// users reach steps, by minute). One alert instance, labelled `funnel`.
+    Funnel {
+        /// The funnel's id.
+        funnel: String,
+        /// A step's index (1 for the second step); the whole funnel when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<usize>,
+        window_ms: i64,
+        /// The conversion itself, or its change against the same window a week earlier.
+        #[serde(default)]
+        compare: Compare,
+    },
+    /// An experiment: each variant's always-valid p-value against the control (one alert
+    /// instance per variant, labelled `experiment` and `variant`; safe to watch continuously),
+    /// or the p-value of its split of users against its weights (one instance; a small value
+    /// is a sample-ratio mismatch).
+    Experiment {
+        /// The experiment's id.
+        experiment: String,
+        signal: ExperimentSignal,
+    },
 }
+
+/// What a funnel rule compares.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Compare {
+    /// The conversion, a share between 0 and 1.
+    #[default]
+    Value,
+    /// The conversion's change against the same window a week earlier, as a share of that
+    /// (-0.25: a quarter lower); no data while the week earlier had no entries.
+    WeekEarlier,
+}
+
+/// What an experiment rule watches.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ExperimentSignal {
+    /// Each variant's always-valid p-value against the control (the smallest over every
+    /// look so far).
+    Significance,
+    /// The p-value of the chi-square test of the users per variant against the weights.
+    SampleRatio,
+}
+
+/// Longest window of a funnel rule: a day.
+pub const MAX_FUNNEL_WINDOW_MS: i64 = 86_400_000;
+/// How often an experiment rule is looked at again without new events: a minute.
+pub const EXPERIMENT_RECHECK_MS: i64 = 60_000;
 
 /// Whether a rule compares the value or its change.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -339,7 +391,12 @@ impl Source {
     /// # Errors
     /// It does not parse.
     pub fn selector(&self) -> Result<Selector, RuleError> {
-        let Self::Metric { selector, .. } = self;
+        let Self::Metric { selector, .. } = self else {
+            return Err(refuse(
+                "source.kind",
+                "a rule over product analytics has no selector",
+            ));
+        };
         let parsed = Selector::parse(selector)
             .map_err(|error| refuse("source.selector", error.to_string()))?;
         parsed
@@ -351,17 +408,69 @@ impl Source {
     /// The window, ms.
     #[must_use]
     pub fn window_ms(&self) -> i64 {
-        let Self::Metric { window_ms, .. } = self;
-        *window_ms
+        match self {
+            Self::Metric { window_ms, .. } | Self::Funnel { window_ms, .. } => *window_ms,
+            Self::Experiment { .. } => EXPERIMENT_RECHECK_MS,
+        }
+    }
+
+    /// What dashboards match a rule's alerts by: a metric rule's selector, `funnel:<id>` or
+    /// `experiment:<id>` (what the analytics widgets show).
+    #[must_use]
+    pub fn subject(&self) -> String {
+        match self {
+            Self::Metric { selector, .. } => selector.clone(),
+            Self::Funnel { funnel, .. } => format!("funnel:{funnel}"),
+            Self::Experiment { experiment, .. } => format!("experiment:{experiment}"),
+        }
+    }
+
+    /// Whether it watches product analytics (funnels, experiments) rather than series.
+    #[must_use]
+    pub fn is_analytics(&self) -> bool {
+        !matches!(self, Self::Metric { .. })
     }
 
     fn check(&self) -> Result<(), RuleError> {
-        let Self::Metric {
-            aggregation,
-            window_ms,
-            group_by,
-            ..
-        } = self;
+        let (aggregation, window_ms, group_by) = match self {
+            Self::Metric {
+                aggregation,
+                window_ms,
+                group_by,
+                ..
+            } => (aggregation, window_ms, group_by),
+            Self::Funnel {
+                funnel,
+                step,
+                window_ms,
+                ..
+            } => {
+                if funnel.trim().is_empty() {
+                    return Err(refuse("source.funnel", "name the funnel (its id)"));
+                }
+                if *step == Some(0) {
+                    return Err(refuse(
+                        "source.step",
+                        "steps count from 1 (the second step): the first has no conversion",
+                    ));
+                }
+                if !(60_000..=MAX_FUNNEL_WINDOW_MS).contains(window_ms) {
+                    return Err(refuse(
+                        "source.window_ms",
+                        format!(
+                            "{window_ms} ms must be between a minute (60000) and a day (86400000)"
+                        ),
+                    ));
+                }
+                return Ok(());
+            }
+            Self::Experiment { experiment, .. } => {
+                if experiment.trim().is_empty() {
+                    return Err(refuse("source.experiment", "name the experiment (its id)"));
+                }
+                return Ok(());
+            }
+        };
         self.selector()?;
         check_span("source.window_ms", *window_ms, false)?;
         if let Aggregation::Quantile { q } = aggregation
@@ -384,7 +493,44 @@ impl Source {
     }
 }
 
+/// The labels of an alert's state series that carry its rule's raise levels, by severity.
+pub const THRESHOLD_LABELS: [(Severity, &str); 2] = [
+    (Severity::Critical, "threshold_critical"),
+    (Severity::Warning, "threshold_warning"),
+];
+
 impl Rule {
+    /// The levels that raise it, per severity, as its alerts' state series carry them for
+    /// charts to draw: `("threshold_critical", "90")`, an outside range's
+    /// `("threshold_warning", "10,90")`; none for a rule on a value's change (its levels are
+    /// not on the chart's scale) or on absence.
+    #[must_use]
+    pub fn threshold_labels(&self) -> Vec<(&'static str, String)> {
+        if let Source::Metric {
+            measure: Measure::Change,
+            ..
+        } = &self.source
+        {
+            return Vec::new();
+        }
+        let line = |line: &Option<Line>| line.map(|line| line.raise.to_string());
+        let band = |band: &Option<Band>| {
+            band.map(|band| format!("{},{}", band.low.raise, band.high.raise))
+        };
+        let (critical, warning) = match &self.condition {
+            Condition::Above { critical, warning } | Condition::Below { critical, warning } => {
+                (line(critical), line(warning))
+            }
+            Condition::Outside { critical, warning } => (band(critical), band(warning)),
+            Condition::Absent { .. } => (None, None),
+        };
+        THRESHOLD_LABELS
+            .into_iter()
+            .zip([critical, warning])
+            .filter_map(|((_, label), levels)| Some((label, levels?)))
+            .collect()
+    }
+
     /// Checks every field, naming the first one at fault.
     ///
     /// # Errors
@@ -400,6 +546,12 @@ impl Rule {
         }
         self.source.check()?;
         self.condition.check()?;
+        if self.source.is_analytics() && matches!(self.condition, Condition::Absent { .. }) {
+            return Err(refuse(
+                "condition.op",
+                "absence is for series; a funnel or experiment rule compares a value",
+            ));
+        }
         check_span("pending_ms", self.pending_ms, true)?;
         check_span("keep_firing_ms", self.keep_firing_ms, true)?;
         if self.labels.len() > MAX_RULE_LABELS {
@@ -469,5 +621,125 @@ pub fn test_rule(condition: Condition, pending_ms: i64, keep_firing_ms: i64) -> 
         contact_points: vec![],
         dashboard: None,
         paused: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_series_carry_the_raise_levels_charts_draw() {
+        let line = |raise: f64| Some(Line { raise, clear: None });
+        let above = test_rule(
+            Condition::Above {
+                critical: line(90.0),
+                warning: line(80.5),
+            },
+            0,
+            0,
+        );
+        assert_eq!(
+            above.threshold_labels(),
+            vec![
+                ("threshold_critical", "90".to_owned()),
+                ("threshold_warning", "80.5".to_owned())
+            ]
+        );
+        let band = Band {
+            low: Line {
+                raise: -5.0,
+                clear: None,
+            },
+            high: Line {
+                raise: 40.0,
+                clear: None,
+            },
+        };
+        let outside = test_rule(
+            Condition::Outside {
+                critical: None,
+                warning: Some(band),
+            },
+            0,
+            0,
+        );
+        assert_eq!(
+            outside.threshold_labels(),
+            vec![("threshold_warning", "-5,40".to_owned())]
+        );
+        let mut change = above.clone();
+        if let Source::Metric { measure, .. } = &mut change.source {
+            *measure = Measure::Change;
+        }
+        assert!(change.threshold_labels().is_empty());
+        let absent = test_rule(
+            Condition::Absent {
+                after_ms: 60_000,
+                severity: Severity::Critical,
+            },
+            0,
+            0,
+        );
+        assert!(absent.threshold_labels().is_empty());
+    }
+
+    #[test]
+    fn analytics_rules_name_their_funnel_or_experiment_and_compare_a_value() {
+        let line = Some(Line {
+            raise: 0.2,
+            clear: None,
+        });
+        let mut funnel: Rule = serde_json::from_value(serde_json::json!({
+            "name": "checkout conversion",
+            "source": {"kind": "funnel", "funnel": "f1", "window_ms": 3_600_000, "compare": "week_earlier"},
+            "condition": {"op": "below", "critical": {"raise": -0.25}},
+        }))
+        .unwrap();
+        assert!(funnel.validate().is_ok());
+        assert_eq!(funnel.source.subject(), "funnel:f1");
+        assert!(funnel.source.is_analytics());
+        assert!(funnel.source.selector().is_err());
+        funnel.source = Source::Funnel {
+            funnel: "f1".into(),
+            step: Some(0),
+            window_ms: 3_600_000,
+            compare: Compare::Value,
+        };
+        assert_eq!(funnel.validate().unwrap_err().field, "source.step");
+        funnel.source = Source::Funnel {
+            funnel: "f1".into(),
+            step: None,
+            window_ms: 2 * MAX_FUNNEL_WINDOW_MS,
+            compare: Compare::Value,
+        };
+        assert_eq!(funnel.validate().unwrap_err().field, "source.window_ms");
+        let mut experiment = test_rule(
+            Condition::Below {
+                critical: line,
+                warning: None,
+            },
+            0,
+            0,
+        );
+        experiment.source = Source::Experiment {
+            experiment: String::new(),
+            signal: ExperimentSignal::SampleRatio,
+        };
+        assert_eq!(
+            experiment.validate().unwrap_err().field,
+            "source.experiment"
+        );
+        experiment.source = Source::Experiment {
+            experiment: "new-checkout".into(),
+            signal: ExperimentSignal::SampleRatio,
+        };
+        assert!(experiment.validate().is_ok());
+        assert_eq!(experiment.source.window_ms(), EXPERIMENT_RECHECK_MS);
+        experiment.condition = Condition::Absent {
+            after_ms: 60_000,
+            severity: Severity::Critical,
+        };
+        assert_eq!(experiment.validate().unwrap_err().field, "condition.op");
     }
 }

@@ -20,7 +20,10 @@ pub fn may_raise(rule: &Rule, counter: bool, low: f64, high: f64) -> bool {
         aggregation,
         measure,
         ..
-    } = &rule.source;
+    } = &rule.source
+    else {
+        return true;
+    };
     // NaN, or an empty span: no certainty.
     if *measure != Measure::Value || low.is_nan() || high.is_nan() || low > high {
         return true;
@@ -46,11 +49,13 @@ mod tests {
 
     fn rule(aggregation: Aggregation, condition: Condition) -> Rule {
         let mut rule = test_rule(condition, 0, 0);
-        let Source::Metric {
+        if let Source::Metric {
             aggregation: current,
             ..
-        } = &mut rule.source;
-        *current = aggregation;
+        } = &mut rule.source
+        {
+            *current = aggregation;
+        }
         rule
     }
 
@@ -146,8 +151,9 @@ mod tests {
             1.0
         ));
         let mut change = rule(Aggregation::Max, above(10.0));
-        let Source::Metric { measure, .. } = &mut change.source;
-        *measure = Measure::Change;
+        if let Source::Metric { measure, .. } = &mut change.source {
+            *measure = Measure::Change;
+        }
         assert!(may_raise(&change, false, 0.0, 1.0));
         assert!(may_raise(
             &rule(

@@ -285,6 +285,64 @@ pub fn experiment_results(variants: &[(String, VariantCounts)]) -> Vec<VariantRe
         .collect()
 }
 
+/// The p-value of a chi-square goodness-of-fit test of the users per variant against the
+/// variants' weights: how likely a split at least this far from the weights is when assignment
+/// works as designed. A very small value (below 0.001, say) is a sample-ratio mismatch:
+/// something loses or double-counts the users of some variants, and the experiment's results
+/// cannot be trusted. `None` without users, with counts and weights that do not pair up, or
+/// with fewer than two variants of positive weight; 0 when a variant of weight 0 has users.
+#[must_use]
+pub fn sample_ratio_p_value(users: &[u64], weights: &[u32]) -> Option<f64> {
+    let total_weight: f64 = weights.iter().map(|w| f64::from(*w)).sum();
+    let total_users: f64 = users.iter().map(|u| count_f64(*u)).sum();
+    if users.len() != weights.len() || total_users <= 0.0 || total_weight <= 0.0 {
+        return None;
+    }
+    let mut statistic = 0.0;
+    let mut cells = 0_usize;
+    for (users, weight) in users.iter().zip(weights) {
+        if *weight == 0 {
+            if *users > 0 {
+                return Some(0.0);
+            }
+            continue;
+        }
+        let expected = total_users * f64::from(*weight) / total_weight;
+        statistic += (count_f64(*users) - expected).powi(2) / expected;
+        cells += 1;
+    }
+    (cells >= 2).then(|| chi_square_survival(statistic, cells - 1))
+}
+
+/// `P(X >= x)` for `X` chi-square with `dof` (at least 1) degrees of freedom, in closed form:
+/// for even `dof`, `e^(-x/2) Σ_{i < dof/2} (x/2)^i / i!`; for odd, `2 (1 - Φ(√x)) +
+/// √(2/π) e^(-x/2) Σ_{i=1}^{(dof-1)/2} x^(i-1/2) / (1·3·…·(2i-1))`.
+#[must_use]
+pub fn chi_square_survival(x: f64, dof: usize) -> f64 {
+    if x.is_nan() || x <= 0.0 || dof == 0 {
+        return 1.0;
+    }
+    let half = x / 2.0;
+    let value = if dof.is_multiple_of(2) {
+        let (mut term, mut sum) = (1.0, 1.0);
+        for i in 1..dof / 2 {
+            term *= half / count_f64(i as u64);
+            sum += term;
+        }
+        (-half).exp() * sum
+    } else {
+        let root = x.sqrt();
+        let mut term = root * (2.0 / std::f64::consts::PI).sqrt() * (-half).exp();
+        let mut sum = 0.0;
+        for i in 1..=(dof - 1) / 2 {
+            sum += term;
+            term *= x / count_f64(2 * i as u64 + 1);
+        }
+        2.0 * normal_cdf(-root) + sum
+    };
+    value.clamp(0.0, 1.0)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(
@@ -487,5 +545,38 @@ mod tests {
         };
         assert_eq!(rows, [control, variant, empty]);
         assert!(experiment_results(&[]).is_empty());
+    }
+
+    #[test]
+    fn chi_square_tails_match_the_tables() {
+        // The 5 % and 0.1 % critical values for 1 to 4 degrees of freedom.
+        for (dof, x5, x01) in [
+            (1, 3.841, 10.828),
+            (2, 5.991, 13.816),
+            (3, 7.815, 16.266),
+            (4, 9.488, 18.467),
+        ] {
+            let p = chi_square_survival(x5, dof);
+            assert!((p - 0.05).abs() < 2e-4, "dof {dof}: {p}");
+            let p = chi_square_survival(x01, dof);
+            assert!((p - 0.001).abs() < 2e-5, "dof {dof}: {p}");
+        }
+        assert!((chi_square_survival(0.0, 3) - 1.0).abs() < f64::EPSILON);
+    }
+
+    #[test]
+    fn a_split_far_from_the_weights_is_a_sample_ratio_mismatch() {
+        // 50/50 by design, 5 000 against 5 200: χ² = 3.92 on one degree of freedom.
+        let p = sample_ratio_p_value(&[5_000, 5_200], &[1, 1]).unwrap();
+        assert!((p - 0.0477).abs() < 1e-3, "{p}");
+        let fair = sample_ratio_p_value(&[5_000, 5_010], &[1, 1]).unwrap();
+        assert!(fair > 0.9, "{fair}");
+        let skewed = sample_ratio_p_value(&[1_000, 1_400, 1_000], &[1, 1, 1]).unwrap();
+        assert!(skewed < 1e-6, "{skewed}");
+        // 90/10 by design and so it is.
+        assert!(sample_ratio_p_value(&[9_000, 1_000], &[9, 1]).unwrap() > 0.99);
+        assert_eq!(sample_ratio_p_value(&[0, 0], &[1, 1]), None);
+        assert_eq!(sample_ratio_p_value(&[5, 1], &[1, 0]), Some(0.0));
+        assert_eq!(sample_ratio_p_value(&[5], &[1, 1]), None);
     }
 }

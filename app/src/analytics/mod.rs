@@ -19,8 +19,8 @@ mod test_support;
 pub use assignment::{assign_variant, assignment_hash};
 pub use experiments::{
     DEFAULT_TAU2, MIN_OUTCOMES_PER_ARM, MIN_USERS_PER_ARM, VariantCounts, VariantResult,
-    always_valid_p_value, difference_interval, experiment_results, too_small,
-    two_proportion_p_value, wilson_interval,
+    always_valid_p_value, chi_square_survival, difference_interval, experiment_results,
+    sample_ratio_p_value, too_small, two_proportion_p_value, wilson_interval,
 };
 pub use funnels::{FunnelOutcome, funnel_outcome, median};
 pub use normal::{Z_95, inverse_normal_cdf, normal_cdf};

@@ -29,6 +29,23 @@ pub struct Widget {
 }
 
 impl Widget {
+    /// What the alerts it shows are on (their rules' [`crate::alerts::Source::subject`]): its
+    /// query's selector, or the funnel or experiment it shows.
+    #[must_use]
+    pub fn alert_subject(&self) -> Option<String> {
+        let analytics = |prefix: &str| {
+            self.source
+                .as_ref()
+                .filter(|source| !source.id.is_empty())
+                .map(|source| format!("{prefix}:{}", source.id))
+        };
+        match self.kind {
+            WidgetKind::Funnel => analytics("funnel"),
+            WidgetKind::Experiment => analytics("experiment"),
+            _ => self.query.as_ref().map(|query| query.selector.clone()),
+        }
+    }
+
     /// A widget of `kind` titled `title` at `layout`, showing nothing yet: the one place a
     /// widget is written out field by field.
     #[must_use]

@@ -134,6 +134,16 @@ export class Livedash {
     });
     return { status: response.status, body: await response.json() };
   }
+
+  /** POSTs a JSON batch of analytics events and returns the parsed answer. */
+  async events(batch: unknown): Promise<{ status: number; body: any }> {
+    const response = await fetch(this.url("/api/v1/events"), {
+      method: "POST",
+      headers: { "content-type": "application/json", ...this.authHeaders() },
+      body: JSON.stringify(batch),
+    });
+    return { status: response.status, body: await response.json() };
+  }
 }
 
 /** Collects uncaught exceptions and console errors, so a broken hydration fails the test. Failed

@@ -1,7 +1,8 @@
 //! Time-driven edges: deadlines kept in Redis (a sorted set by time), claimed by whichever
 //! process looks first and handed to the evaluator; and notifications held back by silences,
 //! released when the silence ends. Only what is due is read: the cost follows the deadlines
-//! that pass, not the number of rules.
+//! that pass, not the number of rules. Groups of notifications due (their wait, interval or
+//! repeat interval over) are sent from here too.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,11 +40,44 @@ pub async fn run(context: Arc<Context>, engine: EngineHandle) {
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "reading alert deadlines failed"),
         }
+        send_due_groups(&context, now_ms).await;
         polls = polls.wrapping_add(1);
         if polls.is_multiple_of(HELD_EVERY)
             && let Err(error) = context.store.release_held(now_ms).await
         {
             tracing::warn!(%error, "releasing notifications held by silences failed");
+        }
+    }
+}
+
+/// Most groups sent per look.
+const GROUPS_BATCH: usize = 100;
+
+/// Queues the notifications of the groups due at `now_ms`.
+async fn send_due_groups(context: &Context, now_ms: i64) {
+    let due = match context.store.due_groups(now_ms, GROUPS_BATCH).await {
+        Ok(due) => due,
+        Err(error) => {
+            tracing::warn!(%error, "reading the groups of notifications due failed");
+            return;
+        }
+    };
+    if due.is_empty() {
+        return;
+    }
+    let snapshot = context.rules.snapshot();
+    for key in due {
+        let repeat_ms = snapshot
+            .config
+            .contacts
+            .get(&key.contact)
+            .and_then(|contact| contact.repeat_ms);
+        match context.store.send_group(&key, now_ms, repeat_ms).await {
+            Ok(Some(alerts)) if alerts > 0 => {
+                tracing::debug!(contact = %key.contact, alerts, "a group's notification queued");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "sending a group of notifications failed"),
         }
     }
 }

@@ -20,6 +20,8 @@ use crate::live::Tapped;
 
 /// Most rule evaluations in flight at once.
 const CONCURRENCY: usize = 64;
+/// The least time between two evaluations of one analytics rule.
+const ANALYTICS_PAUSE: Duration = Duration::from_secs(1);
 /// How often the rules' version is checked for changes made by other processes.
 const RELOAD_EVERY: Duration = Duration::from_secs(1);
 
@@ -43,6 +45,13 @@ impl EngineHandle {
     /// Evaluates these rules as soon as they are free.
     pub fn evaluate(&self, rules: Vec<String>) {
         let _ = self.requests.send(Request::Rules(rules));
+    }
+
+    /// Evaluates the rules over product analytics (events were recorded).
+    pub fn evaluate_analytics(&self, snapshot: &super::rules::Snapshot) {
+        if !snapshot.analytics.is_empty() {
+            self.evaluate(snapshot.analytics.clone());
+        }
     }
 
     /// Evaluates every rule.
@@ -221,14 +230,23 @@ async fn run(
             let handle = handle.clone();
             let permits = permits.clone();
             tokio::spawn(async move {
-                let _permit = permits.acquire_owned().await;
+                let started = tokio::time::Instant::now();
                 let compiled = context.rules.snapshot().rules.get(&rule).cloned();
-                if let Some(compiled) = compiled
-                    && !compiled.rule.paused
-                    && let Err(error) = evaluate(&context, &compiled).await
                 {
-                    compiled.found_quiet(false, 0);
-                    tracing::warn!(rule = %rule, %error, "evaluating an alert rule failed");
+                    let _permit = permits.acquire_owned().await;
+                    if let Some(compiled) = &compiled
+                        && !compiled.rule.paused
+                        && let Err(error) = evaluate(&context, compiled).await
+                    {
+                        compiled.found_quiet(false, 0);
+                        tracing::warn!(rule = %rule, %error, "evaluating an alert rule failed");
+                    }
+                }
+                // An analytics rule reads a whole window per evaluation, and a stream of
+                // event batches asks for one each: what arrives within its pause is folded
+                // into the next.
+                if compiled.is_some_and(|compiled| compiled.rule.source.is_analytics()) {
+                    tokio::time::sleep_until(started + ANALYTICS_PAUSE).await;
                 }
                 let _ = handle.requests.send(Request::Done(rule));
             });

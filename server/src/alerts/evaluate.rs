@@ -47,13 +47,42 @@ pub fn group_field(labels: &BTreeMap<String, String>) -> String {
 /// The query a rule evaluates, as text (history entries and previews show it).
 #[must_use]
 pub fn query_text(rule: &Rule) -> String {
-    let Source::Metric {
-        selector,
-        aggregation,
-        window_ms,
-        group_by,
-        measure,
-    } = &rule.source;
+    let window = |ms: &i64| app::format::duration_ms(*ms as f64);
+    let (selector, aggregation, window_ms, group_by, measure) = match &rule.source {
+        Source::Metric {
+            selector,
+            aggregation,
+            window_ms,
+            group_by,
+            measure,
+        } => (selector, aggregation, window_ms, group_by, measure),
+        Source::Funnel {
+            funnel,
+            step,
+            window_ms,
+            compare,
+        } => {
+            let step = step.map_or_else(String::new, |step| format!(" step {step}"));
+            let compared = match compare {
+                app::alerts::Compare::Value => "",
+                app::alerts::Compare::WeekEarlier => " vs a week earlier",
+            };
+            return format!(
+                "conversion(funnel {funnel}{step}[{}]){compared}",
+                window(window_ms)
+            );
+        }
+        Source::Experiment { experiment, signal } => {
+            return match signal {
+                app::alerts::ExperimentSignal::Significance => {
+                    format!("always_valid_p(experiment {experiment}) by (variant)")
+                }
+                app::alerts::ExperimentSignal::SampleRatio => {
+                    format!("sample_ratio_p(experiment {experiment})")
+                }
+            };
+        }
+    };
     let name = app::query::Aggregation::NAMES
         .iter()
         .find(|(_, a)| a == aggregation)
@@ -71,10 +100,7 @@ pub fn query_text(rule: &Rule) -> String {
     } else {
         ""
     };
-    format!(
-        "{name}{change}({selector}[{}]){by}",
-        app::format::duration_ms(*window_ms as f64)
-    )
+    format!("{name}{change}({selector}[{}]){by}", window(window_ms))
 }
 
 /// How often a window-based instance is looked at again without new data: a twentieth of the
@@ -92,7 +118,16 @@ pub async fn observe(context: &Context, compiled: &Compiled, now_ms: i64) -> Obs
         group_by,
         measure,
         ..
-    } = &rule.source;
+    } = &rule.source
+    else {
+        let values = super::analytics::values(&context.store, rule, now_ms).await;
+        return observed(values.map(|values| {
+            values
+                .into_iter()
+                .map(|(labels, value)| (labels, value, None))
+                .collect()
+        }));
+    };
     let read = async {
         // Only the owner hears of new series (a deadline may have another process evaluate
         // the rule): anyone else resolves them afresh.
@@ -182,10 +217,18 @@ pub async fn observe(context: &Context, compiled: &Compiled, now_ms: i64) -> Obs
         };
         Ok(values)
     };
-    match read.await {
+    observed(read.await.map_err(|error| error.to_string()))
+}
+
+/// A group's labels, its value (none: no data) and when its newest sample was taken.
+type GroupRead = (Labels, Option<f64>, Option<i64>);
+
+/// What an evaluation saw: a value per group, or why nothing could be read.
+fn observed(read: Result<Vec<GroupRead>, String>) -> Observed {
+    match read {
         Err(error) => Observed {
             groups: BTreeMap::new(),
-            everything: Some(Observation::Error(error.to_string())),
+            everything: Some(Observation::Error(error)),
         },
         Ok(values) => {
             let groups: BTreeMap<_, _> = values
@@ -260,10 +303,13 @@ fn decide(
         }
     };
     let mut deadline = decision.deadline_ms;
+    // Analytics values move with time too (a funnel's window), and experiments are looked at
+    // again now and then whatever they show.
     let window_driven = matches!(
         rule.condition,
         Condition::Below { .. } | Condition::Outside { .. }
-    ) || decision.next.state != State::Normal;
+    ) || decision.next.state != State::Normal
+        || rule.source.is_analytics();
     match (&rule.condition, observation) {
         // Absent: look again when the newest sample will be `after` old.
         (
@@ -281,7 +327,11 @@ fn decide(
         (Condition::Absent { .. }, _) => {}
         // Values that can change with time alone (the window moves on): looked at again.
         (_, Some(_)) if window_driven => {
-            let at = now_ms + recheck_ms(rule.source.window_ms());
+            let at = now_ms
+                + match rule.source {
+                    Source::Experiment { .. } => app::alerts::rule::EXPERIMENT_RECHECK_MS,
+                    _ => recheck_ms(rule.source.window_ms()),
+                };
             deadline = Some(deadline.map_or(at, |d| d.min(at)));
         }
         _ => {}

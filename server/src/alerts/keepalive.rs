@@ -12,6 +12,7 @@ use app::alerts::machine::Notice;
 use super::context::Context;
 use super::deliver::send;
 use super::evaluate::{alert_labels, queued};
+use crate::storage::alerts::Notification;
 
 /// How often firing alerts are posted again.
 const EVERY: Duration = Duration::from_secs(60);
@@ -59,7 +60,14 @@ pub async fn run(context: Arc<Context>) {
                     continue;
                 }
                 let labels = alert_labels(rule, &stored.labels, &stored.instance);
-                let notification = queued(rule, field, stored, None, Notice::Firing, &labels);
+                let notification = Notification::single(queued(
+                    rule,
+                    field,
+                    stored,
+                    None,
+                    Notice::Firing,
+                    &labels,
+                ));
                 for contact in &managers {
                     let channels = send::Channels {
                         http: &http,

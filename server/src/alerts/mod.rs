@@ -3,6 +3,8 @@
 //!
 //! - [`context`]: what every alerting task shares.
 //! - [`rules`]: the rules a process holds, compiled, and which series each watches.
+//! - [`analytics`]: what rules over product analytics see (a funnel's conversion, an
+//!   experiment's p-values); the recording of events asks for their evaluation.
 //! - [`catalog`]: the series of the metrics rules watch, read once for all the rules.
 //! - [`evaluate`]: one rule at one time: read the window per group, step each instance's state
 //!   machine, write each transition in one compare-and-set step.
@@ -11,7 +13,8 @@
 //!   their rules, at most one evaluation of a rule at a time and changes arriving meanwhile
 //!   folded into the next.
 //! - [`deadlines`]: time-driven edges (a pending or keep-firing period ending, data going
-//!   absent, a window moving on) from deadlines kept in Redis, and silences ending.
+//!   absent, a window moving on) from deadlines kept in Redis, silences ending, and groups of
+//!   notifications falling due.
 //! - [`deliver`]: the delivery worker: notifications from the outbox to webhooks (signed),
 //!   Alertmanager, Slack and email, retried with backoff, taken over from processes that
 //!   died, held back by silences and mute timings.
@@ -27,6 +30,7 @@
 //! Dependency rule: uses `live` (the hub's tap), `storage` and `config`; nothing below uses
 //! it. The HTTP edge manages rules through [`Alerting`].
 
+pub mod analytics;
 pub mod catalog;
 pub mod context;
 pub mod deadlines;
@@ -129,6 +133,13 @@ impl Alerting {
     #[must_use]
     pub fn context(&self) -> &Arc<Context> {
         &self.context
+    }
+
+    /// Events were recorded (their funnels and experiments moved): the rules over product
+    /// analytics are evaluated, each at most once a second.
+    pub fn analytics_recorded(&self) {
+        self.engine
+            .evaluate_analytics(&self.context.rules.snapshot());
     }
 
     /// Reloads the configuration after a change made here (other processes notice the

@@ -16,7 +16,7 @@ use super::Alerting;
 use super::deliver::send;
 use super::evaluate::alert_labels;
 use super::silences;
-use crate::storage::alerts::{AlertError, Queued};
+use crate::storage::alerts::{AlertError, Notification, Queued};
 
 /// How bad a state is, for a rule's summary state and the order of instances.
 fn rank(state: State) -> u8 {
@@ -95,6 +95,7 @@ impl Alerting {
                 let mine = by_rule.get(rule.id.as_str()).map_or(&[][..], Vec::as_slice);
                 RuleView {
                     rule: rule.clone(),
+                    query: super::evaluate::query_text(rule),
                     state: mine
                         .iter()
                         .map(|view| view.state)
@@ -127,6 +128,7 @@ impl Alerting {
             contact_points,
             silences: config.silences,
             dead_letters: self.store().dead_letters(100).await?,
+            analytics: self.watchable().await?,
         })
     }
 
@@ -149,21 +151,104 @@ impl Alerting {
     /// # Errors
     /// It is invalid (nothing stored), or Redis failed.
     pub async fn save_rule(&self, rule: Rule) -> Result<Rule, AlertError> {
-        if !rule.id.is_empty() {
-            self.store().rule(&rule.id).await?;
-        }
+        rule.validate()?;
+        self.check_analytics_source(&rule.source).await?;
+        let before = if rule.id.is_empty() {
+            None
+        } else {
+            let before = self.store().rule(&rule.id).await?;
+            Some((self.instance_states(&before.id).await?, before))
+        };
         let stored = self.store().put_rule(rule).await?;
+        // Its instances start afresh: what dashboards show of the old ones goes.
+        if let Some((instances, before)) = before {
+            super::state_series::clear(
+                &self.context.writer,
+                &before,
+                &instances,
+                app::clock::now_ms(),
+            )
+            .await;
+        }
         self.changed().await?;
         Ok(stored)
     }
 
-    /// Deletes a rule and its instances.
+    /// Deletes a rule and its instances (their state series set to normal).
     ///
     /// # Errors
     /// It does not exist, or Redis failed.
     pub async fn delete_rule(&self, id: &str) -> Result<(), AlertError> {
+        let before = self.store().rule(id).await?;
+        let instances = self.instance_states(id).await?;
         self.store().delete_rule(id).await?;
+        super::state_series::clear(
+            &self.context.writer,
+            &before,
+            &instances,
+            app::clock::now_ms(),
+        )
+        .await;
         self.changed().await
+    }
+
+    /// The funnels and experiments rules may watch.
+    async fn watchable(&self) -> Result<app::alerts::api::Watchable, AlertError> {
+        let defined = self.store().definitions().await?;
+        Ok(app::alerts::api::Watchable {
+            funnels: defined
+                .funnels
+                .into_iter()
+                .map(|f| {
+                    let steps = f.steps.into_iter().map(|step| step.event).collect();
+                    (f.id, f.name, steps)
+                })
+                .collect(),
+            experiments: defined
+                .experiments
+                .into_iter()
+                .map(|e| (e.id, e.name))
+                .collect(),
+        })
+    }
+
+    /// That the funnel (and its step) or experiment an analytics rule names exists.
+    async fn check_analytics_source(&self, source: &app::alerts::Source) -> Result<(), AlertError> {
+        let refuse = |field: &str, reason: String| {
+            AlertError::Invalid(RuleError {
+                field: field.to_owned(),
+                reason,
+            })
+        };
+        match source {
+            app::alerts::Source::Metric { .. } => Ok(()),
+            app::alerts::Source::Funnel { funnel, step, .. } => {
+                super::analytics::funnel_of(self.store(), funnel, *step)
+                    .await
+                    .map(|_| ())
+                    .map_err(|(field, reason)| refuse(field, reason))
+            }
+            app::alerts::Source::Experiment { experiment, .. } => self
+                .store()
+                .experiment(experiment)
+                .await
+                .map(|_| ())
+                .map_err(|error| refuse("source.experiment", error.to_string())),
+        }
+    }
+
+    /// The group labels and state of each of a rule's instances.
+    async fn instance_states(
+        &self,
+        rule_id: &str,
+    ) -> Result<Vec<(std::collections::BTreeMap<String, String>, State)>, AlertError> {
+        Ok(self
+            .store()
+            .instances(rule_id)
+            .await?
+            .into_values()
+            .map(|stored| (stored.labels, stored.instance.state))
+            .collect())
     }
 
     /// What a rule would have done over the last hours.
@@ -269,7 +354,14 @@ impl Alerting {
             http: &http,
             mail: self.context.mailer.as_ref(),
         };
-        let result = send::send(channels, contact, &queued, &id, &self.context.public_url).await;
+        let result = send::send(
+            channels,
+            contact,
+            &Notification::single(queued),
+            &id,
+            &self.context.public_url,
+        )
+        .await;
         Ok(match result {
             Ok(status) => TestResult {
                 delivered: true,

@@ -1,7 +1,8 @@
 //! A rule's preview before it is saved: its query evaluated at every step of the last hours
 //! (read from the rollups once), and its state machine replayed over those values, per
 //! instance: when it would have fired and resolved, and how many notifications it would have
-//! sent.
+//! sent. A funnel rule is replayed over its conversion by minute; an experiment rule, whose
+//! p-values are not kept over time, is shown on its values now.
 
 use app::alerts::api::{Preview, PreviewInstance, PreviewRequest};
 use app::alerts::replay::replay;
@@ -43,6 +44,9 @@ pub async fn preview(
     let every = (span / EVALUATIONS).max(1_000);
     let to = now_ms;
     let from = to - span;
+    if rule.source.is_analytics() {
+        return analytics_preview(store, rule, (from, to, every)).await;
+    }
     let selector = rule.source.selector()?;
     let Source::Metric {
         aggregation,
@@ -50,7 +54,13 @@ pub async fn preview(
         group_by,
         measure,
         ..
-    } = &rule.source;
+    } = &rule.source
+    else {
+        return Err(AlertError::Invalid(app::alerts::RuleError {
+            field: "source.kind".into(),
+            reason: "not a metric rule".into(),
+        }));
+    };
     let resolved = store.resolve(&selector, *aggregation).await?;
     let series: Vec<(GroupSeries, Timeline)> = match rule.condition {
         Condition::Absent { after_ms, .. } => store
@@ -128,15 +138,80 @@ pub async fn preview(
                 .collect()
         }
     };
-    let mut instances: Vec<PreviewInstance> = series
+    let instances = series
         .into_iter()
-        .map(|(group, values)| PreviewInstance {
+        .map(|(group, values)| (group.labels, values))
+        .collect();
+    Ok(summed(rule, (from, to, every), instances, None))
+}
+
+/// A funnel rule replayed over its conversion at every step of the span (from its flow by
+/// minute); an experiment rule, whose p-values are not kept over time, shown as it is now.
+async fn analytics_preview(
+    store: &Store,
+    rule: &app::alerts::Rule,
+    (from, to, every): (i64, i64, i64),
+) -> Result<Preview, AlertError> {
+    let refuse = |reason: String| {
+        AlertError::Invalid(app::alerts::RuleError {
+            field: "source".into(),
+            reason,
+        })
+    };
+    let times: Vec<i64> = (0..)
+        .map(|index| from + index * every)
+        .take_while(|at| *at <= to)
+        .collect();
+    if let Some(timeline) = super::analytics::funnel_timeline(store, rule, &times)
+        .await
+        .map_err(refuse)?
+    {
+        let labels = match &rule.source {
+            Source::Funnel { funnel, .. } => {
+                std::collections::BTreeMap::from([("funnel".to_owned(), funnel.clone())])
+            }
+            _ => std::collections::BTreeMap::new(),
+        };
+        return Ok(summed(
+            rule,
+            (from, to, every),
+            vec![(labels, timeline)],
+            None,
+        ));
+    }
+    let now = super::analytics::values(store, rule, to)
+        .await
+        .map_err(refuse)?;
+    let instances = now
+        .into_iter()
+        .map(|(labels, value)| (labels, vec![(to, value)]))
+        .collect();
+    let note = "An experiment's p-values are not kept over time: this is the rule on its \
+                values now.";
+    Ok(summed(
+        rule,
+        (from, to, every),
+        instances,
+        Some(note.to_owned()),
+    ))
+}
+
+/// The preview of `rule` over the timelines of its groups.
+fn summed(
+    rule: &app::alerts::Rule,
+    (from, to, every): (i64, i64, i64),
+    timelines: Vec<(std::collections::BTreeMap<String, String>, Timeline)>,
+    note: Option<String>,
+) -> Preview {
+    let mut instances: Vec<PreviewInstance> = timelines
+        .into_iter()
+        .map(|(labels, values)| PreviewInstance {
             points: values
                 .iter()
                 .filter_map(|(t, v)| v.map(|v| (*t, v)))
                 .collect(),
             replayed: replay(rule, &values),
-            labels: group.labels,
+            labels,
         })
         .collect();
     // Those that would have fired first.
@@ -146,11 +221,12 @@ pub async fn preview(
             .cmp(&a.replayed.notifications)
             .then(a.labels.cmp(&b.labels))
     });
-    Ok(Preview {
+    Preview {
         from,
         to,
         step_ms: every,
         notifications: instances.iter().map(|i| i.replayed.notifications).sum(),
         instances,
-    })
+        note,
+    }
 }

@@ -25,8 +25,11 @@ const SERIES_KEPT_FOR: Duration = Duration::from_secs(10);
 /// A rule ready to evaluate.
 pub struct Compiled {
     pub rule: Rule,
+    /// A metric rule's selector; an analytics rule's is the events' counter's, unused.
     pub selector: Selector,
-    matcher: Matcher,
+    /// Which series' changes it follows; none for an analytics rule, which the recording of
+    /// events asks for instead (after its funnels and experiments moved).
+    matcher: Option<Matcher>,
     /// The series its selector matched, so that an evaluation reads the window only: at
     /// thousands of evaluations a second, resolving each time would cost most of the work.
     series: Mutex<Option<KnownSeries>>,
@@ -54,7 +57,7 @@ struct KnownSeries {
 }
 
 impl Compiled {
-    fn new(rule: Rule, selector: Selector, matcher: Matcher) -> Self {
+    fn new(rule: Rule, selector: Selector, matcher: Option<Matcher>) -> Self {
         Self {
             rule,
             selector,
@@ -156,6 +159,8 @@ pub struct Snapshot {
     pub loaded: bool,
     pub config: AlertConfig,
     pub rules: HashMap<String, Arc<Compiled>>,
+    /// The rules over product analytics that are not paused, which recorded events evaluate.
+    pub analytics: Vec<String>,
     /// Which rules watch each series seen so far.
     routes: Mutex<Routes>,
 }
@@ -177,7 +182,10 @@ impl Snapshot {
                 let rules: Arc<[Arc<Compiled>]> = self
                     .rules
                     .values()
-                    .filter(|compiled| !compiled.rule.paused && compiled.matcher.matches(key))
+                    .filter(|compiled| {
+                        !compiled.rule.paused
+                            && compiled.matcher.as_ref().is_some_and(|m| m.matches(key))
+                    })
                     .cloned()
                     .collect();
                 routes.insert(id.clone(), rules.clone());
@@ -233,13 +241,24 @@ impl Rules {
                 continue;
             }
             changed.push(rule.id.clone());
-            let compiled = rule.source.selector().ok().and_then(|selector| {
-                let matcher = Matcher::new(&LiveQuery::Latest {
-                    selector: Some(selector.clone()),
+            let compiled = if rule.source.is_analytics() {
+                Some(Compiled::new(
+                    rule.clone(),
+                    Selector {
+                        name: app::model::EVENT_COUNT_METRIC.to_owned(),
+                        matchers: Vec::new(),
+                    },
+                    None,
+                ))
+            } else {
+                rule.source.selector().ok().and_then(|selector| {
+                    let matcher = Matcher::new(&LiveQuery::Latest {
+                        selector: Some(selector.clone()),
+                    })
+                    .ok()?;
+                    Some(Compiled::new(rule.clone(), selector, Some(matcher)))
                 })
-                .ok()?;
-                Some(Compiled::new(rule.clone(), selector, matcher))
-            });
+            };
             match compiled {
                 Some(compiled) => {
                     rules.insert(rule.id.clone(), Arc::new(compiled));
@@ -249,10 +268,16 @@ impl Rules {
                 }
             }
         }
+        let analytics = rules
+            .values()
+            .filter(|compiled| compiled.rule.source.is_analytics() && !compiled.rule.paused)
+            .map(|compiled| compiled.rule.id.clone())
+            .collect();
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Snapshot {
             loaded: true,
             config,
             rules,
+            analytics,
             routes: Mutex::new(Routes::default()),
         });
         Ok(changed)

@@ -172,7 +172,8 @@ impl Backend for Store {
     ) -> BoxFuture<'_, Result<app::query::QueryResult, ApiError>> {
         Box::pin(async move {
             let scope = share_scope(self, &token, app::clock::now_ms()).await?;
-            if !scope.shows_selector(&query.selector) {
+            if !scope.shows_selector(&query.selector) && !scope.shows_alert_states(&query.selector)
+            {
                 return Err(ApiError::Forbidden(NOT_SHOWN.into()));
             }
             Backend::query(self, query).await

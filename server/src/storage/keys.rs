@@ -334,6 +334,13 @@ impl Keys {
         format!("{}f:{{{id}}}:n", self.prefix)
     }
 
+    /// Users who reached each step of a funnel, per minute, over one day (days since the
+    /// epoch): hash `<minute>:<step>` → count.
+    #[must_use]
+    pub fn funnel_flow(&self, id: &str, day: i64) -> String {
+        format!("{}f:{{{id}}}:flow:{day}", self.prefix)
+    }
+
     /// Sketch of the time from the step before `step`.
     #[must_use]
     pub fn funnel_gaps(&self, id: &str, step: usize) -> String {

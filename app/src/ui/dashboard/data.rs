@@ -102,8 +102,8 @@ impl DashboardData {
         self.share.with_value(Option::is_some)
     }
 
-    /// The context a widget body draws with.
-    pub fn context(&self, id: &str) -> WidgetContext {
+    /// The context a widget body draws with; `selector` is its query's.
+    pub fn context(&self, id: &str, selector: &str) -> WidgetContext {
         WidgetContext {
             view: self.view_of(id),
             window: self.window,
@@ -113,6 +113,13 @@ impl DashboardData {
                 .map(|(name, _)| self.view_of(&crate::widget_data::view_id(id, Some(name)))),
             band: crate::widget_data::BAND
                 .map(|(name, _)| self.view_of(&crate::widget_data::view_id(id, Some(name)))),
+            alerts: [
+                self.view_of(&self.alerts_view(selector)),
+                self.view_of(&crate::widget_data::view_id(
+                    id,
+                    Some(crate::widget_data::ALERT_CHANGES),
+                )),
+            ],
         }
     }
 }

@@ -57,7 +57,8 @@ mod live {
     use crate::ui::shared::live_socket::{LiveConnection, LiveSubscription};
     use crate::ui::shared::status::ConnectionStatus;
     use crate::widget_data::{
-        BAND, PERCENTILES, auto_step_ms, live_queries, live_span_ms, view_id,
+        ALERT_CHANGES, BAND, PERCENTILES, alert_states_widget, auto_step_ms, live_queries,
+        live_span_ms, view_id,
     };
 
     pub fn keep_fed(
@@ -129,6 +130,10 @@ mod live {
                         if widget.kind == WidgetKind::Heatmap {
                             // Asked for by the widget itself, like the analytics widgets.
                             continue;
+                        }
+                        if let Some(states) = alert_states_widget(widget) {
+                            let view = data.view_of(&view_id(&widget.id, Some(ALERT_CHANGES)));
+                            query_once(&states, view, (from, to), None, share.clone());
                         }
                         if widget.kind == WidgetKind::Percentiles {
                             for (name, q) in PERCENTILES {

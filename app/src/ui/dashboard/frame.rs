@@ -38,8 +38,15 @@ pub fn WidgetFrame(
     data: DashboardData,
     #[prop(optional)] editing: Option<FrameEditing>,
 ) -> impl IntoView {
-    let id = widget.with_untracked(|widget| widget.id.clone());
-    let context = data.context(&id);
+    let (id, selector) = widget.with_untracked(|widget| {
+        (
+            widget.id.clone(),
+            widget.alert_subject().unwrap_or_default(),
+        )
+    });
+    // Through a share link a widget's selector is fixed; otherwise every widget follows the
+    // one view of all alert states, whatever its selector becomes.
+    let context = data.context(&id, &selector);
     let style = move || {
         let GridRect { x, y, w, h } = layout.get();
         format!("--x:{x};--y:{y};--w:{w};--h:{h};--order:{}", y * 100 + x)
@@ -48,8 +55,8 @@ pub fn WidgetFrame(
     let badge = move || widget.with(|widget| freshness(widget, &context));
     let alert = move || {
         widget
-            .with(|widget| widget.query.as_ref().map(|query| query.selector.clone()))
-            .and_then(|selector| data.alert_state(&selector))
+            .with(Widget::alert_subject)
+            .and_then(|subject| data.alert_state(&subject))
     };
     let dashboard = leptos_router::hooks::use_params_map();
     // "Alert on this": the Alerts page with a rule made from the widget's query.

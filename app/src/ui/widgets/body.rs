@@ -3,7 +3,7 @@
 
 use std::pin::Pin;
 
-use leptos::either::EitherOf3;
+use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::dashboard::{Widget, WidgetKind};
@@ -59,9 +59,8 @@ pub fn WidgetBody(widget: Signal<Widget>, context: WidgetContext) -> impl IntoVi
     view! {
         <div class="widget-body" node_ref=body>
             {move || match body_code(kind.get()) {
-                BodyCode::Chart(style) => EitherOf3::A(view! { <Chart widget context size style /> }),
-                BodyCode::Percentiles => EitherOf3::B(view! { <PercentilesBody widget context size /> }),
-                BodyCode::Chunk(LazyBody { load, .. }) => EitherOf3::C(view! {
+                BodyCode::Chart(style) => Either::Left(view! { <Chart widget context size style /> }),
+                BodyCode::Chunk(LazyBody { load, .. }) => Either::Right(view! {
                     <Suspense fallback=|| ()>{move || Suspend::new(load(widget, context, size))}</Suspense>
                 }),
             }}
@@ -73,8 +72,6 @@ pub fn WidgetBody(widget: Signal<Widget>, context: WidgetContext) -> impl IntoVi
 enum BodyCode {
     /// Line and bar charts, the most common kinds: in the main bundle.
     Chart(ChartStyle),
-    /// In the main bundle too: it shares the charts' code.
-    Percentiles,
     /// In a WASM chunk of its own, fetched the first time the page shows a widget of the kind: a
     /// dashboard downloads the code of the kinds it shows.
     Chunk(&'static LazyBody),
@@ -86,7 +83,8 @@ fn body_code(kind: WidgetKind) -> BodyCode {
     match kind {
         WidgetKind::Line => BodyCode::Chart(ChartStyle::Lines),
         WidgetKind::Bar => BodyCode::Chart(ChartStyle::Bars),
-        WidgetKind::Percentiles => BodyCode::Percentiles,
+        // Its own code is small, the charts' it draws with is in the main bundle.
+        WidgetKind::Percentiles => BodyCode::Chunk(&PERCENTILES),
         WidgetKind::Stat => BodyCode::Chunk(&STAT),
         WidgetKind::Gauge => BodyCode::Chunk(&GAUGE),
         WidgetKind::Table | WidgetKind::TopN => BodyCode::Chunk(&ROWS),
@@ -116,6 +114,12 @@ type LoadBody = fn(
     WidgetContext,
     Signal<(u32, u32)>,
 ) -> Pin<Box<dyn Future<Output = AnyView> + Send>>;
+
+static PERCENTILES: LazyBody = LazyBody {
+    load: |widget, context, size| Box::pin(percentiles_body(widget, context, size)),
+    #[cfg(feature = "hydrate")]
+    preload: || Box::pin(__preload_percentiles_body()),
+};
 
 static STAT: LazyBody = LazyBody {
     load: |widget, context, size| Box::pin(stat_body(widget, context, size)),
@@ -165,6 +169,15 @@ pub async fn load_kinds_shown() {
         }
     }
     futures::future::join_all(chunks.into_iter().map(|chunk| (chunk.preload)())).await;
+}
+
+#[lazy]
+async fn percentiles_body(
+    widget: Signal<Widget>,
+    context: WidgetContext,
+    size: Signal<(u32, u32)>,
+) -> AnyView {
+    view! { <PercentilesBody widget context size /> }.into_any()
 }
 
 #[lazy]

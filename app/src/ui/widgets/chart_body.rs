@@ -10,6 +10,7 @@ use crate::ui::charts::chart::{
     ChartStyle, Legend, MARGIN, Y_LABEL_AREA, line_color, line_name, render_axes, render_series,
     value_bounds,
 };
+use crate::ui::charts::marks::{AlertMarks, alert_marks, render_marks};
 use crate::ui::charts::scene::SvgLayer;
 use crate::ui::widgets::context::WidgetContext;
 use crate::widget_data::{PERCENTILES, band_of, format_value};
@@ -67,12 +68,27 @@ pub fn Chart(
             })
         })
     });
+    // The alerts on the widget's query: levels of those firing, state changes in the window.
+    // Worked out where needed, not kept: one more kind of memo would grow the main bundle.
+    let marks = move || {
+        let selector =
+            widget.with(|widget| widget.query.as_ref().map(|query| query.selector.clone()));
+        let Some(selector) = selector else {
+            return AlertMarks::default();
+        };
+        let window = context.window.get();
+        let [latest, changes] = context.alerts;
+        latest
+            .with(|latest| changes.with(|changes| alert_marks(&selector, latest, changes, window)))
+    };
     // Two layers: the axes change when the window moves or the bounds change, the series with
     // every update.
     let bounds = Memo::new(move |_| {
         lines.with(|(lines, _)| {
             bands.with(|bands| {
                 let mut all = lines.clone();
+                // A firing alert's levels stay in sight.
+                all.extend(marks().levels.iter().map(|(level, _)| vec![(0, *level)]));
                 for band in bands {
                     all.push(
                         band.iter()
@@ -121,6 +137,8 @@ pub fn Chart(
             })
         })
     };
+    let marked =
+        Memo::new(move |_| render_marks(&marks(), context.window.get(), bounds.get(), plot_size()));
     let settled_series = layer(part(false));
     let newest_series = layer(part(true));
     let metric = move || {
@@ -206,6 +224,7 @@ pub fn Chart(
                 <SvgLayer class="chart-svg" scene=axes />
                 <SvgLayer class="chart-svg chart-series" scene=settled_series />
                 <SvgLayer class="chart-svg chart-series" scene=newest_series />
+                <SvgLayer class="chart-svg chart-series alert-marks" scene=marked />
                 {move || {
                     read_out()
                         .map(|(x, time, values)| {

@@ -27,6 +27,9 @@ pub struct WidgetContext {
     pub percentiles: [RwSignal<View>; 4],
     /// A line chart's min/max band, one view per entry of [`crate::widget_data::BAND`].
     pub band: [RwSignal<View>; 2],
+    /// The alert states a chart marks: every state's newest value (the levels of those that
+    /// fire are drawn), and the changes of the alerts on its query over its window.
+    pub alerts: [RwSignal<View>; 2],
     /// The share link the page shows the dashboard through, if any (widgets that ask the
     /// server themselves ask through it; only in the browser).
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]

@@ -10,7 +10,8 @@ use app::alerts::machine::Notice;
 use app::model::format_rfc3339;
 
 use super::failure::{SendError, TIMEOUT};
-use crate::storage::alerts::Queued;
+use super::payload::{group_headline, other_labels};
+use crate::storage::alerts::{Notification, Queued};
 
 /// The relay email notifications are sent through, and who they are from.
 #[derive(Clone)]
@@ -36,20 +37,20 @@ impl Mailer {
         Ok(Self { transport, from })
     }
 
-    /// Sends `queued` (notification `id`) to `to`.
+    /// Sends `notification` (id `id`) to `to`.
     ///
     /// # Errors
     /// An address that cannot be used, or the relay refused or did not answer.
     pub async fn send(
         &self,
         to: &[String],
-        queued: &Queued,
+        notification: &Notification,
         id: &str,
         public_url: &str,
     ) -> Result<(), SendError> {
         let mut builder = Message::builder()
             .from(self.from.clone())
-            .subject(subject(queued))
+            .subject(subject(notification))
             // The same id on a resend lets a mail system drop the copy.
             .message_id(Some(format!("<{id}@livedash>")))
             .header(ContentType::TEXT_PLAIN);
@@ -60,7 +61,7 @@ impl Mailer {
             builder = builder.to(mailbox);
         }
         let message = builder
-            .body(body(queued, public_url))
+            .body(body(notification, public_url))
             .map_err(|error| SendError::Unsendable(error.to_string()))?;
         self.transport
             .send(message)
@@ -78,9 +79,16 @@ impl Mailer {
     }
 }
 
-/// `[FIRING:critical] cpu high (host=web-1)`, `[RESOLVED] cpu high (host=web-1)`.
+/// `[FIRING:critical] cpu high (host=web-1)`, `[RESOLVED] cpu high (host=web-1)`; a group's:
+/// `[FIRING:2 RESOLVED:1] service=api`.
 #[must_use]
-pub fn subject(queued: &Queued) -> String {
+pub fn subject(notification: &Notification) -> String {
+    let [queued] = notification.alerts.as_slice() else {
+        return group_headline(notification);
+    };
+    if notification.group.is_some() {
+        return group_headline(notification);
+    }
     let status = match queued.status {
         Notice::Firing => match queued.labels.get("severity") {
             Some(severity) => format!("FIRING:{severity}"),
@@ -88,7 +96,7 @@ pub fn subject(queued: &Queued) -> String {
         },
         Notice::Resolved => "RESOLVED".to_owned(),
     };
-    let labels = group_labels(queued);
+    let labels = other_labels(queued);
     if labels.is_empty() {
         format!("[{status}] {}", queued.rule_name)
     } else {
@@ -96,21 +104,31 @@ pub fn subject(queued: &Queued) -> String {
     }
 }
 
-/// The alert's labels other than its name and severity, `name=value` joined by commas.
-fn group_labels(queued: &Queued) -> String {
-    queued
-        .labels
+/// The plain-text body: each alert's summary, value, state, labels and links.
+#[must_use]
+pub fn body(notification: &Notification, public_url: &str) -> String {
+    notification
+        .alerts
         .iter()
-        .filter(|(name, _)| *name != "alertname" && *name != "severity")
-        .map(|(name, value)| format!("{name}={value}"))
+        .map(|queued| alert_text(queued, public_url, notification.alerts.len() > 1))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join("\n\n----\n\n")
 }
 
-/// The plain-text body.
-#[must_use]
-pub fn body(queued: &Queued, public_url: &str) -> String {
+fn alert_text(queued: &Queued, public_url: &str, named: bool) -> String {
     let mut lines = Vec::new();
+    if named {
+        let status = match queued.status {
+            Notice::Firing => "FIRING",
+            Notice::Resolved => "RESOLVED",
+        };
+        lines.push(format!(
+            "{status}: {} ({})",
+            queued.rule_name,
+            other_labels(queued)
+        ));
+        lines.push(String::new());
+    }
     for name in ["summary", "description"] {
         if let Some(text) = queued.annotations.get(name) {
             lines.push(text.clone());
@@ -146,18 +164,18 @@ mod tests {
     #[test]
     fn subjects_say_the_status_severity_rule_and_group() {
         assert_eq!(
-            subject(&queued(Notice::Firing)),
+            subject(&Notification::single(queued(Notice::Firing))),
             "[FIRING:critical] cpu high (host=web-1)"
         );
         assert_eq!(
-            subject(&queued(Notice::Resolved)),
+            subject(&Notification::single(queued(Notice::Resolved))),
             "[RESOLVED] cpu high (host=web-1)"
         );
     }
 
     #[test]
     fn bodies_carry_the_summary_value_labels_and_links() {
-        let text = body(&queued(Notice::Resolved), "http://ld");
+        let text = body(&Notification::single(queued(Notice::Resolved)), "http://ld");
         assert!(text.starts_with("web-1 is hot\n"), "{text}");
         assert!(text.contains("Value: 97"), "{text}");
         assert!(
@@ -167,6 +185,23 @@ mod tests {
         assert!(text.contains("  host = web-1"), "{text}");
         assert!(text.contains("Rule: http://ld/alerts?rule=r1"), "{text}");
         assert!(text.contains("Dashboard: http://ld/d/d1"), "{text}");
+        let grouped = Notification {
+            group: Some(crate::storage::alerts::GroupKey {
+                contact: "ops".into(),
+                labels: [("alertname".to_owned(), "cpu high".to_owned())].into(),
+            }),
+            alerts: vec![queued(Notice::Firing), queued(Notice::Resolved)],
+        };
+        assert_eq!(
+            subject(&grouped),
+            "[FIRING:1 RESOLVED:1] alertname=cpu high"
+        );
+        let text = body(&grouped, "http://ld");
+        assert!(
+            text.starts_with("FIRING: cpu high (host=web-1)\n"),
+            "{text}"
+        );
+        assert!(text.contains("\n----\n\nRESOLVED: cpu high"), "{text}");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use app::alerts::{ContactKind, ContactPoint};
 use super::email::Mailer;
 pub use super::failure::{SendError, TIMEOUT};
 use super::{payload, sign};
-use crate::storage::alerts::Queued;
+use crate::storage::alerts::Notification;
 
 /// The first retry's delay; each later one doubles, up to [`MAX_BACKOFF_MS`].
 const FIRST_BACKOFF_MS: i64 = 1_000;
@@ -29,7 +29,7 @@ pub struct Channels<'a> {
     pub mail: Option<&'a Mailer>,
 }
 
-/// Sends `queued` (notification `id`) to `contact`; the receiver's status when it was 2xx
+/// Sends `notification` (id `id`) to `contact`; the receiver's status when it was 2xx
 /// (250, the relay's, for email).
 ///
 /// # Errors
@@ -37,7 +37,7 @@ pub struct Channels<'a> {
 pub async fn send(
     channels: Channels<'_>,
     contact: &ContactPoint,
-    queued: &Queued,
+    notification: &Notification,
     id: &str,
     public_url: &str,
 ) -> Result<u16, SendError> {
@@ -49,11 +49,11 @@ pub async fn send(
                     "no SMTP relay: start livedash with LIVEDASH_SMTP_URL to send email".into(),
                 )
             })?;
-            mailer.send(to, queued, id, public_url).await?;
+            mailer.send(to, notification, id, public_url).await?;
             return Ok(250);
         }
         ContactKind::Webhook { url, secret } => {
-            let body = serde_json::to_vec(&payload::webhook_body(queued, id, public_url))
+            let body = serde_json::to_vec(&payload::webhook_body(notification, id, public_url))
                 .map_err(|e| SendError::Unsendable(e.to_string()))?;
             let secret = secret
                 .as_deref()
@@ -71,13 +71,13 @@ pub async fn send(
         ContactKind::Alertmanager { url } => client
             .post(format!("{}/api/v2/alerts", url.trim_end_matches('/')))
             .json(&payload::alertmanager_body(
-                queued,
+                notification,
                 public_url,
                 app::clock::now_ms(),
             )),
         ContactKind::Slack { url } => client
             .post(url)
-            .json(&payload::slack_body(queued, public_url)),
+            .json(&payload::slack_body(notification, public_url)),
     };
     let response = request
         .send()

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use super::send::{self, SendError};
 use crate::alerts::context::Context;
 use crate::alerts::silences;
-use crate::storage::alerts::{Attempts, OutboxEntry, Queued};
+use crate::storage::alerts::{Attempts, GroupKey, GroupTiming, Notification, OutboxEntry, Queued};
 
 /// Most notifications read at once.
 const BATCH: usize = 64;
@@ -169,7 +169,6 @@ async fn read_loop(
     }
 }
 
-/// Delivers one entry (or holds it back for a silence), recording the outcome in Redis.
 /// A notification kept aside until a time, with what says whether it still applies then: its
 /// instance's count of transitions when it was queued.
 fn held(queued: &Queued) -> String {
@@ -182,36 +181,27 @@ fn held(queued: &Queued) -> String {
     .to_string()
 }
 
-/// Holds `entry` back until `until` (`why`: a silence, a mute timing): kept aside and sent
-/// then, unless its alert changed state meanwhile.
+/// Holds `alerts` back until `until` (`why`: a silence, a mute timing): each kept aside and
+/// sent then on its own (joining its group again, if its contact point groups), unless its
+/// alert changed state meanwhile. Holding is idempotent: an alert held twice is held once.
 async fn hold_back(
     context: &Context,
-    entry: &OutboxEntry,
+    alerts: &[&Queued],
     until: i64,
     why: &str,
-    now: i64,
-) -> Outcome {
-    let (id, queued) = (entry.id.clone(), &entry.queued);
-    let result = async {
+) -> Result<(), crate::storage::alerts::AlertError> {
+    for queued in alerts {
         context.store.hold(&held(queued), until).await?;
-        context.store.finish_notification(&id).await
+        tracing::info!(rule = %queued.rule_id, by = %why, "notification held back");
     }
-    .await;
-    match result {
-        Ok(()) => {
-            tracing::info!(%id, by = %why, "notification held back");
-            Outcome::Done(id)
-        }
-        Err(error) => {
-            tracing::warn!(%id, %error, "holding a notification back failed");
-            Outcome::Retry(id, now + 1_000)
-        }
-    }
+    Ok(())
 }
 
+/// Delivers one entry: the alerts a silence covers held back, the rest held back while its
+/// contact point is muted, moved into its group when the contact point groups, or sent; the
+/// outcome recorded in Redis.
 async fn deliver(context: &Context, http: &reqwest::Client, entry: &OutboxEntry) -> Outcome {
     let id = entry.id.clone();
-    let queued = &entry.queued;
     let now = app::clock::now_ms();
     let snapshot = context.rules.snapshot();
     let finish = |result: Result<(), crate::storage::alerts::AlertError>| {
@@ -219,15 +209,34 @@ async fn deliver(context: &Context, http: &reqwest::Client, entry: &OutboxEntry)
             tracing::warn!(%id, %error, "recording a delivered notification failed");
         }
     };
-    if let Some(silence) = silences::covering(&snapshot.config.silences, &queued.labels, now) {
-        let why = format!("silence {}", silence.id);
-        return hold_back(context, entry, silence.ends_ms, &why, now).await;
+    let retry = |error: crate::storage::alerts::AlertError| {
+        tracing::warn!(%id, %error, "setting a notification aside failed");
+        Outcome::Retry(id.clone(), now + 1_000)
+    };
+    let mut open = Vec::new();
+    for queued in &entry.notification.alerts {
+        match silences::covering(&snapshot.config.silences, &queued.labels, now) {
+            Some(silence) => {
+                let why = format!("silence {}", silence.id);
+                if let Err(error) = hold_back(context, &[queued], silence.ends_ms, &why).await {
+                    return retry(error);
+                }
+            }
+            None => open.push(queued),
+        }
     }
-    let Some(contact) = snapshot.config.contacts.get(&queued.contact) else {
+    if open.is_empty() {
+        finish(context.store.finish_notification(&id).await);
+        return Outcome::Done(id);
+    }
+    let Some(contact) = snapshot.config.contacts.get(entry.notification.contact()) else {
         let letter = dead_letter(
             entry,
             0,
-            format!("there is no contact point {:?} any more", queued.contact),
+            format!(
+                "there is no contact point {:?} any more",
+                entry.notification.contact()
+            ),
             now,
         );
         finish(context.store.bury(&letter).await);
@@ -238,19 +247,55 @@ async fn deliver(context: &Context, http: &reqwest::Client, entry: &OutboxEntry)
         .and_then(|windows| app::alerts::mute::muted_until(&windows, now));
     if let Some(until) = muted {
         let why = format!("mute timing of contact point {:?}", contact.name);
-        return hold_back(context, entry, until, &why, now).await;
+        if let Err(error) = hold_back(context, &open, until, &why).await {
+            return retry(error);
+        }
+        finish(context.store.finish_notification(&id).await);
+        return Outcome::Done(id);
     }
+    if let (None, [queued]) = (&entry.notification.group, open.as_slice())
+        && let Some(labels) = contact.group_of(&queued.labels)
+    {
+        let key = GroupKey {
+            contact: contact.name.clone(),
+            labels,
+        };
+        let timing = GroupTiming {
+            wait_ms: contact.group_wait_ms,
+            interval_ms: contact.group_interval(),
+        };
+        return match context
+            .store
+            .join_group(&key, queued, &id, timing, now)
+            .await
+        {
+            Ok(()) => Outcome::Done(id),
+            Err(error) => retry(error),
+        };
+    }
+    let notification = Notification {
+        group: entry.notification.group.clone(),
+        alerts: open.into_iter().cloned().collect(),
+    };
     let previous = context.store.attempts(&id).await.ok().flatten();
     let channels = send::Channels {
         http,
         mail: context.mailer.as_ref(),
     };
-    match send::send(channels, contact, queued, &id, &context.public_url).await {
+    match send::send(channels, contact, &notification, &id, &context.public_url).await {
         Ok(_) => {
-            crate::telemetry::metrics().notification_sent(now - queued.at_ms);
-            // Sent again after the repeat interval if the alert is still in the same state
-            // then (the release checks its count of transitions).
-            if queued.status == Notice::Firing
+            let oldest = notification
+                .alerts
+                .iter()
+                .map(|a| a.at_ms)
+                .min()
+                .unwrap_or(now);
+            crate::telemetry::metrics().notification_sent(now - oldest);
+            // An alert sent on its own is sent again after the repeat interval if it is still
+            // in the same state then (the release checks its count of transitions); a group
+            // is due again by its own schedule.
+            if let (None, [queued]) = (&notification.group, notification.alerts.as_slice())
+                && queued.status == Notice::Firing
                 && let Some(repeat_ms) = contact.repeat_ms
                 && let Err(error) = context.store.hold(&held(queued), now + repeat_ms).await
             {
@@ -287,11 +332,18 @@ async fn deliver(context: &Context, http: &reqwest::Client, entry: &OutboxEntry)
 }
 
 fn dead_letter(entry: &OutboxEntry, attempts: u32, error: String, now: i64) -> DeadLetter {
+    let notification = &entry.notification;
+    let mut rules: Vec<&str> = notification
+        .alerts
+        .iter()
+        .map(|a| a.rule_id.as_str())
+        .collect();
+    rules.dedup();
     DeadLetter {
         id: entry.id.clone(),
-        contact_point: entry.queued.contact.clone(),
-        rule_id: entry.queued.rule_id.clone(),
-        status: match entry.queued.status {
+        contact_point: notification.contact().to_owned(),
+        rule_id: rules.join(", "),
+        status: match notification.status() {
             Notice::Firing => "firing".into(),
             Notice::Resolved => "resolved".into(),
         },

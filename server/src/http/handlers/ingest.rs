@@ -168,6 +168,9 @@ async fn store_events(
         .map(|(_, event)| event)
         .collect();
     state.store.record_events(&kept, now).await?;
+    if !kept.is_empty() {
+        state.alerting.analytics_recorded();
+    }
     Ok(Stored {
         accepted: kept.len(),
         rejected,
@@ -196,10 +199,12 @@ pub async fn assign(
             name: "user_id",
             reason: "missing; give the id the user's events carry".into(),
         })?;
-        let variant = state
-            .store
-            .assign(&id, &user_id, params.expose.unwrap_or(true))
-            .await?;
+        let expose = params.expose.unwrap_or(true);
+        let variant = state.store.assign(&id, &user_id, expose).await?;
+        if expose {
+            // An exposure moves the experiment's sample ratio.
+            state.alerting.analytics_recorded();
+        }
         Ok::<_, AppError>(Json(
             json!({ "experiment": id, "user_id": user_id, "variant": variant }),
         ))

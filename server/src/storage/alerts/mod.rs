@@ -2,11 +2,12 @@
 //! transitions (one script: compare-and-set of the instance's version, history entry,
 //! notifications queued, deadline); the notification outbox with its consumer group, delivery
 //! attempts and dead letters; deadlines of time-driven edges; the processes that share the
-//! evaluation. Keys in [`super::keys`].
+//! evaluation; notifications grouped per contact point. Keys in [`super::keys`].
 
 mod config;
 mod deadlines;
 mod error;
+mod groups;
 mod history;
 mod instances;
 mod members;
@@ -15,9 +16,10 @@ mod scripts;
 
 pub use config::{AlertConfig, new_id, new_secret};
 pub use error::AlertError;
+pub use groups::GroupTiming;
 pub use instances::deadline_member;
 pub use instances::{StoredInstance, TransitionWrite};
-pub use outbox::{Attempts, OutboxEntry, Queued};
+pub use outbox::{Attempts, GroupKey, Notification, OutboxEntry, Queued};
 
 use super::Store;
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::AlertError;
 use crate::storage::Store;
 
-const GROUP: &str = "delivery";
+pub(super) const GROUP: &str = "delivery";
 
 /// A notification as queued: everything a receiver is sent, fixed at the transition.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -41,11 +41,59 @@ pub struct Queued {
     pub at_ms: i64,
 }
 
+/// Which notifications of a contact point go out together: the contact point and the values
+/// of the labels it groups by. Its JSON names the group in Redis.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct GroupKey {
+    pub contact: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// What one notification sends: one alert's transition (`group` absent), or the alerts of a
+/// group, those that changed since its last notification and those still firing.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Notification {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<GroupKey>,
+    pub alerts: Vec<Queued>,
+}
+
+impl Notification {
+    /// One alert's transition on its own.
+    #[must_use]
+    pub fn single(queued: Queued) -> Self {
+        Self {
+            group: None,
+            alerts: vec![queued],
+        }
+    }
+
+    /// The contact point it goes to.
+    #[must_use]
+    pub fn contact(&self) -> &str {
+        match (&self.group, self.alerts.first()) {
+            (Some(group), _) => &group.contact,
+            (None, Some(first)) => &first.contact,
+            (None, None) => "",
+        }
+    }
+
+    /// Firing while any of its alerts fires, as Alertmanager's payload says.
+    #[must_use]
+    pub fn status(&self) -> Notice {
+        if self.alerts.iter().any(|a| a.status == Notice::Firing) {
+            Notice::Firing
+        } else {
+            Notice::Resolved
+        }
+    }
+}
+
 /// An entry read from the outbox.
 #[derive(Clone, Debug)]
 pub struct OutboxEntry {
     pub id: String,
-    pub queued: Queued,
+    pub notification: Notification,
 }
 
 /// How delivering one notification has gone so far.
@@ -65,9 +113,16 @@ impl Store {
         entries
             .into_iter()
             .filter_map(|(id, fields)| {
-                let json = fields.into_iter().find(|(f, _)| f == "n")?.1;
-                match serde_json::from_str(&json) {
-                    Ok(queued) => Some(OutboxEntry { id, queued }),
+                // `n`: one alert's transition, queued by the transition itself; `g`: a group's
+                // notification, queued when the group was due.
+                let (field, json) = fields.into_iter().find(|(f, _)| f == "n" || f == "g")?;
+                let read = if field == "n" {
+                    serde_json::from_str(&json).map(Notification::single)
+                } else {
+                    serde_json::from_str(&json)
+                };
+                match read {
+                    Ok(notification) => Some(OutboxEntry { id, notification }),
                     Err(error) => {
                         tracing::warn!(%id, %error, "unreadable notification in the outbox; skipped");
                         None

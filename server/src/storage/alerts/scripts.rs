@@ -1,5 +1,5 @@
 //! The Lua scripts of alerting: a transition in one step, claiming due deadlines, releasing
-//! notifications a silence held back.
+//! notifications a silence held back, grouping notifications.
 
 use std::sync::LazyLock;
 
@@ -73,5 +73,84 @@ for _, member in ipairs(due) do
 end
 return queued
 ",
+    )
+});
+
+/// Adds a notification to its group, in one step with taking it out of the outbox: the group's
+/// alert (one field per instance: a later change replaces an earlier one not yet sent), and
+/// the group's next notification scheduled unless one is due sooner: after the group wait for
+/// a new group, otherwise a group interval after its last notification (or now, when that
+/// has passed). KEYS: groups zset, groups' last notification hash, the group's changes hash,
+/// outbox stream, attempts hash. ARGV: group member, instance field, notification JSON, now,
+/// group wait, group interval, outbox entry id, consumer group.
+pub(super) static GROUP_ADD: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+local now = tonumber(ARGV[4])
+local last = redis.call('HGET', KEYS[2], ARGV[1])
+local at = now + tonumber(ARGV[5])
+if last then at = math.max(now, tonumber(last) + tonumber(ARGV[6])) end
+redis.call('ZADD', KEYS[1], 'LT', at, ARGV[1])
+redis.call('XACK', KEYS[4], ARGV[8], ARGV[7])
+redis.call('XDEL', KEYS[4], ARGV[7])
+redis.call('HDEL', KEYS[5], ARGV[7])
+return 1
+",
+    )
+});
+
+/// Sends a due group: one notification with the changes since its last one and the alerts of
+/// the group still firing (those whose instance had no transition since; the others are
+/// dropped), queued in the outbox. Resolved alerts leave the group; while some fire, the group
+/// is due again after the repeat interval (if any). A group with nothing firing is forgotten.
+/// KEYS: groups zset, groups' last notification hash, the group's changes hash, the group's
+/// firing hash, outbox stream. ARGV: group member, now, repeat interval ('' none), instances
+/// key prefix. Returns how many alerts were sent, or -1 when the group was not due.
+pub(super) static GROUP_FLUSH: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r#"
+local now = tonumber(ARGV[2])
+local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not due or tonumber(due) > now then return -1 end
+local changes = redis.call('HGETALL', KEYS[3])
+local firing = redis.call('HGETALL', KEYS[4])
+local changed = {}
+for i = 1, #changes, 2 do changed[changes[i]] = true end
+local alerts = {}
+for i = 1, #firing, 2 do
+  if not changed[firing[i]] then
+    local alert = cjson.decode(firing[i + 1])
+    local current = redis.call('HGET', ARGV[4] .. alert['rule_id'], alert['group'])
+    if current and cjson.decode(current)['transitions'] == alert['transitions'] then
+      table.insert(alerts, firing[i + 1])
+    else
+      redis.call('HDEL', KEYS[4], firing[i])
+    end
+  end
+end
+for i = 1, #changes, 2 do
+  table.insert(alerts, changes[i + 1])
+  if cjson.decode(changes[i + 1])['status'] == 'firing' then
+    redis.call('HSET', KEYS[4], changes[i], changes[i + 1])
+  else
+    redis.call('HDEL', KEYS[4], changes[i])
+  end
+end
+redis.call('DEL', KEYS[3])
+if #alerts > 0 then
+  redis.call('XADD', KEYS[5], '*', 'g', '{"group":' .. ARGV[1] .. ',"alerts":[' .. table.concat(alerts, ',') .. ']}')
+  redis.call('HSET', KEYS[2], ARGV[1], now)
+end
+if redis.call('HLEN', KEYS[4]) == 0 then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  redis.call('HDEL', KEYS[2], ARGV[1])
+elseif ARGV[3] ~= '' then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+else
+  redis.call('ZREM', KEYS[1], ARGV[1])
+end
+return #alerts
+"#,
     )
 });

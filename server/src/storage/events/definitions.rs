@@ -166,11 +166,11 @@ impl Store {
         Ok(())
     }
 
-    pub(super) async fn funnel(&self, id: &str) -> Result<Funnel, AnalyticsError> {
+    pub(crate) async fn funnel(&self, id: &str) -> Result<Funnel, AnalyticsError> {
         self.definition(self.keys.funnels(), id, "funnel").await
     }
 
-    pub(super) async fn experiment(&self, id: &str) -> Result<Experiment, AnalyticsError> {
+    pub(crate) async fn experiment(&self, id: &str) -> Result<Experiment, AnalyticsError> {
         check_id(id).map_err(AnalyticsError::NotFound)?;
         self.definition(self.keys.experiments(), id, "experiment")
             .await

@@ -25,6 +25,12 @@ const HOUR_TIER: usize = 2;
 pub(super) const MINUTE_RANKING_SPAN_MS: i64 = 6 * 3_600_000;
 /// How long one-minute rankings are kept (hourly ones keep the 1-hour rollup retention).
 pub(super) const MINUTE_RANKING_RETENTION_MS: i64 = 2 * 86_400_000;
+/// Minutes in a day: a funnel's flow is kept in one hash per day.
+pub(super) const FLOW_MINUTES_PER_DAY: i64 = 1_440;
+/// How long a day of a funnel's flow is kept: a day's window compared with a week earlier,
+/// and a day to spare.
+const FLOW_KEPT_MS: i64 = 9 * 86_400_000;
+
 /// Most events of one user kept per funnel (the newest).
 const MAX_FUNNEL_EVENTS_PER_USER: usize = 1_000;
 
@@ -213,6 +219,9 @@ impl Store {
         let stored: Vec<Option<String>> = pipe.query_async(&mut self.connection()).await?;
         let mut pipe = redis::pipe();
         let mut step_increments = vec![0_i64; funnel.steps.len()];
+        // Steps reached, by the minute of the user's newest event (what funnel alert rules
+        // count over their windows).
+        let mut flow: HashMap<(i64, usize), i64> = HashMap::new();
         let mut gap_changes: HashMap<(usize, String), i64> = HashMap::new();
         for (user, state) in users.iter().zip(stored.chunks_exact(2)) {
             let mut recent: Vec<(i64, Vec<usize>)> = state[0]
@@ -249,6 +258,9 @@ impl Store {
             for increment in &mut step_increments[old_depth..outcome.depth] {
                 *increment += 1;
             }
+            for step in old_depth..outcome.depth {
+                *flow.entry((newest.div_euclid(60_000), step)).or_default() += 1;
+            }
             for (index, gap) in old_gaps.iter().enumerate() {
                 *gap_changes
                     .entry((index + 1, bin_name(*gap as f64)))
@@ -279,6 +291,17 @@ impl Store {
                     .arg(*increment)
                     .ignore();
             }
+        }
+        for ((minute, step), reached) in flow {
+            let day = self
+                .keys
+                .funnel_flow(&funnel.id, minute.div_euclid(FLOW_MINUTES_PER_DAY));
+            pipe.cmd("HINCRBY")
+                .arg(&day)
+                .arg(format!("{minute}:{step}"))
+                .arg(reached)
+                .ignore();
+            pipe.cmd("PEXPIRE").arg(&day).arg(FLOW_KEPT_MS).ignore();
         }
         for ((step, bin), change) in gap_changes {
             if change != 0 {

@@ -144,7 +144,7 @@ impl Store {
         })
     }
 
-    async fn experiment_report(
+    pub(crate) async fn experiment_report(
         &self,
         experiment: Experiment,
     ) -> Result<ExperimentReport, StorageError> {

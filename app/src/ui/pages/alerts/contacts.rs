@@ -18,6 +18,11 @@ pub(super) struct ContactForm {
     mute: RwSignal<String>,
     /// How often a firing alert is sent again (`4h`); once when empty.
     repeat: RwSignal<String>,
+    /// Labels whose alerts are sent together, comma-separated; each alert on its own when empty.
+    group_by: RwSignal<String>,
+    /// A new group's wait (`30s`) and the least time between a group's notifications (`5m`).
+    group_wait: RwSignal<String>,
+    group_interval: RwSignal<String>,
     /// A new webhook's secret, shown once.
     secret: RwSignal<Option<String>>,
     /// The last test notification: to whom, and how it went.
@@ -32,9 +37,27 @@ impl ContactForm {
             url: RwSignal::new(String::new()),
             mute: RwSignal::new(String::new()),
             repeat: RwSignal::new(String::new()),
+            group_by: RwSignal::new(String::new()),
+            group_wait: RwSignal::new(String::new()),
+            group_interval: RwSignal::new(String::new()),
             secret: RwSignal::new(None),
             tested: RwSignal::new(None),
         }
+    }
+}
+
+/// One text field of the contact point form, with its explanation on hover.
+#[component]
+fn Entry(
+    value: RwSignal<String>,
+    label: &'static str,
+    testid: &'static str,
+    placeholder: &'static str,
+    title: &'static str,
+) -> impl IntoView {
+    view! {
+        <input type="text" placeholder=placeholder aria-label=label title=title data-testid=testid
+            prop:value=move || value.get() on:input=move |event| value.set(event_target_value(&event)) />
     }
 }
 
@@ -51,6 +74,9 @@ pub(super) fn ContactPoints(
         url,
         mute,
         repeat,
+        group_by,
+        group_wait,
+        group_interval,
         secret,
         tested,
     } = form;
@@ -72,27 +98,43 @@ pub(super) fn ContactPoints(
                 secret: None,
             },
         };
+        // A duration field: absent when empty, the field named when it does not parse.
+        let duration = |field: &str, text: String| -> Result<Option<i64>, String> {
+            let text = text.trim();
+            if text.is_empty() {
+                return Ok(None);
+            }
+            crate::query::parse_duration_ms(text)
+                .map(Some)
+                .map_err(|problem| format!("{field}: {problem}"))
+        };
+        let durations = (
+            duration("repeat", repeat.get_untracked()),
+            duration("group wait", group_wait.get_untracked()),
+            duration("group interval", group_interval.get_untracked()),
+        );
+        let (repeat_ms, wait_ms, interval_ms) = match durations {
+            (Ok(repeat), Ok(wait), Ok(interval)) => (repeat, wait, interval),
+            (Err(problem), _, _) | (_, Err(problem), _) | (_, _, Err(problem)) => {
+                state.problem.set(Some(problem));
+                return;
+            }
+        };
         let contact = ContactPoint {
             name: name.get_untracked(),
             kind,
             send_resolved: true,
             mute: mute.get_untracked().trim().to_owned(),
-            repeat_ms: None,
-        };
-        let every = repeat.get_untracked();
-        let contact = if every.trim().is_empty() {
-            contact
-        } else {
-            match crate::query::parse_duration_ms(&every) {
-                Ok(ms) => ContactPoint {
-                    repeat_ms: Some(ms),
-                    ..contact
-                },
-                Err(problem) => {
-                    state.problem.set(Some(format!("repeat: {problem}")));
-                    return;
-                }
-            }
+            repeat_ms,
+            group_by: group_by
+                .get_untracked()
+                .split(',')
+                .map(str::trim)
+                .filter(|label| !label.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            group_wait_ms: wait_ms.unwrap_or(0),
+            group_interval_ms: interval_ms,
         };
         if let Some(AlertsAnswer::Contact(stored)) = state.report(
             ask(AlertsCall::SaveContact {
@@ -105,6 +147,9 @@ pub(super) fn ContactPoints(
             url.set(String::new());
             mute.set(String::new());
             repeat.set(String::new());
+            group_by.set(String::new());
+            group_wait.set(String::new());
+            group_interval.set(String::new());
             secret.set(match stored.kind {
                 ContactKind::Webhook { secret, .. } => secret,
                 _ => None,
@@ -150,14 +195,21 @@ pub(super) fn ContactPoints(
                     placeholder=move || if kind.get() == "email" { "ops@example.com, …" } else { "https://…" }
                     aria-label="Address" data-testid="contact-url"
                     prop:value=move || url.get() on:input=move |event| url.set(event_target_value(&event)) />
-                <input type="text" placeholder="Mute (UTC): Sat-Sun 00:00-24:00" aria-label="Mute timing (UTC)"
-                    title="Days and times (UTC) without notifications, e.g. Mon-Fri 22:00-06:00; Sat-Sun 00:00-24:00. What arrives meanwhile is sent when the window ends."
-                    data-testid="contact-mute"
-                    prop:value=move || mute.get() on:input=move |event| mute.set(event_target_value(&event)) />
-                <input type="text" placeholder="Repeat every (4h)" aria-label="Repeat interval"
-                    title="While an alert keeps firing, send it again this often; once when empty."
-                    data-testid="contact-repeat"
-                    prop:value=move || repeat.get() on:input=move |event| repeat.set(event_target_value(&event)) />
+                <Entry value=mute label="Mute timing (UTC)" testid="contact-mute"
+                    placeholder="Mute (UTC): Sat-Sun 00:00-24:00"
+                    title="Days and times (UTC) without notifications, e.g. Mon-Fri 22:00-06:00; Sat-Sun 00:00-24:00. What arrives meanwhile is sent when the window ends." />
+                <Entry value=repeat label="Repeat interval" testid="contact-repeat"
+                    placeholder="Repeat every (4h)"
+                    title="While an alert keeps firing, send it again this often; once when empty." />
+                <Entry value=group_by label="Group by labels" testid="contact-group-by"
+                    placeholder="Group by (service, alertname)"
+                    title="Alerts with the same values of these labels are sent together, in one notification that lists them; each alert on its own when empty." />
+                <Entry value=group_wait label="Group wait" testid="contact-group-wait"
+                    placeholder="Group wait (0s)"
+                    title="How long a new group's first notification waits for more alerts of the group; sent at once when empty." />
+                <Entry value=group_interval label="Group interval" testid="contact-group-interval"
+                    placeholder="Group interval (5m)"
+                    title="The least time between two notifications of a group; what changes meanwhile is sent together. Five minutes when empty." />
                 <button type="submit" class="button" data-testid="add-contact">"Add"</button>
             </form>
             {move || secret.get().map(|secret| view! {
@@ -173,7 +225,7 @@ pub(super) fn ContactPoints(
                 }
                 view! {
                     <div class="table-scroll"><table class="values" data-testid="contact-points">
-                        <thead><tr><th>"Name"</th><th>"Kind"</th><th>"Address"</th><th>"Muted (UTC)"</th><th>"Repeat"</th><th></th></tr></thead>
+                        <thead><tr><th>"Name"</th><th>"Kind"</th><th>"Address"</th><th>"Muted (UTC)"</th><th>"Repeat"</th><th>"Grouping"</th><th></th></tr></thead>
                         <tbody>
                             {list.into_iter().map(|contact| {
                                 let address = contact.address();
@@ -187,6 +239,7 @@ pub(super) fn ContactPoints(
                                         <td class="small"><code>{address}</code></td>
                                         <td class="small" data-testid="contact-muted">{if contact.mute.is_empty() { "–".to_owned() } else { contact.mute.clone() }}</td>
                                         <td class="small" data-testid="contact-repeats">{contact.repeat_ms.map_or_else(|| "–".to_owned(), |ms| crate::format::duration_ms(ms as f64))}</td>
+                                        <td class="small" data-testid="contact-grouping">{grouping(&contact)}</td>
                                         <td class="actions">
                                             <button type="button" class="button small secondary" data-testid="test-contact"
                                                 on:click=move |_| test.run(test_name.clone())>"Send test notification"</button>
@@ -205,4 +258,19 @@ pub(super) fn ContactPoints(
             }}
         </section>
     }
+}
+
+/// How a contact point groups its alerts, for the list: `by service, alertname · wait 30s ·
+/// every 5m`, or `–` when it sends each alert on its own.
+fn grouping(contact: &ContactPoint) -> String {
+    if contact.group_by.is_empty() {
+        return "–".to_owned();
+    }
+    let duration = |ms: i64| crate::format::duration_ms(ms as f64);
+    format!(
+        "by {} · wait {} · every {}",
+        contact.group_by.join(", "),
+        duration(contact.group_wait_ms),
+        duration(contact.group_interval())
+    )
 }

@@ -3,7 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::alerts::{Band, Condition, Handling, Line, Measure, Rule, Severity, Source};
+use crate::alerts::{
+    Band, Compare, Condition, ExperimentSignal, Handling, Line, Measure, Rule, Severity, Source,
+};
+use crate::model::EVENT_USERS_METRIC;
 use crate::query::{Aggregation, parse_duration_ms};
 use crate::ui::dashboard::range::duration_text;
 
@@ -12,6 +15,18 @@ use crate::ui::dashboard::range::duration_text;
 pub struct Draft {
     pub id: String,
     pub name: String,
+    /// What it watches: `metric`, `uniques` (unique users of an event, a metric rule on
+    /// their set series), `funnel` or `experiment`.
+    pub kind: String,
+    /// Unique users: the event (any when empty).
+    pub event: String,
+    /// A funnel: its id, the step (empty: the whole funnel) and what is compared.
+    pub funnel: String,
+    pub step: String,
+    pub compare: String,
+    /// An experiment: its id and what is watched.
+    pub experiment: String,
+    pub signal: String,
     pub selector: String,
     pub aggregation: String,
     pub window: String,
@@ -39,6 +54,13 @@ impl Default for Draft {
         Self {
             id: String::new(),
             name: String::new(),
+            kind: "metric".into(),
+            event: String::new(),
+            funnel: String::new(),
+            step: String::new(),
+            compare: "value".into(),
+            experiment: String::new(),
+            signal: "significance".into(),
             selector: String::new(),
             aggregation: "avg".into(),
             window: "5m".into(),
@@ -98,25 +120,10 @@ impl Draft {
     /// The form of a stored rule.
     #[must_use]
     pub fn of(rule: &Rule) -> Self {
-        let Source::Metric {
-            selector,
-            aggregation,
-            window_ms,
-            group_by,
-            measure,
-        } = &rule.source;
         let mut draft = Self {
             id: rule.id.clone(),
             name: rule.name.clone(),
-            selector: selector.clone(),
-            aggregation: Aggregation::NAMES
-                .iter()
-                .find(|(_, a)| a == aggregation)
-                .map_or("avg", |(name, _)| *name)
-                .into(),
-            window: duration_text(*window_ms),
-            group_by: group_by.join(", "),
-            change: *measure == Measure::Change,
+            window: duration_text(rule.source.window_ms()),
             pending: duration_text(rule.pending_ms),
             keep_firing: duration_text(rule.keep_firing_ms),
             no_data: handling_name(rule.no_data),
@@ -133,6 +140,7 @@ impl Draft {
             dashboard: rule.dashboard.clone(),
             ..Self::default()
         };
+        draft.source_of(&rule.source);
         let line = |line: &Option<Line>| {
             line.map_or((String::new(), String::new()), |line| {
                 (line.raise.to_string(), number_text(line.clear))
@@ -161,6 +169,124 @@ impl Draft {
             }
         }
         draft
+    }
+
+    /// The form's fields for what `source` watches.
+    fn source_of(&mut self, source: &Source) {
+        match source {
+            Source::Metric {
+                selector,
+                aggregation,
+                group_by,
+                measure,
+                ..
+            } => {
+                self.selector.clone_from(selector);
+                self.aggregation = Aggregation::NAMES
+                    .iter()
+                    .find(|(_, a)| a == aggregation)
+                    .map_or("avg", |(name, _)| *name)
+                    .into();
+                self.group_by = group_by.join(", ");
+                self.change = *measure == Measure::Change;
+                if let Some(event) = uniques_event(selector, *aggregation, group_by, *measure) {
+                    self.kind = "uniques".into();
+                    self.event = event;
+                }
+            }
+            Source::Funnel {
+                funnel,
+                step,
+                compare,
+                ..
+            } => {
+                self.kind = "funnel".into();
+                self.funnel.clone_from(funnel);
+                self.step = step.map(|s| s.to_string()).unwrap_or_default();
+                self.compare = match compare {
+                    Compare::Value => "value",
+                    Compare::WeekEarlier => "week_earlier",
+                }
+                .into();
+            }
+            Source::Experiment { experiment, signal } => {
+                self.kind = "experiment".into();
+                self.experiment.clone_from(experiment);
+                self.signal = match signal {
+                    ExperimentSignal::Significance => "significance",
+                    ExperimentSignal::SampleRatio => "sample_ratio",
+                }
+                .into();
+            }
+        }
+    }
+
+    /// What the form says the rule watches.
+    fn source(&self) -> Result<Source, String> {
+        let window = || parse_duration_ms(&self.window).map_err(|error| format!("window: {error}"));
+        match self.kind.as_str() {
+            "uniques" => {
+                let event = self.event.trim();
+                let selector = if event.is_empty() {
+                    EVENT_USERS_METRIC.to_owned()
+                } else {
+                    format!("{EVENT_USERS_METRIC}{{event={event:?}}}")
+                };
+                Ok(Source::Metric {
+                    selector,
+                    aggregation: Aggregation::Unique,
+                    window_ms: window()?,
+                    group_by: Vec::new(),
+                    measure: Measure::Value,
+                })
+            }
+            "funnel" => Ok(Source::Funnel {
+                funnel: self.funnel.clone(),
+                step: match self.step.trim() {
+                    "" => None,
+                    step => Some(
+                        step.parse()
+                            .map_err(|_| format!("step: {step:?} is not a step's number"))?,
+                    ),
+                },
+                window_ms: window()?,
+                compare: if self.compare == "week_earlier" {
+                    Compare::WeekEarlier
+                } else {
+                    Compare::Value
+                },
+            }),
+            "experiment" => Ok(Source::Experiment {
+                experiment: self.experiment.clone(),
+                signal: if self.signal == "sample_ratio" {
+                    ExperimentSignal::SampleRatio
+                } else {
+                    ExperimentSignal::Significance
+                },
+            }),
+            _ => Ok(Source::Metric {
+                selector: self.selector.trim().to_owned(),
+                aggregation: Aggregation::from_name(&self.aggregation).ok_or_else(|| {
+                    format!(
+                        "aggregation: {:?} is not one livedash knows",
+                        self.aggregation
+                    )
+                })?,
+                window_ms: window()?,
+                group_by: self
+                    .group_by
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|label| !label.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                measure: if self.change {
+                    Measure::Change
+                } else {
+                    Measure::Value
+                },
+            }),
+        }
     }
 
     /// The rule the form describes.
@@ -253,28 +379,7 @@ impl Draft {
         Ok(Rule {
             id: self.id.clone(),
             name: self.name.trim().to_owned(),
-            source: Source::Metric {
-                selector: self.selector.trim().to_owned(),
-                aggregation: Aggregation::from_name(&self.aggregation).ok_or_else(|| {
-                    format!(
-                        "aggregation: {:?} is not one livedash knows",
-                        self.aggregation
-                    )
-                })?,
-                window_ms: duration("window", &self.window)?,
-                group_by: self
-                    .group_by
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|label| !label.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-                measure: if self.change {
-                    Measure::Change
-                } else {
-                    Measure::Value
-                },
-            },
+            source: self.source()?,
             condition,
             pending_ms: optional_duration("pending period", &self.pending)?,
             keep_firing_ms: optional_duration("keep firing for", &self.keep_firing)?,
@@ -287,5 +392,90 @@ impl Draft {
             dashboard: self.dashboard.clone(),
             paused: false,
         })
+    }
+}
+
+/// The event whose unique users a metric rule counts, when it is such a rule: `unique` over
+/// the users' set series of one event (or of all), one instance, the value itself.
+fn uniques_event(
+    selector: &str,
+    aggregation: Aggregation,
+    group_by: &[String],
+    measure: Measure,
+) -> Option<String> {
+    if aggregation != Aggregation::Unique || !group_by.is_empty() || measure != Measure::Value {
+        return None;
+    }
+    let parsed = crate::query::Selector::parse(selector).ok()?;
+    if parsed.name != EVENT_USERS_METRIC {
+        return None;
+    }
+    match parsed.matchers.as_slice() {
+        [] => Some(String::new()),
+        [matcher] if matcher.label == "event" && matcher.op == crate::query::MatchOp::Equal => {
+            Some(matcher.value.clone())
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_source_goes_through_the_form_and_back() {
+        let mut draft = Draft {
+            name: "signups".into(),
+            kind: "uniques".into(),
+            event: "signup".into(),
+            window: "1h".into(),
+            op: "below".into(),
+            critical: ("50".into(), String::new()),
+            ..Draft::default()
+        };
+        let rule = draft.rule().unwrap();
+        assert_eq!(
+            rule.source,
+            Source::Metric {
+                selector: "event_users{event=\"signup\"}".into(),
+                aggregation: Aggregation::Unique,
+                window_ms: 3_600_000,
+                group_by: Vec::new(),
+                measure: Measure::Value,
+            }
+        );
+        assert_eq!(Draft::of(&rule).kind, "uniques");
+        assert_eq!(Draft::of(&rule).event, "signup");
+        draft.kind = "funnel".into();
+        draft.funnel = "f1".into();
+        draft.step = "2".into();
+        draft.compare = "week_earlier".into();
+        let rule = draft.rule().unwrap();
+        assert_eq!(
+            rule.source,
+            Source::Funnel {
+                funnel: "f1".into(),
+                step: Some(2),
+                window_ms: 3_600_000,
+                compare: Compare::WeekEarlier,
+            }
+        );
+        let back = Draft::of(&rule);
+        assert_eq!((back.kind.as_str(), back.step.as_str()), ("funnel", "2"));
+        draft.step = "two".into();
+        assert!(draft.rule().unwrap_err().starts_with("step: "));
+        draft.kind = "experiment".into();
+        draft.experiment = "new-checkout".into();
+        draft.signal = "sample_ratio".into();
+        let rule = draft.rule().unwrap();
+        assert_eq!(
+            rule.source,
+            Source::Experiment {
+                experiment: "new-checkout".into(),
+                signal: ExperimentSignal::SampleRatio,
+            }
+        );
+        assert_eq!(Draft::of(&rule).signal, "sample_ratio");
     }
 }

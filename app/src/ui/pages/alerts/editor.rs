@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use super::draft::Draft;
 use super::shared::{PageState, ask, labels_text, when};
 use crate::alerts::ContactPoint;
-use crate::alerts::api::{AlertsAnswer, AlertsCall, Preview, PreviewRequest};
+use crate::alerts::api::{AlertsAnswer, AlertsCall, Preview, PreviewRequest, Watchable};
 use crate::alerts::machine::State;
 use crate::ui::shared::browser::browser_task;
 
@@ -31,7 +31,7 @@ fn Text(
     }
 }
 
-/// A choice among options of the draft.
+/// A choice among fixed options of the draft.
 #[component]
 fn Choice(
     draft: RwSignal<Draft>,
@@ -41,16 +41,13 @@ fn Choice(
     get: fn(&Draft) -> String,
     set: fn(&mut Draft, String),
 ) -> impl IntoView {
-    view! {
-        <label class="field">
-            <span>{label}</span>
-            <select data-testid=testid
-                prop:value=move || draft.with(get)
-                on:change=move |event| draft.update(|d| set(d, event_target_value(&event)))>
-                {options.iter().map(|(value, text)| view! { <option value=*value>{*text}</option> }).collect_view()}
-            </select>
-        </label>
-    }
+    let options = Signal::stored(
+        options
+            .iter()
+            .map(|(value, text)| ((*value).to_owned(), (*text).to_owned()))
+            .collect::<Vec<_>>(),
+    );
+    view! { <Picker draft label testid options get set /> }
 }
 
 const AGGREGATIONS: &[(&str, &str)] = &[
@@ -67,6 +64,50 @@ const AGGREGATIONS: &[(&str, &str)] = &[
     ("p95", "p95"),
     ("p99", "p99"),
 ];
+
+const KINDS: &[(&str, &str)] = &[
+    ("metric", "a metric"),
+    ("uniques", "unique users of an event"),
+    ("funnel", "a funnel's conversion"),
+    ("experiment", "an experiment"),
+];
+
+const COMPARES: &[(&str, &str)] = &[
+    ("value", "the conversion (0 to 1)"),
+    (
+        "week_earlier",
+        "its change against a week earlier (-0.2: a fifth lower)",
+    ),
+];
+
+const SIGNALS: &[(&str, &str)] = &[
+    ("significance", "each variant's always-valid p-value"),
+    ("sample_ratio", "its sample ratio's p-value (mismatch)"),
+];
+
+/// A choice among options that change with the page's data (`options`: value, text).
+#[component]
+fn Picker(
+    draft: RwSignal<Draft>,
+    label: &'static str,
+    testid: &'static str,
+    options: Signal<Vec<(String, String)>>,
+    get: fn(&Draft) -> String,
+    set: fn(&mut Draft, String),
+) -> impl IntoView {
+    view! {
+        <label class="field">
+            <span>{label}</span>
+            <select data-testid=testid
+                prop:value=move || draft.with(get)
+                on:change=move |event| draft.update(|d| set(d, event_target_value(&event)))>
+                {move || options.get().into_iter().map(|(value, text)| view! {
+                    <option value=value.clone() selected=draft.with(get) == value>{text}</option>
+                }).collect_view()}
+            </select>
+        </label>
+    }
+}
 
 const CONDITIONS: &[(&str, &str)] = &[
     ("above", "is above"),
@@ -87,8 +128,47 @@ pub(super) fn RuleEditor(
     draft: Draft,
     state: PageState,
     contacts: Signal<Vec<ContactPoint>>,
+    analytics: Signal<Watchable>,
 ) -> impl IntoView {
     let draft = RwSignal::new(draft);
+    // A new funnel or experiment rule starts on the first there is.
+    Effect::new(move |_| {
+        analytics.with(|defined| {
+            let first_funnel = defined.funnels.first().map(|f| f.0.clone());
+            let first_experiment = defined.experiments.first().map(|e| e.0.clone());
+            draft.update(|d| {
+                if d.funnel.is_empty() {
+                    d.funnel = first_funnel.unwrap_or_default();
+                }
+                if d.experiment.is_empty() {
+                    d.experiment = first_experiment.unwrap_or_default();
+                }
+            });
+        });
+    });
+    let funnels = Signal::derive(move || {
+        analytics.with(|defined| {
+            defined
+                .funnels
+                .iter()
+                .map(|(id, name, _)| (id.clone(), name.clone()))
+                .collect()
+        })
+    });
+    let steps = Signal::derive(move || {
+        let chosen = draft.with(|d| d.funnel.clone());
+        let mut steps = vec![(String::new(), "the whole funnel".to_owned())];
+        analytics.with(|defined| {
+            if let Some((_, _, events)) = defined.funnels.iter().find(|f| f.0 == chosen) {
+                for (index, event) in events.iter().enumerate().skip(1) {
+                    steps.push((index.to_string(), format!("into step {index}: {event}")));
+                }
+            }
+        });
+        steps
+    });
+    let experiments = Signal::derive(move || analytics.with(|defined| defined.experiments.clone()));
+    let kind = move || draft.with(|d| d.kind.clone());
     let preview = RwSignal::new(None::<Preview>);
     let problem = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -150,15 +230,51 @@ pub(super) fn RuleEditor(
             <form class="rule-form" on:submit=move |event| { event.prevent_default(); save.run(()); }>
                 <div class="form-grid">
                     <Text draft label="Name" testid="rule-name" get=|d| d.name.clone() set=|d, v| d.name = v placeholder="CPU high" />
-                    <Text draft label="Series (selector)" testid="rule-selector" get=|d| d.selector.clone() set=|d, v| d.selector = v placeholder="cpu{host=~\"web-.*\"}" />
-                    <Choice draft label="Combined as" testid="rule-aggregation" options=AGGREGATIONS get=|d| d.aggregation.clone() set=|d, v| d.aggregation = v />
-                    <Text draft label="Over the last" testid="rule-window" get=|d| d.window.clone() set=|d, v| d.window = v placeholder="5m" />
-                    <Text draft label="One alert per (labels)" testid="rule-group-by" get=|d| d.group_by.clone() set=|d, v| d.group_by = v placeholder="host" />
-                    <label class="check">
-                        <input type="checkbox" data-testid="rule-change" prop:checked=move || draft.with(|d| d.change)
-                            on:change=move |event| draft.update(|d| d.change = event_target_checked(&event)) />
-                        <span>"Compare its change against the window before (rate of change)"</span>
-                    </label>
+                    <Choice draft label="Watch" testid="rule-kind" options=KINDS get=|d| d.kind.clone() set=|d, v| d.kind = v />
+                </div>
+                {move || match kind().as_str() {
+                    "uniques" => view! {
+                        <div class="form-grid">
+                            <Text draft label="Event (any when empty)" testid="rule-event" get=|d| d.event.clone() set=|d, v| d.event = v placeholder="signup" />
+                            <Text draft label="Over the last" testid="rule-window" get=|d| d.window.clone() set=|d, v| d.window = v placeholder="1h" />
+                        </div>
+                    }.into_any(),
+                    "funnel" => view! {
+                        <div class="form-grid">
+                            <Picker draft label="Funnel" testid="rule-funnel" options=funnels get=|d| d.funnel.clone() set=|d, v| { d.funnel = v; d.step.clear(); } />
+                            <Picker draft label="Conversion of" testid="rule-step" options=steps get=|d| d.step.clone() set=|d, v| d.step = v />
+                            <Text draft label="Over the last (up to a day)" testid="rule-window" get=|d| d.window.clone() set=|d, v| d.window = v placeholder="1h" />
+                            <Choice draft label="Compare" testid="rule-compare" options=COMPARES get=|d| d.compare.clone() set=|d, v| d.compare = v />
+                        </div>
+                        {move || funnels.with(Vec::is_empty).then(|| view! {
+                            <p class="note">"No funnels yet: make one on the Analytics page."</p>
+                        })}
+                    }.into_any(),
+                    "experiment" => view! {
+                        <div class="form-grid">
+                            <Picker draft label="Experiment" testid="rule-experiment" options=experiments get=|d| d.experiment.clone() set=|d, v| d.experiment = v />
+                            <Choice draft label="Watch its" testid="rule-signal" options=SIGNALS get=|d| d.signal.clone() set=|d, v| d.signal = v />
+                        </div>
+                        <p class="note">
+                            "Always-valid p-values stay valid however often they are looked at, so an alert on one (below 0.05, say) "
+                            "is safe; a sample-ratio p-value below 0.001 means users are lost or counted twice in some variant."
+                        </p>
+                    }.into_any(),
+                    _ => view! {
+                        <div class="form-grid">
+                            <Text draft label="Series (selector)" testid="rule-selector" get=|d| d.selector.clone() set=|d, v| d.selector = v placeholder="cpu{host=~\"web-.*\"}" />
+                            <Choice draft label="Combined as" testid="rule-aggregation" options=AGGREGATIONS get=|d| d.aggregation.clone() set=|d, v| d.aggregation = v />
+                            <Text draft label="Over the last" testid="rule-window" get=|d| d.window.clone() set=|d, v| d.window = v placeholder="5m" />
+                            <Text draft label="One alert per (labels)" testid="rule-group-by" get=|d| d.group_by.clone() set=|d, v| d.group_by = v placeholder="host" />
+                            <label class="check">
+                                <input type="checkbox" data-testid="rule-change" prop:checked=move || draft.with(|d| d.change)
+                                    on:change=move |event| draft.update(|d| d.change = event_target_checked(&event)) />
+                                <span>"Compare its change against the window before (rate of change)"</span>
+                            </label>
+                        </div>
+                    }.into_any(),
+                }}
+                <div class="form-grid">
                     <Choice draft label="Alert when the value" testid="rule-op" options=CONDITIONS get=|d| d.op.clone() set=|d, v| d.op = v />
                 </div>
                 {move || match op().as_str() {
@@ -259,7 +375,8 @@ fn PreviewView(preview: Preview) -> impl IntoView {
                     if instances == 1 { "" } else { "s" },
                 )}
             </p>
-            {(instances == 0).then(|| view! { <p class="empty">"No series match the selector in that time."</p> })}
+            {preview.note.clone().map(|note| view! { <p class="note" data-testid="preview-note">{note}</p> })}
+            {(instances == 0).then(|| view! { <p class="empty">"Nothing to replay: no series match the selector, or no data, in that time."</p> })}
             <div class="preview-rows">
                 {preview.instances.into_iter().take(50).map(|instance| {
                     // Segments of the timeline: each state from its transition to the next.

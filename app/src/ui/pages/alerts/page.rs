@@ -84,11 +84,14 @@ pub fn AlertsPage() -> impl IntoView {
     }
     // The rule editor's contact points, kept apart so that the editor outlives reloads.
     let contacts = RwSignal::new(Vec::new());
+    let analytics = RwSignal::new(crate::alerts::api::Watchable::default());
     Effect::new(move |_| {
         if let Some(Ok(overview)) = overview.get() {
             contacts.set(overview.contact_points);
+            analytics.set(overview.analytics);
         }
     });
+    let analytics = analytics.into();
     let contacts: Signal<Vec<crate::alerts::ContactPoint>> = contacts.into();
     let contact_form = contacts::ContactForm::new();
     let ready = RwSignal::new(false);
@@ -111,7 +114,7 @@ pub fn AlertsPage() -> impl IntoView {
 
             </section>
             {move || state.editing.get().map(|draft| view! {
-                <editor::RuleEditor draft state contacts />
+                <editor::RuleEditor draft state contacts analytics />
             })}
             // Drawn in the browser only: the lists change with every alert, and the server's
             // drawing would be stale (or differ) by the time the page hydrates.

@@ -153,13 +153,12 @@ pub(super) fn Rules(rules: Vec<RuleView>, state: PageState) -> impl IntoView {
                                 let rule = view.rule.clone();
                                 let id = rule.id.clone();
                                 let row_id = rule.id.clone();
-                                let crate::alerts::Source::Metric { selector, .. } = &rule.source;
-                                let selector = selector.clone();
+                                let query = view.query.clone();
                                 view! {
                                     <tr data-testid="alert-rule" data-rule=row_id>
                                         <td><StateBadge state=view.state /></td>
                                         <td>{rule.name.clone()}</td>
-                                        <td><code>{selector}</code></td>
+                                        <td><code>{query}</code></td>
                                         <td class="small">{condition_text(&view)}</td>
                                         <td class="num">{format!("{} / {}", view.firing, view.instances)}</td>
                                         <td class="actions">
