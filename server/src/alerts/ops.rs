@@ -162,13 +162,7 @@ impl Alerting {
         let stored = self.store().put_rule(rule).await?;
         // Its instances start afresh: what dashboards show of the old ones goes.
         if let Some((instances, before)) = before {
-            super::state_series::clear(
-                &self.context.writer,
-                &before,
-                &instances,
-                app::clock::now_ms(),
-            )
-            .await;
+            self.clear_states(&before, &instances).await;
         }
         self.changed().await?;
         Ok(stored)
@@ -182,14 +176,18 @@ impl Alerting {
         let before = self.store().rule(id).await?;
         let instances = self.instance_states(id).await?;
         self.store().delete_rule(id).await?;
-        super::state_series::clear(
-            &self.context.writer,
-            &before,
-            &instances,
-            app::clock::now_ms(),
-        )
-        .await;
+        self.clear_states(&before, &instances).await;
         self.changed().await
+    }
+
+    /// Sets the state series of `rule`'s instances that were not normal to normal.
+    async fn clear_states(
+        &self,
+        rule: &Rule,
+        instances: &[(std::collections::BTreeMap<String, String>, State)],
+    ) {
+        super::state_series::clear(&self.context.writer, rule, instances, app::clock::now_ms())
+            .await;
     }
 
     /// The funnels and experiments rules may watch.
