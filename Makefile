@@ -18,7 +18,7 @@ NODE_MODULES := end2end/node_modules/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: help check run demo test build site server tools test-tools lint unit clients e2e fuzz fuzz-build fuzz-smoke fault-test soak trace-browser bench-live bench-alerts bench-ingest bench-events bench-ingest-memory bench-storage bench-browser screenshots clean
+.PHONY: help check run demo test build site server tools test-tools lint unit test-cluster clients e2e fuzz fuzz-build fuzz-smoke fault-test soak trace-browser bench-live bench-alerts bench-ingest bench-events bench-ingest-memory bench-storage bench-browser screenshots clean
 
 ## help: list the targets, and what each does
 help:
@@ -104,7 +104,13 @@ tools: $(NODE_MODULES)
 	@command -v redis-server >/dev/null \
 		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y redis-server; }
 
-## test-tools: Chromium for the Playwright tests, Python's venv for the client check,
+# Installing nginx must not leave a system nginx running: the tests start their own. Debian's
+# packages start their service unless policy-rc.d refuses.
+NO_SERVICE_START := printf '\#!/bin/sh\nexit 101\n' | $(SUDO) tee /usr/sbin/policy-rc.d >/dev/null \
+	&& $(SUDO) chmod +x /usr/sbin/policy-rc.d &&
+
+## test-tools: Chromium for the Playwright tests, Python's venv for the client check, nginx (two
+## livedash processes behind it in a Playwright test),
 ## Prometheus (promtool and a server scrape livedash's /metrics), Alertmanager (alerts are
 ## posted to a real one) and cargo-fuzz, if missing
 test-tools:
@@ -113,6 +119,9 @@ test-tools:
 		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends prometheus; }
 	@command -v prometheus-alertmanager >/dev/null \
 		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends prometheus-alertmanager; }
+	@command -v nginx >/dev/null || command -v /usr/sbin/nginx >/dev/null \
+		|| { $(SUDO) apt-get update && $(NO_SERVICE_START) $(SUDO) apt-get install -y --no-install-recommends nginx; \
+			$(SUDO) rm -f /usr/sbin/policy-rc.d; }
 	@command -v chromium >/dev/null \
 		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 	@python3 -c 'import venv, ensurepip' 2>/dev/null \
@@ -134,9 +143,21 @@ lint:
 PYENV := target/clients-venv
 
 ## unit: Rust unit and integration tests (they start their own redis-server on free ports, and
-## an SMTP server from the Python environment)
+## an SMTP server from the Python environment); the integration tests run again on a one-node
+## Redis Cluster, which refuses every cross-slot command, and a subset on three masters
 unit: $(PYENV)/.installed
 	cargo test --release -p app -p server
+	LIVEDASH_TEST_TOPOLOGY=cluster1 cargo test --release -p server --tests
+	LIVEDASH_TEST_TOPOLOGY=cluster3 cargo test --release -p server $(CLUSTER3_SUBSET)
+
+# What `make unit` runs on three masters (`make test-cluster` runs every suite there).
+# (`tests/cluster.rs` starts clusters of its own whatever the topology, so it runs once.)
+CLUSTER3_SUBSET := --test processes --test live_push --test live_path --test share_links --test analytics
+
+## test-cluster: every integration suite on a three-master Redis Cluster, and the failover and
+## resharding tests
+test-cluster: $(PYENV)/.installed
+	LIVEDASH_TEST_TOPOLOGY=cluster3 cargo test --release -p server --tests
 
 ## clients: third-party client libraries (pinned in server/tests/clients) write to the release build
 clients: $(PYENV)/.installed

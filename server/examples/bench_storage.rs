@@ -52,7 +52,7 @@ async fn main() {
             .collect();
         store.write_now(&batch).await.unwrap();
     }
-    let memory = |key: &str, connection: &mut redis::Connection| -> u64 {
+    let memory = |key: &str, connection: &mut server::testing::TestConnection| -> u64 {
         redis::cmd("MEMORY")
             .arg("USAGE")
             .arg(key)

@@ -19,7 +19,8 @@
 //! - [`config`]: environment variables, parsed once at start-up, and the settings types.
 //! - [`failure`]: the one classification of failures (invalid, not found, conflict,
 //!   unavailable, internal) from which every answer's status is derived.
-//! - [`testing`] (feature `testing`): a throwaway `redis-server` for tests and benchmarks.
+//! - [`testing`] (feature `testing`): a throwaway `redis-server` or Redis Cluster for tests and
+//!   benchmarks.
 //!
 //! # Dependency rule
 //!

@@ -66,7 +66,7 @@ impl StoredPoints {
 
 /// A field of Redis's `INFO <section>`.
 pub fn redis_info(
-    connection: &mut redis::Connection,
+    connection: &mut server::testing::TestConnection,
     section: &str,
     field: &str,
 ) -> Option<String> {
@@ -78,7 +78,7 @@ pub fn redis_info(
         .map(|value| value.trim().to_owned())
 }
 
-pub fn redis_used_memory(connection: &mut redis::Connection) -> Option<u64> {
+pub fn redis_used_memory(connection: &mut server::testing::TestConnection) -> Option<u64> {
     redis_info(connection, "memory", "used_memory")?
         .parse()
         .ok()

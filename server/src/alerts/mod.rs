@@ -69,7 +69,7 @@ impl Alerting {
     /// notifications start with `settings.public_url`. Redis need not be there yet: the rules are read, and the outbox's consumer group made, once it is.
     #[must_use]
     pub fn start(
-        client: redis::Client,
+        redis: crate::storage::RedisTarget,
         store: Store,
         writer: crate::storage::writer::Writer,
         hub: &Hub,
@@ -114,7 +114,7 @@ impl Alerting {
             context.clone(),
             engine.clone(),
         )));
-        tasks.push(tokio::spawn(deliver::worker::run(context.clone(), client)));
+        tasks.push(tokio::spawn(deliver::worker::run(context.clone(), redis)));
         tasks.push(tokio::spawn(keepalive::run(context.clone())));
         tasks.push(tokio::spawn(heartbeat::run(
             context.clone(),

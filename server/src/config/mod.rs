@@ -5,12 +5,14 @@
 mod error;
 mod parse;
 pub mod proxies;
+mod redis;
 mod settings;
 mod types;
 pub mod variables;
 
 pub use app::query::parse_duration_ms;
 pub use error::ConfigError;
+pub use redis::{ClusterMode, RedisSource};
 pub use settings::{
     AlertSettings, DEFAULT_MAX_QUERY_KEYS, DEFAULT_MAX_QUERY_POINTS, EventSettings, QueryLimits,
     SeriesLimits,
@@ -22,5 +24,5 @@ pub use types::{
     DEFAULT_MAX_BATCH_SAMPLES, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_SERIES,
     DEFAULT_MAX_SERIES_PER_METRIC, DEFAULT_RATE_LIMIT, DEFAULT_REDIS_SERVER,
     DEFAULT_SELF_METRICS_MS, DEFAULT_SITE_ROOT, DEFAULT_SOCKETS_PER_ADDRESS, DEFAULT_STATSD_ADDR,
-    IngestLimits, LimitsConfig, LiveConfig, MIN_ADMIN_TOKEN_CHARS, RedisSource, Retention, TIERS,
+    IngestLimits, LimitsConfig, LiveConfig, MIN_ADMIN_TOKEN_CHARS, Retention, TIERS,
 };

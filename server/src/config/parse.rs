@@ -4,6 +4,7 @@ use app::query::parse_duration_ms;
 
 use super::error::ConfigError;
 use super::proxies::TrustedProxies;
+use super::redis::RedisSource;
 use super::settings::{
     AlertSettings, DEFAULT_SMTP_FROM, EventSettings, QueryLimits, SeriesLimits, SmtpSettings,
 };
@@ -14,8 +15,7 @@ use super::types::{
     DEFAULT_MAX_BATCH_SAMPLES, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_SERIES,
     DEFAULT_MAX_SERIES_PER_METRIC, DEFAULT_RATE_LIMIT, DEFAULT_REDIS_SERVER,
     DEFAULT_SELF_METRICS_MS, DEFAULT_SITE_ROOT, DEFAULT_SOCKETS_PER_ADDRESS, DEFAULT_STATSD_ADDR,
-    IngestLimits, LimitsConfig, LiveConfig, MIN_ADMIN_TOKEN_CHARS, RETENTION_VARIABLES,
-    RedisSource, Retention,
+    IngestLimits, LimitsConfig, LiveConfig, MIN_ADMIN_TOKEN_CHARS, RETENTION_VARIABLES, Retention,
 };
 
 impl Config {
@@ -33,22 +33,13 @@ impl Config {
     /// The first variable that is set to something unusable.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
-        let addr = parse(
+        let addr: std::net::SocketAddr = parse(
             "LIVEDASH_ADDR",
             get("LIVEDASH_ADDR").unwrap_or_else(|| DEFAULT_ADDR.into()),
         )?;
+        let cluster_mode = get("LIVEDASH_REDIS_CLUSTER");
         let redis = match get("REDIS_URL") {
-            Some(url) => {
-                redis::Client::open(url.as_str()).map_err(|error| ConfigError {
-                    variable: "REDIS_URL",
-                    value: url.clone(),
-                    reason: format!(
-                        "{error}; expected redis://[user:password@]host[:port][/db] or \
-                         redis+unix:///path"
-                    ),
-                })?;
-                RedisSource::External { url }
-            }
+            Some(urls) => super::redis::external(&urls, cluster_mode)?,
             None => RedisSource::Managed {
                 executable: get("LIVEDASH_REDIS_SERVER")
                     .unwrap_or_else(|| DEFAULT_REDIS_SERVER.into())
@@ -313,6 +304,8 @@ impl Config {
             None => TrustedProxies::default(),
         };
         Ok(Self {
+            redis_wait_replicas: super::redis::wait_replicas(get("LIVEDASH_REDIS_WAIT_REPLICAS"))?,
+            instance: super::redis::instance(get("LIVEDASH_INSTANCE"), addr.port()),
             addr,
             redis,
             key_prefix,
@@ -646,7 +639,8 @@ mod tests {
         assert_eq!(
             config.redis,
             RedisSource::External {
-                url: "redis://10.0.0.5:6380/2".into()
+                urls: vec!["redis://10.0.0.5:6380/2".into()],
+                mode: super::super::ClusterMode::Auto,
             }
         );
         assert_eq!(config.key_prefix, "prod:");

@@ -1,11 +1,11 @@
 //! The configuration's types, each with the defaults livedash runs with when nothing is set.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use app::query::parse_duration_ms;
 
 use super::proxies::TrustedProxies;
+use super::redis::RedisSource;
 use super::settings::{AlertSettings, EventSettings, QueryLimits, SeriesLimits};
 
 /// Default listen address.
@@ -86,20 +86,6 @@ impl Default for Retention {
     }
 }
 
-/// Where Redis comes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RedisSource {
-    /// A server someone else runs, from `REDIS_URL`.
-    External { url: String },
-    /// A `redis-server` child that livedash starts, supervises and stops.
-    Managed {
-        /// The executable to run.
-        executable: PathBuf,
-        /// Its data directory.
-        data_dir: PathBuf,
-    },
-}
-
 /// Everything livedash reads from its environment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -107,6 +93,10 @@ pub struct Config {
     pub addr: SocketAddr,
     /// Which Redis to use.
     pub redis: RedisSource,
+    /// Replicas that must hold a write before it is acknowledged.
+    pub redis_wait_replicas: u32,
+    /// This process's name in its own metrics.
+    pub instance: String,
     /// Prefix of every Redis key and channel.
     pub key_prefix: String,
     /// Directory holding `pkg/` (WASM, JS, CSS) and the public assets.

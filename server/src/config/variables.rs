@@ -20,7 +20,22 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "REDIS_URL",
         default: "unset",
-        meaning: "Redis to use (`redis://[user:pass@]host[:port][/db]`, `redis+unix:///path`); unset starts a managed `redis-server`",
+        meaning: "Redis to use (`redis://[user:pass@]host[:port][/db]`, `redis+unix:///path`), or the seed nodes of a Redis Cluster separated by commas (database 0 only); unset starts a managed `redis-server`",
+    },
+    Variable {
+        name: "LIVEDASH_REDIS_CLUSTER",
+        default: "`auto`",
+        meaning: "whether `REDIS_URL` is a Redis Cluster: `auto` asks the first seed that answers (`INFO cluster`), `on`, or `off`",
+    },
+    Variable {
+        name: "LIVEDASH_REDIS_WAIT_REPLICAS",
+        default: "`0`",
+        meaning: "replicas that must hold a metrics write before it is acknowledged (Redis `WAIT`, up to 1 s, else 503): with 1 or more, a master that fails over keeps every acknowledged point; with 0, the last writes before a failover can be lost (Redis replicates asynchronously)",
+    },
+    Variable {
+        name: "LIVEDASH_INSTANCE",
+        default: "host name and port",
+        meaning: "this process's name among several on one Redis: the `instance` label of its own metrics (the process id replaces the port when the port is 0)",
     },
     Variable {
         name: "LIVEDASH_DATA_DIR",

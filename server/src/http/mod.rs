@@ -8,6 +8,7 @@ pub mod backend;
 pub mod body;
 pub mod error;
 pub mod handlers;
+pub mod idempotency;
 pub mod json_body;
 pub mod query_params;
 pub mod rate_limit;

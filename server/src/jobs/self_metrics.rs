@@ -1,7 +1,8 @@
 //! livedash's own metrics, recorded like any other series at a fixed interval, and the
 //! "Overview" dashboard of them that exists from the first start.
 //!
-//! Series (label `instance`: the process's listen address, so several processes stay apart):
+//! Series (label `instance`: the process's name, `LIVEDASH_INSTANCE`, so several processes stay
+//! apart):
 //! `livedash_points_stored_total` (counter: points written through the group-commit writer,
 //! these included), `livedash_live_viewers` and `livedash_live_queries` (gauges),
 //! `livedash_redis_latency_ms` (histogram of `PING` round trips), `livedash_memory_bytes`

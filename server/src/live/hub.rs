@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use super::feed::{Command, FeedHandle, Home, Matcher, Member, Routed};
 use super::outbox::Outbox;
 use crate::config::LiveConfig;
+use crate::storage::RedisTarget;
 use crate::storage::changes::{Notice, parse_published};
 use crate::storage::{SeriesId, StorageError, Store};
 
@@ -210,7 +211,7 @@ impl Hub {
     /// Starts the subscriber task on `channel`; it runs until `shutdown` is cancelled.
     #[must_use]
     pub fn start(
-        client: redis::Client,
+        redis: RedisTarget,
         channel: String,
         store: Store,
         config: LiveConfig,
@@ -230,7 +231,7 @@ impl Hub {
             next_watch: AtomicU64::new(1),
             tap: std::sync::OnceLock::new(),
         });
-        let task = tokio::spawn(subscribe_loop(client, channel, shared.clone()));
+        let task = tokio::spawn(subscribe_loop(redis, channel, shared.clone()));
         (Self { shared }, task)
     }
 
@@ -460,15 +461,18 @@ async fn route(shared: &Shared, cursor: Cursor, notice: Notice) -> Result<(), St
     Ok(())
 }
 
-async fn subscribe_loop(client: redis::Client, channel: String, shared: Arc<Shared>) {
+async fn subscribe_loop(redis: RedisTarget, channel: String, shared: Arc<Shared>) {
     let revocations = shared.store.keys().revocations();
     let mut backoff = MIN_BACKOFF;
     // The last notice routed; `None` until the first subscription.
     let mut routed: Option<Cursor> = None;
     loop {
+        let node = redis.subscriber();
         let subscribed = tokio::select! {
             () = shared.shutdown.cancelled() => return,
-            subscribed = subscribe(&client, [&channel, &revocations]) => subscribed,
+            // Classic publications reach every node of a cluster: any node will do, and one
+            // that failed is left for the next.
+            subscribed = subscribe(&node, [&channel, &revocations]) => subscribed,
         };
         let pubsub = match subscribed {
             Ok(pubsub) => pubsub,

@@ -13,7 +13,8 @@ use crate::config::{Config, RedisSource};
 use crate::http::state::AppState;
 use crate::live::Hub;
 use crate::runtime::managed_redis::{ManagedRedis, ManagedRedisError};
-use crate::storage::{Keys, StorageError, Store};
+use crate::storage::layout::ClaimError;
+use crate::storage::{Keys, RedisTarget, StorageError, Store};
 
 /// The name of the built WASM/JS/CSS under `pkg/` (`livedash.js`, `livedash_bg.wasm`, …).
 pub const OUTPUT_NAME: &str = "livedash";
@@ -41,6 +42,9 @@ pub enum StartError {
     /// The alerting provisioning file cannot be used.
     #[error("{0}")]
     AlertsFile(String),
+    /// Another process on this Redis keeps its keys differently.
+    #[error(transparent)]
+    Layout(#[from] crate::storage::layout::LayoutMismatch),
 }
 
 /// A started livedash: Redis connected (or launched), the live hub running, ready to serve.
@@ -84,22 +88,33 @@ impl Livedash {
                 data_dir,
             } => Some(ManagedRedis::start(executable, data_dir).await?),
         };
-        let url = match (&config.redis, &managed) {
-            (_, Some(managed)) => managed.url().to_owned(),
-            (RedisSource::External { url }, None) => url.clone(),
+        let redis = match (&config.redis, &managed) {
+            (_, Some(managed)) => RedisTarget::single(managed.url())?,
+            (RedisSource::External { urls, mode }, None) => RedisTarget::open(urls, *mode).await?,
             (RedisSource::Managed { .. }, None) => unreachable!("a managed source starts Redis"),
         };
-        let client = redis::Client::open(url).map_err(StorageError::from)?;
+        if redis.is_cluster() {
+            tracing::info!("Redis is a cluster: commands go to the node of their slot");
+        }
         let keys = Keys::new(config.key_prefix.clone());
         let channel = keys.live_channel();
-        let store = Store::new(client.clone(), keys, config.retention)?
+        let store = Store::new(&redis, keys, config.retention)?
             .with_resume_window(config.live.resume_window_ms)
             .with_series_limits(config.limits.series)
+            .with_wait_replicas(config.redis_wait_replicas)
             .with_query_limits(config.limits.query)
             .with_event_settings(config.events.clone());
         match store.ping().await {
             Ok(latency) => tracing::info!(?latency, "connected to Redis"),
             Err(error) => tracing::warn!(%error, "Redis is not answering yet; will keep trying"),
+        }
+        match store.claim_layout().await {
+            Ok(()) => {}
+            Err(ClaimError::Mismatch(mismatch)) => return Err(mismatch.into()),
+            // Claimed once Redis answers, by the renewal below.
+            Err(ClaimError::Storage(error)) => {
+                tracing::debug!(%error, "the key layout is claimed once Redis answers");
+            }
         }
         let live = match config.live.threads {
             Some(threads) => Some((
@@ -110,7 +125,7 @@ impl Livedash {
         };
         let shutdown = CancellationToken::new();
         let (hub, hub_task) = Hub::start(
-            client.clone(),
+            redis.clone(),
             channel,
             live.as_ref()
                 .map_or_else(|| store.clone(), |(_, store)| store.clone()),
@@ -119,7 +134,10 @@ impl Livedash {
         );
         let (writer, writer_task) =
             crate::storage::writer::Writer::start(store.clone(), shutdown.clone());
-        let mut tasks = vec![hub_task];
+        let mut tasks = vec![
+            hub_task,
+            tokio::spawn(renew_layout(store.clone(), shutdown.clone())),
+        ];
         let mut alert_settings = config.alerts.clone();
         alert_settings.public_url = Some(config.alerts.public_url.clone().unwrap_or_else(|| {
             if config.addr.ip().is_unspecified() {
@@ -129,7 +147,7 @@ impl Livedash {
             }
         }));
         let (alerting, alert_tasks) = crate::alerts::Alerting::start(
-            client,
+            redis,
             store.clone(),
             writer.clone(),
             &hub,
@@ -159,7 +177,7 @@ impl Livedash {
                 store.clone(),
                 writer.clone(),
                 hub.clone(),
-                config.addr.to_string(),
+                config.instance.clone(),
                 std::time::Duration::from_millis(interval_ms.unsigned_abs()),
                 shutdown.clone(),
             )));
@@ -283,6 +301,21 @@ impl Livedash {
             managed.stop().await;
         }
         Ok(())
+    }
+}
+
+/// Keeps this process's claim on the key layout while it runs (see `storage::layout`).
+async fn renew_layout(store: Store, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(crate::storage::layout::RENEW_EVERY) => {}
+        }
+        match store.claim_layout().await {
+            Ok(()) => {}
+            Err(ClaimError::Mismatch(mismatch)) => tracing::error!(%mismatch, "key layout"),
+            Err(ClaimError::Storage(error)) => tracing::debug!(%error, "renewing the key layout"),
+        }
     }
 }
 

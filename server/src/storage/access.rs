@@ -13,6 +13,7 @@ use app::auth::{
 use serde::{Deserialize, Serialize};
 
 use super::keys::{random_hex, secret_id};
+use super::slots::Batch;
 use super::{StorageError, Store};
 
 /// How long a browser stays signed in.
@@ -138,16 +139,11 @@ impl Store {
             last_used_at: None,
         };
         let json = serde_json::to_string(&info).expect("tokens encode as JSON");
-        let mut pipe = redis::pipe();
-        pipe.cmd("SET")
-            .arg(self.keys.token(&info.id))
-            .arg(json)
-            .ignore();
-        pipe.cmd("SADD")
-            .arg(self.keys.tokens())
-            .arg(&info.id)
-            .ignore();
-        let () = pipe.query_async(&mut self.connection()).await?;
+        let connection = self.connection();
+        let mut batch = Batch::new(&connection);
+        batch.ignored("SET", &self.keys.token(&info.id)).arg(json);
+        batch.ignored("SADD", &self.keys.tokens()).arg(&info.id);
+        let () = batch.query(&connection).await?;
         Ok(info)
     }
 
@@ -226,25 +222,22 @@ impl Store {
             .arg(self.keys.token_sessions(id))
             .query_async(&mut self.connection())
             .await?;
-        let mut pipe = redis::pipe();
-        pipe.cmd("SREM").arg(self.keys.tokens()).arg(id).ignore();
-        pipe.cmd("HDEL")
-            .arg(self.keys.token_last_used())
-            .arg(id)
-            .ignore();
-        pipe.cmd("DEL").arg(self.keys.token_sessions(id)).ignore();
+        let connection = self.connection();
+        let mut batch = Batch::new(&connection);
+        batch.ignored("SREM", &self.keys.tokens()).arg(id);
+        batch.ignored("HDEL", &self.keys.token_last_used()).arg(id);
+        batch.ignored("DEL", &self.keys.token_sessions(id));
         for session in &sessions {
-            pipe.cmd("DEL").arg(self.keys.session(session)).ignore();
-            pipe.cmd("SREM")
-                .arg(self.keys.sessions())
-                .arg(session)
-                .ignore();
+            batch.ignored("DEL", &self.keys.session(session));
+            batch.ignored("SREM", &self.keys.sessions()).arg(session);
         }
-        pipe.cmd("PUBLISH")
+        let () = batch.query(&connection).await?;
+        // Published once the deletions are done (on a cluster they may be on other nodes).
+        let _: i64 = redis::cmd("PUBLISH")
             .arg(self.keys.revocations())
             .arg(token_revocation(id))
-            .ignore();
-        let () = pipe.query_async(&mut self.connection()).await?;
+            .query_async(&mut connection.clone())
+            .await?;
         if removed == 0 {
             return Err(missing());
         }
@@ -276,24 +269,22 @@ impl Store {
         };
         let json = serde_json::to_string(&record).expect("sessions encode as JSON");
         let key = self.keys.session(&record.info.id);
-        let mut pipe = redis::pipe();
-        pipe.cmd("SET")
-            .arg(&key)
+        let connection = self.connection();
+        let mut batch = Batch::new(&connection);
+        batch
+            .ignored("SET", &key)
             .arg(json)
             .arg("PXAT")
-            .arg(record.info.expires_at)
-            .ignore();
-        pipe.cmd("SADD")
-            .arg(self.keys.sessions())
-            .arg(&record.info.id)
-            .ignore();
+            .arg(record.info.expires_at);
+        batch
+            .ignored("SADD", &self.keys.sessions())
+            .arg(&record.info.id);
         if let Some(token) = &record.info.token_id {
-            pipe.cmd("SADD")
-                .arg(self.keys.token_sessions(token))
-                .arg(&record.info.id)
-                .ignore();
+            batch
+                .ignored("SADD", &self.keys.token_sessions(token))
+                .arg(&record.info.id);
         }
-        let () = pipe.query_async(&mut self.connection()).await?;
+        let () = batch.query(&connection).await?;
         Ok(NewSession { secret, record })
     }
 
@@ -361,20 +352,22 @@ impl Store {
             Some(json) => self.decode(&key, &json)?,
             None => return Err(missing()),
         };
-        let mut pipe = redis::pipe();
-        pipe.cmd("DEL").arg(&key).ignore();
-        pipe.cmd("SREM").arg(self.keys.sessions()).arg(id).ignore();
+        let connection = self.connection();
+        let mut batch = Batch::new(&connection);
+        batch.ignored("DEL", &key);
+        batch.ignored("SREM", &self.keys.sessions()).arg(id);
         if let Some(token) = &record.info.token_id {
-            pipe.cmd("SREM")
-                .arg(self.keys.token_sessions(token))
-                .arg(id)
-                .ignore();
+            batch
+                .ignored("SREM", &self.keys.token_sessions(token))
+                .arg(id);
         }
-        pipe.cmd("PUBLISH")
+        let () = batch.query(&connection).await?;
+        // Published once the deletions are done (on a cluster they may be on other nodes).
+        let _: i64 = redis::cmd("PUBLISH")
             .arg(self.keys.revocations())
             .arg(session_revocation(id))
-            .ignore();
-        let () = pipe.query_async(&mut self.connection()).await?;
+            .query_async(&mut connection.clone())
+            .await?;
         Ok(())
     }
 
@@ -441,11 +434,12 @@ impl Store {
         if ids.is_empty() {
             return Ok((ids, Vec::new()));
         }
-        let mut pipe = redis::pipe();
+        let connection = self.connection();
+        let mut batch = Batch::new(&connection);
         for id in &ids {
-            pipe.cmd("GET").arg(record(id));
+            batch.cmd("GET", &record(id));
         }
-        let stored = pipe.query_async(&mut self.connection()).await?;
+        let stored = batch.query(&connection).await?;
         Ok((ids, stored))
     }
 

@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use app::model::{MetricKind, Observation, Observed, SeriesKey};
 
 use super::{SeriesId, SeriesLimits, StorageError, Store};
+use crate::storage::slots::Batch;
 
 /// Largest magnitude of a value livedash stores. Sums of any realistic number of such values
 /// (a counter's running total, a bucket's sum, a sum across series) stay far below `f64::MAX`,
@@ -234,10 +235,11 @@ impl Store {
         kind_unknown: &[usize],
         unregistered: Option<&[usize]>,
     ) -> Result<Lookup, StorageError> {
-        let mut pipe = redis::pipe();
+        let connection = self.connection();
+        let mut batch = Batch::new(&connection);
         for &group in kind_unknown {
-            pipe.cmd("HGET")
-                .arg(self.keys.meta(&groups[group].1))
+            batch
+                .cmd("HGET", &self.keys.meta(&groups[group].1))
                 .arg("kind");
         }
         let unregistered = unregistered.unwrap_or_default();
@@ -249,17 +251,16 @@ impl Store {
             .map(|&group| groups[group].0.0.name.as_str())
             .collect();
         if !unregistered.is_empty() {
-            let stored = pipe.cmd("HMGET").arg(self.keys.catalog());
+            let stored = batch.cmd("HMGET", &self.keys.catalog());
             for &group in unregistered {
                 stored.arg(groups[group].1.as_str());
             }
-            pipe.cmd("HLEN").arg(self.keys.catalog());
+            batch.cmd("HLEN", &self.keys.catalog());
             for name in &names {
-                pipe.cmd("SCARD").arg(self.keys.name_index(name));
+                batch.cmd("SCARD", &self.keys.name_index(name));
             }
         }
-        let mut connection = self.connection();
-        let replies: Vec<redis::Value> = pipe.query_async(&mut connection).await?;
+        let replies: Vec<redis::Value> = batch.query(&connection).await?;
         let corrupt = |error: redis::ParsingError| StorageError::Corrupt {
             key: self.keys.catalog(),
             reason: format!("reading series before a write: {error}"),

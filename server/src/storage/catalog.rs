@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::query::{CompiledSelector, MAX_QUERY_SERIES, QueryError};
 use super::{SeriesId, StorageError, Store};
+use crate::storage::slots::Batch;
 
 /// Most entries one catalog answer holds.
 pub const MAX_CATALOG_LIMIT: usize = 1_000;
@@ -187,14 +188,12 @@ impl Store {
         if names.is_empty() {
             return Ok((Vec::new(), true));
         }
-        let mut pipe = redis::pipe();
+        let connection = self.connection();
+        let mut batch = Batch::new(&connection);
         for name in &names {
-            pipe.cmd("SMEMBERS").arg(self.keys.name_index(name));
+            batch.cmd("SMEMBERS", &self.keys.name_index(name));
         }
-        let sets: Vec<Vec<String>> = pipe
-            .query_async(&mut self.connection())
-            .await
-            .map_err(StorageError::from)?;
+        let sets: Vec<Vec<String>> = batch.query(&connection).await?;
         let total: usize = sets.iter().map(Vec::len).sum();
         if total > MAX_NAME_PATTERN_SERIES {
             return Err(QueryError::OverLimit(format!(

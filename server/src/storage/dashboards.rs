@@ -13,7 +13,7 @@ use crate::failure::{Classify, Failure};
 /// KEYS: versions hash, log list. ARGV: base version, dashboard JSON, version info JSON.
 /// Returns {1, ''} when saved, {0, current version info JSON or ''} when the base is not current.
 /// (The list entry is another key, in another cluster slot, so it is written after.)
-const SAVE_LUA: &str = r"
+const SAVE_LUA: &str = r"#!lua
 local current = redis.call('LLEN', KEYS[2])
 if current ~= tonumber(ARGV[1]) then
   return {0, redis.call('LINDEX', KEYS[2], -1) or ''}
@@ -24,10 +24,19 @@ return {1, ''}
 ";
 
 /// The current version's content, or nil. KEYS: versions hash, log list.
-const CURRENT_LUA: &str = r"
+const CURRENT_LUA: &str = r"#!lua
 local current = redis.call('LLEN', KEYS[2])
 if current == 0 then return false end
 return redis.call('HGET', KEYS[1], current)
+";
+
+/// Sets a dashboard's listing unless it lists a newer version already. KEYS: the listing
+/// hash. ARGV: dashboard id, version, listing JSON. Returns 1 when set.
+const LISTING_LUA: &str = r"#!lua
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current and cjson.decode(current)['version'] >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
 ";
 
 /// What dashboard storage can fail with.
@@ -380,11 +389,14 @@ impl Store {
             saved_at: info.saved_at,
             widgets: dashboard.widgets.len(),
         };
-        let _: () = redis::cmd("HSET")
-            .arg(self.keys.dashboards())
+        // Two processes saving one dashboard one after the other may write its listing in the
+        // other order: the listing only ever moves to a newer version.
+        let _: i64 = redis::Script::new(LISTING_LUA)
+            .key(self.keys.dashboards())
             .arg(&dashboard.id)
+            .arg(info.version)
             .arg(to_json(&listed))
-            .query_async(&mut self.connection())
+            .invoke_async(&mut self.connection())
             .await?;
         Ok(SaveOutcome::Saved { version: info })
     }

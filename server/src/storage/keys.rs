@@ -131,6 +131,10 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     text
 }
 
+/// How long a series remembers that a request with an idempotency key stored points in it
+/// (key `<series base>i:<token>`): a retry within it stores nothing twice.
+pub const IDEMPOTENCY_MS: i64 = 10 * 60_000;
+
 /// Rollup buckets per chunk key (5 760 bytes when full).
 pub const CHUNK_BUCKETS: i64 = 120;
 /// Bytes of one rollup bucket record in a chunk.
@@ -381,6 +385,18 @@ impl Keys {
     #[must_use]
     pub fn demo_history(&self) -> String {
         format!("{}demo:history", self.prefix)
+    }
+
+    /// The key layout the processes on this prefix share (see the `layout` module).
+    #[must_use]
+    pub fn layout(&self) -> String {
+        format!("{}layout", self.prefix)
+    }
+
+    /// The prefix of every key.
+    #[must_use]
+    pub fn prefix(&self) -> &str {
+        &self.prefix
     }
 
     /// The catalog of every series.

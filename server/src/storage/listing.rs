@@ -5,13 +5,15 @@ use app::model::{CurrentValue, MetricKind, SeriesKey};
 
 use super::error::StorageError;
 use super::keys::SeriesId;
+use super::slots::Batch;
 use super::store::Store;
 
 /// How many catalog entries one `HSCAN` step asks for.
 const CATALOG_SCAN_COUNT: usize = 1000;
 
 impl Store {
-    /// The catalog entries of `ids` (series that are not in the catalog are left out).
+    /// The catalog entries of `ids` (series that are not in the catalog are left out), in
+    /// the order of `ids`. Entries read once are remembered: they never change.
     ///
     /// # Errors
     /// Redis failed, or holds a catalog entry livedash did not write.
@@ -19,23 +21,34 @@ impl Store {
         &self,
         ids: &[SeriesId],
     ) -> Result<Vec<(SeriesId, SeriesKey)>, StorageError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
+        let (known, unknown) = self.cache.keys_of(ids);
+        if unknown.is_empty() {
+            return Ok(known);
         }
         let mut connection = self.connection.clone();
         let mut command = redis::cmd("HMGET");
         command.arg(self.keys.catalog());
-        for id in ids {
+        for id in &unknown {
             command.arg(id.as_str());
         }
         let entries: Vec<Option<String>> = command.query_async(&mut connection).await?;
-        let mut found = Vec::with_capacity(ids.len());
-        for (id, entry) in ids.iter().zip(entries) {
+        let mut read = Vec::with_capacity(unknown.len());
+        for (id, entry) in unknown.into_iter().zip(entries) {
             if let Some(json) = entry {
-                found.push((id.clone(), self.parse_catalog_entry(id.as_str(), &json)?));
+                let key = self.parse_catalog_entry(id.as_str(), &json)?;
+                read.push((id, key));
             }
         }
-        Ok(found)
+        self.cache.remember_keys(&read);
+        if known.is_empty() {
+            return Ok(read);
+        }
+        let mut found: std::collections::HashMap<SeriesId, SeriesKey> =
+            known.into_iter().chain(read).collect();
+        Ok(ids
+            .iter()
+            .filter_map(|id| Some((id.clone(), found.remove(id)?)))
+            .collect())
     }
 
     fn parse_catalog_entry(&self, id: &str, json: &str) -> Result<SeriesKey, StorageError> {
@@ -96,10 +109,10 @@ impl Store {
         series.sort_by(|a, b| a.1.cmp(&b.1));
         series.truncate(MAX_LISTED_SERIES);
 
-        let mut pipe = redis::pipe();
+        let mut batch = Batch::new(&connection);
         for (id, _) in &series {
-            pipe.cmd("HMGET")
-                .arg(self.keys.meta(id))
+            batch
+                .cmd("HMGET", &self.keys.meta(id))
                 .arg("ts")
                 .arg("v")
                 .arg("kind");
@@ -107,33 +120,28 @@ impl Store {
         let stored: Vec<(Option<i64>, Option<String>, Option<String>)> = if series.is_empty() {
             Vec::new()
         } else {
-            pipe.query_async(&mut connection).await?
+            batch.query(&connection).await?
         };
         // A set has no single latest value: it lists its distinct members of the last minutes.
         let now = app::clock::now_ms();
         let recent_minutes: Vec<i64> = (0..app::model::SET_LISTING_MINUTES)
             .map(|back| now - now.rem_euclid(60_000) - back * 60_000)
             .collect();
-        let mut distinct = redis::pipe();
-        let mut sets = 0;
+        // Each series' buckets share its slot: one PFCOUNT counts them.
+        let mut distinct = Batch::new(&connection);
         for ((id, _), (_, _, kind)) in series.iter().zip(&stored) {
             if kind.as_deref() == Some(MetricKind::Set.as_str()) {
-                distinct.cmd("PFCOUNT").arg(
-                    recent_minutes
-                        .iter()
-                        .map(|start| self.keys.set_bucket(id, "1m", *start))
-                        .collect::<Vec<_>>(),
-                );
-                sets += 1;
+                let keys: Vec<String> = recent_minutes
+                    .iter()
+                    .map(|start| self.keys.set_bucket(id, "1m", *start))
+                    .collect();
+                distinct.routed_by("PFCOUNT", &keys[0]).arg(keys);
             }
         }
-        let mut distinct: std::vec::IntoIter<u64> = if sets == 0 {
+        let mut distinct: std::vec::IntoIter<u64> = if distinct.is_empty() {
             Vec::new().into_iter()
         } else {
-            distinct
-                .query_async::<Vec<u64>>(&mut connection)
-                .await?
-                .into_iter()
+            distinct.query::<Vec<u64>>(&connection).await?.into_iter()
         };
         let mut values = Vec::with_capacity(series.len());
         for ((id, key), (ts, value, kind)) in series.into_iter().zip(stored) {

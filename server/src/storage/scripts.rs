@@ -11,12 +11,15 @@ const WRITE_LUA: &str = include_str!("write.lua");
 /// only the series and its points (processes with the same configuration share the script).
 pub(super) fn write_script(retention: Retention) -> String {
     use std::fmt::Write as _;
+    // The shebang has Redis refuse a key of another slot than the declared ones, on a cluster:
+    // the rule that all keys of a series share its hash tag is checked, not assumed.
     let mut script = format!(
-        "local RAW_KEEP, RAW_CHUNK, LN_GAMMA, CHUNK_BUCKETS = {}, {}, {}, {}\nlocal TIERS = {{\n",
+        "#!lua\nlocal RAW_KEEP, RAW_CHUNK, LN_GAMMA, CHUNK_BUCKETS, IDEMPOTENCY_MS = {}, {}, {}, {}, {}\nlocal TIERS = {{\n",
         retention.raw_ms,
         keys::RAW_CHUNK_MS,
         sketch::LN_GAMMA,
         keys::CHUNK_BUCKETS,
+        keys::IDEMPOTENCY_MS,
     );
     for ((name, width), keep) in TIERS.iter().zip(retention.tiers_ms) {
         let field = keys::open_bucket_field(name);
@@ -35,7 +38,7 @@ pub(super) fn write_script(retention: Retention) -> String {
 }
 
 /// Appends to the log and publishes in one step: the published text is `<id> <notice>`.
-const APPEND_LUA: &str = r"
+const APPEND_LUA: &str = r"#!lua
 local id = redis.call('XADD', KEYS[1], 'MINID', '~', ARGV[2], '*', 'n', ARGV[3])
 redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[3])
 return id
@@ -43,7 +46,7 @@ return id
 
 /// Reads entries after a cursor, with the newest id trimming removed (so a reader can tell
 /// whether entries it needed are gone).
-const READ_LUA: &str = r"
+const READ_LUA: &str = r"#!lua
 local deleted = '0-0'
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local info = redis.call('XINFO', 'STREAM', KEYS[1])

@@ -8,6 +8,7 @@ use app::query::Selector;
 
 use super::dashboards::DashboardError;
 use super::keys::{random_hex, secret_id};
+use super::slots::Batch;
 use super::{StorageError, Store};
 
 /// What a link that no longer works says, wherever it is used.
@@ -105,16 +106,16 @@ impl Store {
         };
         let json = serde_json::to_string(&link).expect("share links encode as JSON");
         let key = self.keys.share_link(&link.id);
-        let mut pipe = redis::pipe();
-        pipe.cmd("SET").arg(&key).arg(json).ignore();
+        let connection = self.connection();
+        let mut batch = Batch::new(&connection);
+        batch.ignored("SET", &key).arg(json);
         if let Some(at) = link.expires_at {
-            pipe.cmd("PEXPIREAT").arg(&key).arg(at).ignore();
+            batch.ignored("PEXPIREAT", &key).arg(at);
         }
-        pipe.cmd("SADD")
-            .arg(self.keys.dashboard_shares(dashboard))
-            .arg(&link.id)
-            .ignore();
-        let () = pipe.query_async(&mut self.connection()).await?;
+        batch
+            .ignored("SADD", &self.keys.dashboard_shares(dashboard))
+            .arg(&link.id);
+        let () = batch.query(&connection).await?;
         Ok(CreatedShareLink { token, link })
     }
 
@@ -129,14 +130,15 @@ impl Store {
             .query_async(&mut self.connection())
             .await?;
         // One round trip for every link; a missing one has expired.
-        let mut pipe = redis::pipe();
+        let connection = self.connection();
+        let mut batch = Batch::new(&connection);
         for id in &ids {
-            pipe.cmd("GET").arg(self.keys.share_link(id));
+            batch.cmd("GET", &self.keys.share_link(id));
         }
         let stored: Vec<Option<String>> = if ids.is_empty() {
             Vec::new()
         } else {
-            pipe.query_async(&mut self.connection()).await?
+            batch.query(&connection).await?
         };
         let mut links = Vec::new();
         let mut expired = Vec::new();
@@ -243,17 +245,20 @@ impl Store {
         if link.dashboard != dashboard {
             return Err(missing());
         }
-        let mut pipe = redis::pipe();
-        pipe.cmd("DEL").arg(self.keys.share_link(id)).ignore();
-        pipe.cmd("SREM")
-            .arg(self.keys.dashboard_shares(dashboard))
-            .arg(id)
-            .ignore();
-        pipe.cmd("PUBLISH")
+        let connection = self.connection();
+        let mut batch = Batch::new(&connection);
+        batch.ignored("DEL", &self.keys.share_link(id));
+        batch
+            .ignored("SREM", &self.keys.dashboard_shares(dashboard))
+            .arg(id);
+        let () = batch.query(&connection).await?;
+        // Published once the link is gone (on a cluster the deletion may be on another node):
+        // every process closes the link's sockets, and a reconnect finds no link.
+        let _: i64 = redis::cmd("PUBLISH")
             .arg(self.keys.revocations())
             .arg(id)
-            .ignore();
-        let () = pipe.query_async(&mut self.connection()).await?;
+            .query_async(&mut connection.clone())
+            .await?;
         Ok(())
     }
 

@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use app::model::MetricKind;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::error::StorageError;
 use super::keys::{Keys, SeriesId};
 use super::scripts::{change_scripts, write_script};
+use super::target::RedisTarget;
 use super::usage_clock::UsageClock;
 use super::{connection, events, plan};
 use crate::config::{Retention, SeriesLimits};
@@ -27,6 +27,8 @@ pub struct Store {
     /// before writing an item of several series (a series' kind never changes). Losing it
     /// only costs a rewrite.
     pub(super) registered: Arc<Mutex<HashMap<SeriesId, MetricKind>>>,
+    /// Series names and kinds read before (see the `series_cache` module).
+    pub(super) cache: Arc<super::series_cache::SeriesCache>,
     pub(super) append_script: Arc<redis::Script>,
     pub(super) read_script: Arc<redis::Script>,
     /// How long the change log keeps entries, so reconnecting clients can resume.
@@ -36,6 +38,8 @@ pub struct Store {
     /// When each API token's use was last written down.
     pub(super) usage: Arc<UsageClock>,
     pub(super) series_limits: SeriesLimits,
+    /// Replicas that must have a write before it counts as stored (`WAIT`).
+    pub(super) wait_replicas: u32,
     pub(super) query_limits: plan::QueryLimits,
 }
 
@@ -43,38 +47,31 @@ pub struct Store {
 pub const DEFAULT_RESUME_WINDOW_MS: i64 = 5 * 60_000;
 
 impl Store {
-    /// Builds a store on `client`. The connection is made lazily and re-made after failures,
+    /// Builds a store on `target`. The connection is made lazily and re-made after failures,
     /// so a Redis that is down at start-up or later only fails the requests made meanwhile.
     ///
     /// # Errors
     /// The client's configuration is unusable.
     pub fn new(
-        client: redis::Client,
+        target: &RedisTarget,
         keys: Keys,
         retention: Retention,
     ) -> Result<Self, StorageError> {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(5)))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_secs(1));
-        let manager = ConnectionManager::new_lazy_with_config(client, config)?;
         let (append_script, read_script) = change_scripts();
         Ok(Self {
             append_script: Arc::new(append_script),
             read_script: Arc::new(read_script),
             resume_window_ms: DEFAULT_RESUME_WINDOW_MS,
-            connection: connection::Connection {
-                manager,
-                home: None,
-            },
+            connection: target.shared_connection()?,
             keys: Arc::new(keys),
             retention,
             write_script: Arc::new(redis::Script::new(&write_script(retention))),
             registered: Arc::new(Mutex::new(HashMap::new())),
+            cache: Arc::default(),
             events: events::EventState::default(),
             usage: Arc::new(UsageClock::default()),
             series_limits: SeriesLimits::default(),
+            wait_replicas: 0,
             query_limits: plan::QueryLimits::default(),
         })
     }
@@ -107,6 +104,19 @@ impl Store {
     pub fn with_series_limits(mut self, limits: SeriesLimits) -> Self {
         self.series_limits = limits;
         self
+    }
+
+    /// Acknowledges writes only once `replicas` replicas hold them.
+    #[must_use]
+    pub fn with_wait_replicas(mut self, replicas: u32) -> Self {
+        self.wait_replicas = replicas;
+        self
+    }
+
+    /// Whether Redis is a cluster.
+    #[must_use]
+    pub fn is_cluster(&self) -> bool {
+        self.connection.is_cluster()
     }
 
     /// Refuses queries that would read or hold more than `limits`.

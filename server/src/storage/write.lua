@@ -10,8 +10,9 @@
 --
 -- KEYS     per series, its meta hash: kind, v (current value), ts (its time), total
 --          (counters), and per tier `o<tier>`, the tier's open bucket (see below)
--- ARGV     now_ms, then per series: base, kind, form, n, then n arguments, the samples in one
---          of two forms:
+-- ARGV     now_ms, then per series: base, kind, form, token, n, then n arguments, the samples in
+--          one of two forms (token: '' or the hash of the request's idempotency key, whose
+--          marker `i:<token>` makes a repeated request skip the series it stored):
 --          `p`: (ts_ms, value) pairs in arrival order; a gauge value `d<number>` is a change
 --          to the current value rather than a value. Sets, histograms, gauge changes.
 --          `f`, folded by livedash (`storage::fold`, plain gauge values and counter
@@ -22,7 +23,7 @@
 --          its running sum within the batch).
 -- Returns  per series: {1, current value, its ts} when the current value changed, {0} when it
 --          did not (a late point, or a set), {2, stored kind} when the series is of another
---          kind (nothing of it is written).
+--          kind (nothing of it is written), {3} when its token's marker shows it stored.
 --
 -- Rollups: each tier keeps its newest bucket (the open one) as a record in the meta hash, so a
 -- write reads and writes all four tiers with the one HMGET and HSET it needs anyway. A bucket
@@ -292,8 +293,14 @@ end
 local results, a = {}, 2
 for s = 1, #KEYS do
   base = ARGV[a]
-  local n = tonumber(ARGV[a + 3])
-  results[s] = write_series(KEYS[s], ARGV[a + 1], ARGV[a + 2], a + 4, a + 3 + n)
-  a = a + 4 + n
+  local token, n = ARGV[a + 3], tonumber(ARGV[a + 4])
+  if token ~= '' and not redis.call('SET', base .. 'i:' .. token, '1', 'NX', 'PX', IDEMPOTENCY_MS) then
+    -- A request with this idempotency key stored these points already.
+    results[s] = { 3 }
+  else
+    results[s] = write_series(KEYS[s], ARGV[a + 1], ARGV[a + 2], a + 5, a + 4 + n)
+    if token ~= '' and results[s][1] == 2 then redis.call('DEL', base .. 'i:' .. token) end
+  end
+  a = a + 5 + n
 end
 return results

@@ -8,13 +8,28 @@ use app::model::{MetricKind, Observation, Observed, SeriesKey};
 use super::admission::SeriesGroup;
 use super::error::StorageError;
 use super::keys::SeriesId;
+use super::slots::Batch;
 use super::store::Store;
 use super::{admission, changes, fold, keys};
+use redis::cluster_routing::Slot;
 
 /// Series written by one script call. A call costs Redis a few microseconds before any work,
 /// so several series share one (docs/benchmarks.md); each call still runs atomically and
-/// briefly. (In Redis Cluster a call may only hold series of one slot.)
+/// briefly. (On a Redis Cluster a call only holds series of one slot.)
 const SERIES_PER_CALL: usize = 50;
+
+/// The idempotency token of a request: a hash of the `Idempotency-Key` its client sent.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Token(String);
+
+/// The token of idempotency key `key`.
+#[must_use]
+pub fn idempotency_token(key: &str) -> Token {
+    Token(keys::hex(&blake3::hash(key.as_bytes()).as_bytes()[..16]))
+}
+
+/// How long a write waits for its replicas (`LIVEDASH_REDIS_WAIT_REPLICAS`).
+const WAIT_REPLICAS_MS: u64 = 1_000;
 
 /// What a write did.
 #[derive(Debug, Default, PartialEq)]
@@ -61,6 +76,27 @@ impl Store {
         observations: &[Observation],
         items: &[usize],
     ) -> Result<WriteOutcome, StorageError> {
+        self.write_keyed_now(observations, items, &vec![None; observations.len()])
+            .await
+    }
+
+    /// [`Store::write_items_now`], where `tokens[i]` is the idempotency token of the request
+    /// `observations[i]` came with ([`idempotency_token`]): a series whose points of a token
+    /// were stored in the last [`keys::IDEMPOTENCY_MS`] is skipped (and counted as stored), so a
+    /// request repeated after a failure stores each of its points once.
+    ///
+    /// # Errors
+    /// As [`Store::write_items_now`].
+    ///
+    /// # Panics
+    /// As [`Store::write_items_now`], or `tokens` is not as long as `observations`.
+    pub async fn write_keyed_now(
+        &self,
+        observations: &[Observation],
+        items: &[usize],
+        tokens: &[Option<Token>],
+    ) -> Result<WriteOutcome, StorageError> {
+        assert_eq!(tokens.len(), observations.len(), "a token per observation");
         assert!(
             items.len() == observations.len() && items.iter().all(|&item| item < items.len()),
             "one item index below the batch's length per observation"
@@ -71,13 +107,21 @@ impl Store {
         // Group by series and kind, keeping each group's points in arrival order. Hashing, not
         // ordering: a group commit holds tens of thousands of observations (foldhash: fast, and
         // seeded per process, so crafted series names cannot make it degenerate).
-        let mut group_of: HashMap<(&SeriesKey, MetricKind), usize, foldhash::fast::RandomState> =
-            HashMap::default();
+        // A series' points of different requests with idempotency tokens are groups of their own.
+        let mut group_of: HashMap<
+            (&SeriesKey, MetricKind, Option<&Token>),
+            usize,
+            foldhash::fast::RandomState,
+        > = HashMap::default();
         let mut grouped: Vec<((&SeriesKey, MetricKind), Vec<usize>)> = Vec::new();
         for (index, observation) in observations.iter().enumerate() {
-            let key = (&observation.series, observation.kind);
+            let key = (
+                &observation.series,
+                observation.kind,
+                tokens[index].as_ref(),
+            );
             let group = *group_of.entry(key).or_insert_with(|| {
-                grouped.push((key, Vec::new()));
+                grouped.push(((key.0, key.1), Vec::new()));
                 grouped.len() - 1
             });
             grouped[group].1.push(index);
@@ -122,26 +166,37 @@ impl Store {
                 .collect()
         };
 
-        let mut pipe = redis::pipe();
-        pipe.ignore_errors();
-        let calls: Vec<_> = groups.chunks(SERIES_PER_CALL).collect();
+        let connection = self.connection();
+        let calls = self.calls(&groups, connection.is_cluster());
+        let mut batch = Batch::new(&connection);
         for call in &calls {
-            self.push_write(&mut pipe, now, call, observations);
+            self.push_write(&mut batch, now, call, observations, tokens);
         }
-        self.push_registration(&mut pipe, &unregistered);
-
-        let mut connection = self.connection.clone();
-        let replies: Vec<redis::Value> =
-            match pipe.query_async::<Vec<redis::Value>>(&mut connection).await {
-                Ok(replies) if !needs_script_load(&replies) => replies,
-                Ok(_) => {
-                    // Redis restarted (or flushed its script cache) since the script was loaded.
-                    self.write_script.load_async(&mut connection).await?;
-                    pipe.query_async(&mut connection).await?
-                }
-                Err(error) => return Err(error.into()),
-            };
-
+        self.push_registration(&mut batch, &unregistered);
+        let mut replies = batch.send_each(&connection).await;
+        if needs_script_load(&replies) {
+            // Redis restarted (or flushed its script cache) since the script was loaded.
+            self.write_script
+                .load_async(&mut connection.clone())
+                .await?;
+            replies = batch.send_each(&connection).await;
+        }
+        // On a cluster some slots may have failed while others stored their part: those parts
+        // are announced to live viewers all the same, and the batch fails (a repeat with an
+        // idempotency key stores the rest once).
+        let mut failure = None;
+        let replies: Vec<redis::Value> = replies
+            .into_iter()
+            .map(|reply| {
+                reply.unwrap_or_else(|error| {
+                    failure.get_or_insert(error);
+                    redis::Value::Nil
+                })
+            })
+            .collect();
+        if failure.is_none() && self.wait_replicas > 0 {
+            self.wait_for_replicas(&connection).await?;
+        }
         let mut notice = changes::Notice::default();
         // The kind each written series has now, for `remember`.
         let mut kinds: HashMap<&SeriesId, MetricKind> = HashMap::with_capacity(groups.len());
@@ -151,6 +206,7 @@ impl Store {
                     return Err(StorageError::Redis(error.clone().into()));
                 }
                 redis::Value::Array(per_series) if per_series.len() == call.len() => per_series,
+                redis::Value::Nil if failure.is_some() => continue,
                 other => {
                     return Err(StorageError::Corrupt {
                         key: self.keys.meta(&call[0].1),
@@ -177,6 +233,11 @@ impl Store {
                         outcome
                             .refused
                             .extend(indices.iter().map(|&i| (i, reason.clone())));
+                    }
+                    (Some(3), _) => {
+                        // Stored by an earlier request with the same idempotency key.
+                        kinds.insert(id, *kind);
+                        outcome.stored += indices.len();
                     }
                     (Some(0 | 1), _) => {
                         kinds.insert(id, *kind);
@@ -223,29 +284,88 @@ impl Store {
                 return Err(StorageError::Redis(error.clone().into()));
             }
         }
-        let learned: Vec<(SeriesId, MetricKind)> = unregistered
-            .into_iter()
-            .filter_map(|(_, id)| Some((id.clone(), *kinds.get(&id)?)))
-            .collect();
-        self.remember(learned);
+        if failure.is_none() {
+            let learned: Vec<(SeriesId, MetricKind)> = unregistered
+                .into_iter()
+                .filter_map(|(_, id)| Some((id.clone(), *kinds.get(&id)?)))
+                .collect();
+            self.remember(learned);
+        }
         outcome.refused.sort_by_key(|(index, _)| *index);
 
         if !notice.series.is_empty() {
             self.publish(&notice, now).await?;
         }
-        Ok(outcome)
+        match failure {
+            Some(error) => Err(error.into()),
+            None => Ok(outcome),
+        }
     }
 
-    /// Adds one write script call for `series` (groups of observations, by index).
+    /// Waits until `wait_replicas` replicas of every master hold what this process wrote (on a
+    /// cluster, `WAIT` goes to every master); a write they do not hold within a second is not
+    /// acknowledged.
+    async fn wait_for_replicas(
+        &self,
+        connection: &super::connection::Connection,
+    ) -> Result<(), StorageError> {
+        let held: i64 = redis::cmd("WAIT")
+            .arg(self.wait_replicas)
+            .arg(WAIT_REPLICAS_MS)
+            .query_async(&mut connection.clone())
+            .await?;
+        if held < i64::from(self.wait_replicas) {
+            return Err(StorageError::Unreplicated {
+                replicas: held,
+                wanted: self.wait_replicas,
+            });
+        }
+        Ok(())
+    }
+
+    /// The groups of each write script call: at most [`SERIES_PER_CALL`] series, all of one
+    /// hash slot on a Redis Cluster (a call's keys must share a slot there; with many series
+    /// that is about one series a call).
+    fn calls<'s, 'a>(
+        &self,
+        groups: &'s [SeriesGroup<'a>],
+        cluster: bool,
+    ) -> Vec<Vec<&'s SeriesGroup<'a>>> {
+        if !cluster {
+            return groups
+                .chunks(SERIES_PER_CALL)
+                .map(|call| call.iter().collect())
+                .collect();
+        }
+        let mut by_slot: HashMap<Slot, Vec<&SeriesGroup<'a>>> = HashMap::new();
+        for group in groups {
+            by_slot
+                .entry(Slot::for_key(self.keys.meta(&group.1)))
+                .or_default()
+                .push(group);
+        }
+        by_slot
+            .into_values()
+            .flat_map(|slot| {
+                slot.chunks(SERIES_PER_CALL)
+                    .map(<[_]>::to_vec)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// Adds one write script call for `series` (groups of observations, by index; all in one
+    /// slot).
     pub(super) fn push_write(
         &self,
-        pipe: &mut redis::Pipeline,
+        batch: &mut Batch,
         now: i64,
-        series: &[SeriesGroup<'_>],
+        series: &[&SeriesGroup<'_>],
         observations: &[Observation],
+        tokens: &[Option<Token>],
     ) {
-        let command = pipe
-            .cmd("EVALSHA")
+        let command = batch
+            .routed_by("EVALSHA", &self.keys.meta(&series[0].1))
             .arg(self.write_script.get_hash())
             .arg(series.len());
         for (_, id, _) in series {
@@ -254,6 +374,9 @@ impl Store {
         command.arg(now);
         for ((_, kind), id, indices) in series {
             command.arg(self.keys.series_base(id)).arg(kind.as_str());
+            let token = tokens[indices[0]]
+                .as_ref()
+                .map_or("", |token| token.0.as_str());
             let points = || indices.iter().map(|&i| &observations[i]);
             let plain: Option<Vec<(i64, f64)>> =
                 matches!(kind, MetricKind::Gauge | MetricKind::Counter)
@@ -270,6 +393,7 @@ impl Store {
                 let folded = fold::fold(*kind, &plain, now, self.retention);
                 command
                     .arg("f")
+                    .arg(token)
                     .arg(3 + 4 * folded.raw.len() + folded.tiers.len())
                     .arg(folded.newest_ts)
                     .arg(folded.value.to_string())
@@ -286,7 +410,7 @@ impl Store {
                 }
                 continue;
             }
-            command.arg("p").arg(2 * indices.len());
+            command.arg("p").arg(token).arg(2 * indices.len());
             for point in points() {
                 command.arg(point.ts);
                 match &point.value {
@@ -325,21 +449,17 @@ impl Store {
         registered.extend(series);
     }
 
-    pub(super) fn push_registration(
-        &self,
-        pipe: &mut redis::Pipeline,
-        series: &[(&SeriesKey, SeriesId)],
-    ) {
+    pub(super) fn push_registration(&self, batch: &mut Batch, series: &[(&SeriesKey, SeriesId)]) {
         if series.is_empty() {
             return;
         }
-        let catalog = pipe.cmd("HSET").arg(self.keys.catalog());
+        let catalog = batch.cmd("HSET", &self.keys.catalog());
         for (key, id) in series {
             catalog
                 .arg(id.as_str())
                 .arg(serde_json::to_string(key).unwrap_or_default());
         }
-        let names = pipe.cmd("ZADD").arg(self.keys.names());
+        let names = batch.cmd("ZADD", &self.keys.names());
         for (key, _) in series {
             names.arg(0).arg(&key.name);
         }
@@ -348,7 +468,7 @@ impl Store {
             by_name.entry(&key.name).or_default().push(id);
         }
         for (name, ids) in by_name {
-            let add = pipe.cmd("SADD").arg(self.keys.name_index(name));
+            let add = batch.cmd("SADD", &self.keys.name_index(name));
             for id in ids {
                 add.arg(id.as_str());
             }
@@ -356,8 +476,8 @@ impl Store {
     }
 }
 
-fn needs_script_load(replies: &[redis::Value]) -> bool {
+fn needs_script_load(replies: &[Result<redis::Value, redis::RedisError>]) -> bool {
     replies.iter().any(
-        |reply| matches!(reply, redis::Value::ServerError(error) if error.code() == "NOSCRIPT"),
+        |reply| matches!(reply, Ok(redis::Value::ServerError(error)) if error.code() == "NOSCRIPT"),
     )
 }

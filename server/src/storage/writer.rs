@@ -15,7 +15,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{StorageError, Store, WriteOutcome};
+use super::{StorageError, Store, Token, WriteOutcome};
 
 /// Most observations combined into one write.
 pub const MAX_GROUP: usize = 50_000;
@@ -30,6 +30,8 @@ struct Request {
     observations: Vec<Observation>,
     /// The item of each observation (see [`Store::write_items_now`]); `None`: each its own.
     items: Option<Vec<usize>>,
+    /// The idempotency token the request came with (see [`Store::write_keyed_now`]).
+    token: Option<Token>,
     reply: oneshot::Sender<Result<WriteOutcome, StorageError>>,
 }
 
@@ -70,7 +72,7 @@ impl Writer {
         &self,
         observations: Vec<Observation>,
     ) -> Result<WriteOutcome, StorageError> {
-        self.submit(observations, None).await
+        self.submit(observations, None, None).await
     }
 
     /// Stores `observations` item by item (see [`Store::write_items_now`]): `items[i]` is the
@@ -87,17 +89,35 @@ impl Writer {
         observations: Vec<Observation>,
         items: Vec<usize>,
     ) -> Result<WriteOutcome, StorageError> {
+        self.write_items_keyed(observations, items, None).await
+    }
+
+    /// [`Writer::write_items`] for a request with an idempotency token: repeated after a
+    /// failure, it stores nothing twice (see [`Store::write_keyed_now`]).
+    ///
+    /// # Errors
+    /// As [`Writer::write_items`].
+    ///
+    /// # Panics
+    /// As [`Writer::write_items`].
+    pub async fn write_items_keyed(
+        &self,
+        observations: Vec<Observation>,
+        items: Vec<usize>,
+        token: Option<Token>,
+    ) -> Result<WriteOutcome, StorageError> {
         assert!(
             items.len() == observations.len() && items.iter().all(|&item| item < items.len()),
             "one item index below the batch's length per observation"
         );
-        self.submit(observations, Some(items)).await
+        self.submit(observations, Some(items), token).await
     }
 
     async fn submit(
         &self,
         observations: Vec<Observation>,
         items: Option<Vec<usize>>,
+        token: Option<Token>,
     ) -> Result<WriteOutcome, StorageError> {
         if observations.is_empty() {
             return Ok(WriteOutcome::default());
@@ -107,6 +127,7 @@ impl Writer {
             .send(Request {
                 observations,
                 items,
+                token,
                 reply,
             })
             .await
@@ -147,10 +168,12 @@ async fn run(store: Store, mut queue: mpsc::Receiver<Request>, shutdown: Cancell
         let mut combined = Vec::with_capacity(size);
         // Item indices of the combined batch: each request's own, offset by where it starts.
         let mut items = Vec::with_capacity(size);
+        let mut tokens = Vec::with_capacity(size);
         let mut shares = Vec::with_capacity(group.len());
         for request in group {
             let offset = combined.len();
             let length = request.observations.len();
+            tokens.extend(std::iter::repeat_n(request.token, length));
             match request.items {
                 Some(own) => items.extend(own.into_iter().map(|item| offset + item)),
                 None => items.extend(offset..offset + length),
@@ -161,7 +184,7 @@ async fn run(store: Store, mut queue: mpsc::Receiver<Request>, shutdown: Cancell
         let store = store.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            answer(&store, &combined, &items, shares).await;
+            answer(&store, &combined, &items, &tokens, shares).await;
         });
     }
     // Wait for the writes still in flight.
@@ -175,8 +198,14 @@ type Share = (
 );
 
 /// Writes one group and answers each request with its part of the outcome.
-async fn answer(store: &Store, combined: &[Observation], items: &[usize], shares: Vec<Share>) {
-    match store.write_items_now(combined, items).await {
+async fn answer(
+    store: &Store,
+    combined: &[Observation],
+    items: &[usize],
+    tokens: &[Option<Token>],
+    shares: Vec<Share>,
+) {
+    match store.write_keyed_now(combined, items, tokens).await {
         Ok(outcome) => {
             for (offset, length, reply) in shares {
                 let refused: Vec<(usize, String)> = outcome

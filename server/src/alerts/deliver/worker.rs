@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use super::send::{self, SendError};
 use crate::alerts::context::Context;
 use crate::alerts::silences;
+use crate::storage::RedisTarget;
 use crate::storage::alerts::{Attempts, GroupKey, GroupTiming, Notification, OutboxEntry, Queued};
 
 /// Most notifications read at once.
@@ -33,7 +34,7 @@ enum Outcome {
     Retry(String, i64),
 }
 
-pub async fn run(context: Arc<Context>, client: redis::Client) {
+pub async fn run(context: Arc<Context>, redis: RedisTarget) {
     let http = send::client();
     let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
     let (outcomes_tx, mut outcomes) = mpsc::unbounded_channel::<Outcome>();
@@ -42,7 +43,7 @@ pub async fn run(context: Arc<Context>, client: redis::Client) {
     // The blocking read runs in a task of its own: a read cut short by another event would
     // leave what Redis handed over unseen until it is taken over as idle.
     let (entries_tx, mut entries) = mpsc::channel::<Vec<OutboxEntry>>(4);
-    tokio::spawn(read_loop(context.clone(), client, entries_tx));
+    tokio::spawn(read_loop(context.clone(), redis, entries_tx));
     let mut keep = tokio::time::interval(KEEP_EVERY);
     keep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut retry_tick = tokio::time::interval(Duration::from_millis(100));
@@ -113,7 +114,7 @@ pub async fn run(context: Arc<Context>, client: redis::Client) {
 /// Reads new notifications on a connection of its own and hands them over.
 async fn read_loop(
     context: Arc<Context>,
-    client: redis::Client,
+    redis: RedisTarget,
     entries: mpsc::Sender<Vec<OutboxEntry>>,
 ) {
     let mut reader = None;
@@ -134,12 +135,12 @@ async fn read_loop(
         }
         let connection = match reader.as_mut() {
             Some(connection) => connection,
-            None => match client.get_multiplexed_async_connection().await {
-                Ok(mut connection) => {
-                    // A blocking read waits longer than the default response timeout.
-                    connection.set_response_timeout(Duration::from_millis(BLOCK_MS + 5_000));
-                    reader.insert(connection)
-                }
+            // A blocking read waits longer than the default response timeout.
+            None => match redis
+                .dedicated_connection(Duration::from_millis(BLOCK_MS + 5_000))
+                .await
+            {
+                Ok(connection) => reader.insert(connection),
                 Err(error) => {
                     tracing::warn!(%error, "the notification worker could not connect to Redis");
                     tokio::time::sleep(Duration::from_secs(1)).await;

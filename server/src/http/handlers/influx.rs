@@ -198,7 +198,12 @@ async fn write_lines(
         lines.push(point.line);
         observations.push(point.observation);
     }
-    let outcome = state.writer.write_items(observations, items).await?;
+    let token =
+        crate::http::idempotency::token(headers).map_err(|error| bad_request(error.to_string()))?;
+    let outcome = state
+        .writer
+        .write_items_keyed(observations, items, token)
+        .await?;
     let mut refused = parsed.refused_lines;
     let mut errors = parsed.errors;
     let mut refused_by_storage: Vec<LineError> = Vec::new();

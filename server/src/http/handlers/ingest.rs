@@ -37,10 +37,15 @@ async fn store_samples(
     let body = crate::http::body::read_body(headers, body, state.config.max_body_bytes, false)
         .await
         .map_err(BatchError::from)?;
+    let token = crate::http::idempotency::token(headers)?;
     let batch = parse_batch(&body, now_ms(), state.config.ingest.max_batch_samples)?;
     drop(body);
     let (indices, observations): (Vec<usize>, Vec<_>) = batch.accepted.into_iter().unzip();
-    let outcome = state.writer.write(observations).await?;
+    let items = (0..observations.len()).collect();
+    let outcome = state
+        .writer
+        .write_items_keyed(observations, items, token)
+        .await?;
     let mut rejected = batch.rejected;
     rejected.extend(outcome.refused.into_iter().map(|(position, reason)| {
         let index = indices[position];
@@ -136,6 +141,7 @@ async fn store_events(
     let body = crate::http::body::read_body(headers, body, state.config.max_body_bytes, false)
         .await
         .map_err(BatchError::from)?;
+    let token = crate::http::idempotency::token(headers)?;
     let batch = parse_events(&body, now, state.config.ingest.max_batch_events)?;
     drop(body);
     let (indices, events): (Vec<usize>, Vec<_>) = batch.accepted.into_iter().unzip();
@@ -146,7 +152,10 @@ async fn store_events(
     let items = (0..observations.len())
         .map(|position| position - position % per_event.max(1))
         .collect();
-    let outcome = state.writer.write_items(observations, items).await?;
+    let outcome = state
+        .writer
+        .write_items_keyed(observations, items, token)
+        .await?;
     let mut rejected = batch.rejected;
     let mut refused_events = std::collections::BTreeMap::new();
     for (position, reason) in outcome.refused {

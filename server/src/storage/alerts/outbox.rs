@@ -159,7 +159,7 @@ impl Store {
     /// Redis failed.
     pub async fn read_outbox(
         &self,
-        connection: &mut redis::aio::MultiplexedConnection,
+        connection: &mut crate::storage::DedicatedConnection,
         consumer: &str,
         count: usize,
         block_ms: u64,
@@ -175,7 +175,7 @@ impl Store {
             .arg("STREAMS")
             .arg(self.alert_key("outbox"))
             .arg(">")
-            .query_async(connection)
+            .query_async(&mut connection.0)
             .await?;
         Ok(read
             .unwrap_or_default()

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 /// then one notification JSON per contact point. Returns 1, or 0 when the version moved.
 pub(super) static TRANSITION: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
-        r"
+        r"#!lua
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 local version = 0
 if current then version = cjson.decode(current)['version'] end
@@ -41,7 +41,7 @@ return 1
 /// process that dies before evaluating them has them come back then). KEYS: deadlines zset.
 pub(super) static CLAIM_DUE: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
-        r"
+        r"#!lua
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[3])
 local claimed = {}
 for i = 1, #due, 2 do
@@ -59,7 +59,7 @@ return claimed
 /// Returns how many were queued.
 pub(super) static RELEASE_HELD: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
-        r"
+        r"#!lua
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 100)
 local queued = 0
 for _, member in ipairs(due) do
@@ -85,7 +85,7 @@ return queued
 /// group wait, group interval, outbox entry id, consumer group.
 pub(super) static GROUP_ADD: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
-        r"
+        r"#!lua
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
 local now = tonumber(ARGV[4])
 local last = redis.call('HGET', KEYS[2], ARGV[1])
@@ -109,7 +109,7 @@ return 1
 /// key prefix. Returns how many alerts were sent, or -1 when the group was not due.
 pub(super) static GROUP_FLUSH: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
-        r#"
+        r##"#!lua
 local now = tonumber(ARGV[2])
 local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not due or tonumber(due) > now then return -1 end
@@ -151,6 +151,6 @@ else
   redis.call('ZREM', KEYS[1], ARGV[1])
 end
 return #alerts
-"#,
+"##,
     )
 });

@@ -4,6 +4,7 @@ use app::events::{AnalyticsChange, AnalyticsDefinitions, Experiment, Funnel, che
 
 use super::error::AnalyticsError;
 use crate::storage::keys::random_hex;
+use crate::storage::slots::Batch;
 use crate::storage::{StorageError, Store};
 
 impl Store {
@@ -12,10 +13,11 @@ impl Store {
     /// # Errors
     /// Redis failed or holds something livedash did not write.
     pub async fn definitions(&self) -> Result<AnalyticsDefinitions, StorageError> {
-        let mut pipe = redis::pipe();
-        pipe.cmd("HVALS").arg(self.keys.funnels());
-        pipe.cmd("HVALS").arg(self.keys.experiments());
-        let stored = pipe.query_async(&mut self.connection()).await?;
+        let connection = self.connection();
+        let mut batch = Batch::new(&connection);
+        batch.cmd("HVALS", &self.keys.funnels());
+        batch.cmd("HVALS", &self.keys.experiments());
+        let stored = batch.query(&connection).await?;
         self.decode_definitions(stored)
     }
 
@@ -84,21 +86,16 @@ impl Store {
             }
             AnalyticsChange::DeleteFunnel { id } => {
                 let funnel = self.funnel(&id).await?;
-                let mut pipe = redis::pipe();
-                pipe.cmd("HDEL").arg(self.keys.funnels()).arg(&id).ignore();
-                pipe.cmd("DEL")
-                    .arg(self.keys.funnel_depths(&id))
-                    .arg(self.keys.funnel_counts(&id))
-                    .ignore();
+                let connection = self.connection();
+                let mut batch = Batch::new(&connection);
+                batch.ignored("HDEL", &self.keys.funnels()).arg(&id);
+                batch
+                    .ignored("DEL", &self.keys.funnel_depths(&id))
+                    .arg(self.keys.funnel_counts(&id));
                 for step in 0..funnel.steps.len() {
-                    pipe.cmd("DEL")
-                        .arg(self.keys.funnel_gaps(&id, step))
-                        .ignore();
+                    batch.ignored("DEL", &self.keys.funnel_gaps(&id, step));
                 }
-                let () = pipe
-                    .query_async(&mut connection)
-                    .await
-                    .map_err(StorageError::from)?;
+                let () = batch.query(&connection).await?;
             }
             AnalyticsChange::CreateExperiment { mut experiment } => {
                 experiment.validate().map_err(AnalyticsError::Invalid)?;
@@ -120,24 +117,16 @@ impl Store {
             }
             AnalyticsChange::DeleteExperiment { id } => {
                 let experiment = self.experiment(&id).await?;
-                let mut pipe = redis::pipe();
-                pipe.cmd("HDEL")
-                    .arg(self.keys.experiments())
-                    .arg(&id)
-                    .ignore();
-                pipe.cmd("DEL")
-                    .arg(self.keys.experiment_min_p(&id))
-                    .ignore();
+                let connection = self.connection();
+                let mut batch = Batch::new(&connection);
+                batch.ignored("HDEL", &self.keys.experiments()).arg(&id);
+                batch.ignored("DEL", &self.keys.experiment_min_p(&id));
                 for variant in 0..experiment.variants.len() {
-                    pipe.cmd("DEL")
-                        .arg(self.keys.experiment_exposed(&id, variant))
-                        .arg(self.keys.experiment_converted(&id, variant))
-                        .ignore();
+                    batch
+                        .ignored("DEL", &self.keys.experiment_exposed(&id, variant))
+                        .arg(self.keys.experiment_converted(&id, variant));
                 }
-                let () = pipe
-                    .query_async(&mut connection)
-                    .await
-                    .map_err(StorageError::from)?;
+                let () = batch.query(&connection).await?;
             }
         }
         Ok(self.definitions().await?)

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use super::record::FLOW_MINUTES_PER_DAY;
+use crate::storage::slots::Batch;
 use crate::storage::{StorageError, Store};
 
 /// Users who reached each step, per minute, over a span read at once.
@@ -73,11 +74,12 @@ impl Store {
         let minute_of = |ms: i64| ms.div_euclid(60_000);
         let days = minute_of(from).div_euclid(FLOW_MINUTES_PER_DAY)
             ..=minute_of(to - 1).div_euclid(FLOW_MINUTES_PER_DAY);
-        let mut pipe = redis::pipe();
+        let connection = self.connection();
+        let mut batch = Batch::new(&connection);
         for day in days.clone() {
-            pipe.cmd("HGETALL").arg(self.keys.funnel_flow(id, day));
+            batch.cmd("HGETALL", &self.keys.funnel_flow(id, day));
         }
-        let read: Vec<HashMap<String, i64>> = pipe.query_async(&mut self.connection()).await?;
+        let read: Vec<HashMap<String, i64>> = batch.query(&connection).await?;
         let (first, last) = (minute_of(from), minute_of(to - 1));
         let mut counts = Vec::new();
         for (day, fields) in days.zip(read) {

@@ -12,6 +12,7 @@ use app::model::{MetricKind, Observation, Observed, SeriesKey};
 use super::error::AnalyticsError;
 use crate::storage::keys::name_hash;
 use crate::storage::sketch::bin_name;
+use crate::storage::slots::Batch;
 use crate::storage::{StorageError, Store};
 
 /// The property ranking that holds event names.
@@ -34,9 +35,135 @@ const FLOW_KEPT_MS: i64 = 9 * 86_400_000;
 /// Most events of one user kept per funnel (the newest).
 const MAX_FUNNEL_EVENTS_PER_USER: usize = 1_000;
 
+/// Compare-and-set of funnel users' progress. KEYS: the depths hash, then every other key
+/// named by an index below. ARGV, per user: the index of their events key, their field in the
+/// depths hash, the events and depth expected ('' for none), 'd' to delete the events or 's'
+/// to set them, the events, their time to live, the new depth ('' unchanged), then a count of
+/// increments and per increment: key index, field, amount, time to live ('' none). A user whose
+/// events or depth differ from the expected is left alone, and their position (0-based) is
+/// returned.
+const FUNNEL_CAS_LUA: &str = r"#!lua
+local conflicts = {}
+local i, user = 1, 0
+while i <= #ARGV do
+  local key = KEYS[tonumber(ARGV[i])]
+  local field = ARGV[i + 1]
+  local count = tonumber(ARGV[i + 8])
+  local events = redis.call('GET', key) or ''
+  local depth = redis.call('HGET', KEYS[1], field) or ''
+  if events == ARGV[i + 2] and depth == ARGV[i + 3] then
+    if ARGV[i + 4] == 'd' then
+      redis.call('DEL', key)
+    else
+      redis.call('SET', key, ARGV[i + 5], 'PX', ARGV[i + 6])
+    end
+    if ARGV[i + 7] ~= '' then redis.call('HSET', KEYS[1], field, ARGV[i + 7]) end
+    for j = 0, count - 1 do
+      local at = i + 9 + j * 4
+      local target = KEYS[tonumber(ARGV[at])]
+      redis.call('HINCRBY', target, ARGV[at + 1], ARGV[at + 2])
+      if ARGV[at + 3] ~= '' then redis.call('PEXPIRE', target, ARGV[at + 3]) end
+    end
+  else
+    table.insert(conflicts, user)
+  end
+  i = i + 9 + count * 4
+  user = user + 1
+end
+return conflicts
+";
+
+static FUNNEL_CAS_SCRIPT: std::sync::LazyLock<redis::Script> =
+    std::sync::LazyLock::new(|| redis::Script::new(FUNNEL_CAS_LUA));
+
+/// Times a batch's funnel users are re-read and recounted after another process moved them.
+const MAX_FUNNEL_ATTEMPTS: usize = 20;
+/// Users per compare-and-set call, so that one call stays brief.
+const FUNNEL_USERS_PER_CALL: usize = 200;
+
+/// One compare-and-set call of funnel users (see [`FUNNEL_CAS_LUA`]) being built.
+struct FunnelCall {
+    keys: Vec<String>,
+    index: HashMap<String, usize>,
+    args: Vec<String>,
+    counts: String,
+}
+
+/// An increment of a funnel hash: key, field, amount, time to live.
+type Increment = (String, String, i64, Option<i64>);
+
+impl FunnelCall {
+    fn new(depths: String, counts: String) -> Self {
+        let mut call = Self {
+            keys: Vec::new(),
+            index: HashMap::new(),
+            args: Vec::new(),
+            counts: counts.clone(),
+        };
+        call.key(depths);
+        call
+    }
+
+    /// The 1-based position of `key` in KEYS.
+    fn key(&mut self, key: String) -> usize {
+        if let Some(index) = self.index.get(&key) {
+            return *index;
+        }
+        self.keys.push(key.clone());
+        self.index.insert(key, self.keys.len());
+        self.keys.len()
+    }
+
+    /// A user: delete their events (`set` None) or set them with a time to live.
+    fn user(
+        &mut self,
+        events_key: &str,
+        field: &str,
+        (events, depth): (Option<&str>, Option<&str>),
+        set: Option<(String, i64)>,
+        new_depth: Option<String>,
+        increments: Vec<Increment>,
+    ) {
+        let key = self.key(events_key.to_owned()).to_string();
+        let (action, kept, ttl) = match set {
+            Some((kept, ttl)) => ("s", kept, ttl.to_string()),
+            None => ("d", String::new(), String::new()),
+        };
+        self.args.extend([
+            key,
+            field.to_owned(),
+            events.unwrap_or_default().to_owned(),
+            depth.unwrap_or_default().to_owned(),
+            action.to_owned(),
+            kept,
+            ttl,
+            new_depth.unwrap_or_default(),
+            increments.len().to_string(),
+        ]);
+        for (target, field, amount, ttl) in increments {
+            let target = self.key(target).to_string();
+            self.args.extend([
+                target,
+                field,
+                amount.to_string(),
+                ttl.map(|ttl| ttl.to_string()).unwrap_or_default(),
+            ]);
+        }
+    }
+
+    fn invocation(&self) -> redis::ScriptInvocation<'static> {
+        let mut invocation = FUNNEL_CAS_SCRIPT.prepare_invoke();
+        for key in &self.keys {
+            invocation.key(key);
+        }
+        invocation.arg(&self.args);
+        invocation
+    }
+}
+
 /// Converts exposed users who send the goal event: `KEYS` are the exposed sets of every variant,
 /// then the converted sets; `ARGV` pairs a variant's 1-based index with a user id.
-const CONVERT_LUA: &str = r"
+const CONVERT_LUA: &str = r"#!lua
 local variants = #KEYS / 2
 for i = 1, #ARGV, 2 do
   local index = tonumber(ARGV[i])
@@ -119,7 +246,8 @@ impl Store {
                 }
             }
         }
-        let mut pipe = redis::pipe();
+        let connection = self.connection();
+        let mut batch = Batch::new(&connection);
         for ((ranked_event, property, index, start), counts) in &rankings {
             let (tier, width) = RANKING_TIERS[*index];
             let kept = if *index == 0 {
@@ -129,31 +257,23 @@ impl Store {
             };
             let key = self.keys.top(ranked_event, property, tier, *start);
             for (value, count) in counts {
-                pipe.cmd("ZINCRBY")
-                    .arg(&key)
-                    .arg(*count)
-                    .arg(*value)
-                    .ignore();
+                batch.ignored("ZINCRBY", &key).arg(*count).arg(*value);
             }
-            pipe.cmd("PEXPIREAT")
-                .arg(key)
-                .arg(start + width + kept)
-                .ignore();
+            batch.ignored("PEXPIREAT", &key).arg(start + width + kept);
         }
-        let batch = serde_json::to_string(events).unwrap_or_default();
-        pipe.cmd("XADD")
-            .arg(self.keys.event_log())
+        let log = serde_json::to_string(events).unwrap_or_default();
+        batch
+            .ignored("XADD", &self.keys.event_log())
             .arg("MINID")
             .arg("~")
             .arg(now_ms - settings.log_retention_ms)
             .arg("*")
             .arg("b")
-            .arg(batch)
-            .ignore();
+            .arg(log);
         // The definitions come back in the same round trip.
-        pipe.cmd("HVALS").arg(self.keys.funnels());
-        pipe.cmd("HVALS").arg(self.keys.experiments());
-        let stored: (Vec<String>, Vec<String>) = pipe.query_async(&mut self.connection()).await?;
+        batch.cmd("HVALS", &self.keys.funnels());
+        batch.cmd("HVALS", &self.keys.experiments());
+        let stored: (Vec<String>, Vec<String>) = batch.query(&connection).await?;
         let definitions = self.decode_definitions(stored)?;
         if !definitions.funnels.is_empty() {
             let _guard = self.events.funnel_lock.lock().await;
@@ -209,27 +329,55 @@ impl Store {
         if by_user.is_empty() {
             return Ok(());
         }
-        let users: Vec<&str> = by_user.keys().copied().collect();
-        let depths_key = self.keys.funnel_depths(&funnel.id);
-        let mut pipe = redis::pipe();
-        for user in &users {
-            pipe.cmd("GET").arg(self.keys.funnel_user(&funnel.id, user));
-            pipe.cmd("HGET").arg(&depths_key).arg(name_hash(user));
+        // Each user's progress is a compare-and-set: a process that finds it changed by another
+        // since it read it reads it again and recounts (never counting a step twice).
+        for _ in 0..MAX_FUNNEL_ATTEMPTS {
+            if by_user.is_empty() {
+                return Ok(());
+            }
+            let users: Vec<&str> = by_user.keys().copied().collect();
+            for chunk in users.chunks(FUNNEL_USERS_PER_CALL) {
+                let conflicts = self.advance_users(funnel, chunk, &by_user).await?;
+                for user in chunk {
+                    if !conflicts.contains(user) {
+                        by_user.remove(user);
+                    }
+                }
+            }
         }
-        let stored: Vec<Option<String>> = pipe.query_async(&mut self.connection()).await?;
-        let mut pipe = redis::pipe();
-        let mut step_increments = vec![0_i64; funnel.steps.len()];
-        // Steps reached, by the minute of the user's newest event (what funnel alert rules
-        // count over their windows).
-        let mut flow: HashMap<(i64, usize), i64> = HashMap::new();
-        let mut gap_changes: HashMap<(usize, String), i64> = HashMap::new();
+        if by_user.is_empty() {
+            return Ok(());
+        }
+        Err(StorageError::Contended {
+            key: self.keys.funnel_depths(&funnel.id),
+        })
+    }
+
+    /// One compare-and-set of `users`' progress through `funnel` with their new `events`;
+    /// returns the users whose progress another process changed meanwhile (nothing of theirs
+    /// was written).
+    async fn advance_users<'u>(
+        &self,
+        funnel: &Funnel,
+        users: &[&'u str],
+        events: &HashMap<&str, Vec<(i64, Vec<usize>)>>,
+    ) -> Result<Vec<&'u str>, StorageError> {
+        let depths_key = self.keys.funnel_depths(&funnel.id);
+        let connection = self.connection();
+        let mut batch = Batch::new(&connection);
+        for user in users {
+            batch.cmd("GET", &self.keys.funnel_user(&funnel.id, user));
+            batch.cmd("HGET", &depths_key).arg(name_hash(user));
+        }
+        let stored: Vec<Option<String>> = batch.query(&connection).await?;
+        let mut call = FunnelCall::new(depths_key, self.keys.funnel_counts(&funnel.id));
         for (user, state) in users.iter().zip(stored.chunks_exact(2)) {
             let mut recent: Vec<(i64, Vec<usize>)> = state[0]
                 .as_deref()
                 .and_then(|json| serde_json::from_str(json).ok())
                 .unwrap_or_default();
             let (old_depth, old_gaps) = state[1].as_deref().map(parse_progress).unwrap_or_default();
-            recent.extend(by_user.remove(user).unwrap_or_default());
+            recent.extend(events.get(user).cloned().unwrap_or_default());
             recent.sort_by_key(|(ts, _)| *ts);
             let outcome = funnel_outcome(&recent, funnel.steps.len(), funnel.window_ms);
             // Kept for later batches: events older than a window before the newest cannot be
@@ -241,26 +389,32 @@ impl Store {
                 recent.drain(..recent.len() - MAX_FUNNEL_EVENTS_PER_USER);
             }
             let user_key = self.keys.funnel_user(&funnel.id, user);
+            let expected = (state[0].as_deref(), state[1].as_deref());
+            let field = name_hash(user);
             if old_depth == funnel.steps.len() {
                 // Complete: nothing more can change for this user.
-                pipe.cmd("DEL").arg(&user_key).ignore();
+                call.user(&user_key, &field, expected, None, None, Vec::new());
                 continue;
             }
-            pipe.cmd("SET")
-                .arg(&user_key)
-                .arg(serde_json::to_string(&recent).unwrap_or_default())
-                .arg("PX")
-                .arg(funnel.window_ms + 60_000)
-                .ignore();
+            let kept = serde_json::to_string(&recent).unwrap_or_default();
+            let set = Some((kept, funnel.window_ms + 60_000));
             if outcome.depth <= old_depth {
+                call.user(&user_key, &field, expected, set, None, Vec::new());
                 continue;
             }
-            for increment in &mut step_increments[old_depth..outcome.depth] {
-                *increment += 1;
-            }
+            let mut increments = Vec::new();
+            let counts = call.counts.clone();
             for step in old_depth..outcome.depth {
-                *flow.entry((newest.div_euclid(60_000), step)).or_default() += 1;
+                increments.push((counts.clone(), step.to_string(), 1, None));
+                // Steps reached, by the minute of the user's newest event (what funnel alert
+                // rules count over their windows).
+                let minute = newest.div_euclid(60_000);
+                let day = self
+                    .keys
+                    .funnel_flow(&funnel.id, minute.div_euclid(FLOW_MINUTES_PER_DAY));
+                increments.push((day, format!("{minute}:{step}"), 1, Some(FLOW_KEPT_MS)));
             }
+            let mut gap_changes: HashMap<(usize, String), i64> = HashMap::new();
             for (index, gap) in old_gaps.iter().enumerate() {
                 *gap_changes
                     .entry((index + 1, bin_name(*gap as f64)))
@@ -271,49 +425,27 @@ impl Store {
                     .entry((index + 1, bin_name(*gap as f64)))
                     .or_default() += 1;
             }
+            for ((step, bin), change) in gap_changes {
+                if change != 0 {
+                    increments.push((self.keys.funnel_gaps(&funnel.id, step), bin, change, None));
+                }
+            }
             let gaps: Vec<String> = outcome
                 .step_gaps_ms
                 .iter()
                 .map(ToString::to_string)
                 .collect();
-            pipe.cmd("HSET")
-                .arg(&depths_key)
-                .arg(name_hash(user))
-                .arg(format!("{};{}", outcome.depth, gaps.join(",")))
-                .ignore();
+            let depth = format!("{};{}", outcome.depth, gaps.join(","));
+            call.user(&user_key, &field, expected, set, Some(depth), increments);
         }
-        let counts_key = self.keys.funnel_counts(&funnel.id);
-        for (step, increment) in step_increments.iter().enumerate() {
-            if *increment != 0 {
-                pipe.cmd("HINCRBY")
-                    .arg(&counts_key)
-                    .arg(step)
-                    .arg(*increment)
-                    .ignore();
-            }
-        }
-        for ((minute, step), reached) in flow {
-            let day = self
-                .keys
-                .funnel_flow(&funnel.id, minute.div_euclid(FLOW_MINUTES_PER_DAY));
-            pipe.cmd("HINCRBY")
-                .arg(&day)
-                .arg(format!("{minute}:{step}"))
-                .arg(reached)
-                .ignore();
-            pipe.cmd("PEXPIRE").arg(&day).arg(FLOW_KEPT_MS).ignore();
-        }
-        for ((step, bin), change) in gap_changes {
-            if change != 0 {
-                pipe.cmd("HINCRBY")
-                    .arg(self.keys.funnel_gaps(&funnel.id, step))
-                    .arg(bin)
-                    .arg(change)
-                    .ignore();
-            }
-        }
-        let () = pipe.query_async(&mut self.connection()).await?;
-        Ok(())
+        let conflicts: Vec<usize> = call
+            .invocation()
+            .invoke_async(&mut connection.clone())
+            .await?;
+        Ok(conflicts
+            .into_iter()
+            .filter_map(|index| users.get(index).copied())
+            .collect())
     }
 
     /// Converts the exposed users among the senders of `experiment`'s goal event.

@@ -17,12 +17,25 @@ use super::record::{
 };
 use crate::storage::query::QueryError;
 use crate::storage::sketch::Sketch;
+use crate::storage::slots::Batch;
 use crate::storage::{StorageError, Store};
 
 /// Most values one ranking answer lists.
 const MAX_TOP_LIMIT: u32 = 100;
 /// Most events one latest-events answer lists.
 const MAX_LATEST_LIMIT: u32 = 200;
+
+/// Lowers fields of a hash of numbers: KEYS[1] the hash, ARGV field and value pairs; a field
+/// is set when it is missing or holds a higher number.
+const LOWER_LUA: &str = r"#!lua
+for i = 1, #ARGV, 2 do
+  local before = redis.call('HGET', KEYS[1], ARGV[i])
+  if not before or tonumber(ARGV[i + 1]) < tonumber(before) then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+end
+return 0
+";
 
 impl Store {
     /// Answers an analytics widget.
@@ -104,14 +117,13 @@ impl Store {
     }
 
     async fn funnel_report(&self, funnel: Funnel) -> Result<FunnelReport, StorageError> {
-        let mut pipe = redis::pipe();
-        pipe.cmd("HGETALL").arg(self.keys.funnel_counts(&funnel.id));
+        let connection = self.connection();
+        let mut batch = Batch::new(&connection);
+        batch.cmd("HGETALL", &self.keys.funnel_counts(&funnel.id));
         for step in 1..funnel.steps.len() {
-            pipe.cmd("HGETALL")
-                .arg(self.keys.funnel_gaps(&funnel.id, step));
+            batch.cmd("HGETALL", &self.keys.funnel_gaps(&funnel.id, step));
         }
-        let mut replies: Vec<HashMap<String, i64>> =
-            pipe.query_async(&mut self.connection()).await?;
+        let mut replies: Vec<HashMap<String, i64>> = batch.query(&connection).await?;
         let counts = replies.remove(0);
         let users = (0..funnel.steps.len())
             .map(|step| {
@@ -149,14 +161,13 @@ impl Store {
         experiment: Experiment,
     ) -> Result<ExperimentReport, StorageError> {
         let id = &experiment.id;
-        let mut pipe = redis::pipe();
+        let connection = self.connection();
+        let mut batch = Batch::new(&connection);
         for variant in 0..experiment.variants.len() {
-            pipe.cmd("SCARD")
-                .arg(self.keys.experiment_exposed(id, variant));
-            pipe.cmd("SCARD")
-                .arg(self.keys.experiment_converted(id, variant));
+            batch.cmd("SCARD", &self.keys.experiment_exposed(id, variant));
+            batch.cmd("SCARD", &self.keys.experiment_converted(id, variant));
         }
-        let sizes: Vec<u64> = pipe.query_async(&mut self.connection()).await?;
+        let sizes: Vec<u64> = batch.query(&connection).await?;
         let counts: Vec<VariantCounts> = sizes
             .chunks_exact(2)
             .map(|pair| VariantCounts::new(pair[0], pair[1]))
@@ -180,10 +191,12 @@ impl Store {
             })
             .collect();
         if !lower.is_empty() {
-            let () = redis::cmd("HSET")
-                .arg(self.keys.experiment_min_p(id))
+            // Lowered in one step: a slower process with an older, higher value cannot undo
+            // another's lower one.
+            let _: i64 = redis::Script::new(LOWER_LUA)
+                .key(self.keys.experiment_min_p(id))
                 .arg(lower)
-                .query_async(&mut self.connection())
+                .invoke_async(&mut self.connection())
                 .await?;
         }
         Ok(ExperimentReport { experiment, rows })
@@ -230,9 +243,9 @@ impl Store {
         Ok((entries, total))
     }
 
-    /// Distinct users over `[from, to)`: one `PFCOUNT` over every bucket of every
-    /// `event_users` series of `event` (all events when empty), in the finest tier that keeps
-    /// the range within 2 000 buckets.
+    /// Distinct users over `[from, to)`: the union of every bucket of every `event_users`
+    /// series of `event` (all events when empty), in the finest tier that keeps the range
+    /// within 2 000 buckets.
     async fn uniques(
         &self,
         event: &str,
@@ -283,14 +296,9 @@ impl Store {
                 start += width;
             }
         }
-        if keys.is_empty() {
-            return Ok(0);
-        }
-        Ok(redis::cmd("PFCOUNT")
-            .arg(keys)
-            .query_async(&mut self.connection())
-            .await
-            .map_err(StorageError::from)?)
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let counts = self.union_counts(&[keys]).await?;
+        Ok(counts.first().copied().unwrap_or_default())
     }
 
     /// The newest `limit` events (of `event`, or of any when empty), newest first.

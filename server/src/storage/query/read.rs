@@ -9,11 +9,14 @@ use app::query::Aggregation;
 use super::accumulate::Steps;
 use super::codec::Bucket;
 use crate::config::TIERS;
+use crate::storage::hll::Union;
 use crate::storage::keys::{
     BUCKET_RECORD, CHUNK_BUCKETS, OPEN_BUCKET_RECORD, RAW_CHUNK_MS, RAW_RECORD, open_bucket_field,
 };
 use crate::storage::plan::Plan;
+use crate::storage::slots::Batch;
 use crate::storage::{SeriesId, StorageError, Store};
+use redis::cluster_routing::Slot;
 
 /// Raw points first read from a chunk's end, when only its tail is wanted.
 const TAIL_RECORDS: i64 = 256;
@@ -87,14 +90,15 @@ impl Store {
         }
         let (first, last) = (*buckets.start(), *buckets.end());
         let chunks = plan.rollup_chunks();
-        let mut pipe = redis::pipe();
+        let connection = self.connection();
+        let mut batch = Batch::new(&connection);
         for chunk in chunks.clone() {
-            pipe.cmd("GET").arg(self.keys.rollup_chunk(id, tier, chunk));
+            batch.cmd("GET", &self.keys.rollup_chunk(id, tier, chunk));
         }
-        pipe.cmd("HGET")
-            .arg(self.keys.meta(id))
+        batch
+            .cmd("HGET", &self.keys.meta(id))
             .arg(open_bucket_field(tier));
-        let mut strings: Vec<Option<Vec<u8>>> = pipe.query_async(&mut self.connection()).await?;
+        let mut strings: Vec<Option<Vec<u8>>> = batch.query(&connection).await?;
         let open = strings.pop().flatten();
         let mut buckets: Vec<(i64, Bucket)> = Vec::new();
         for (chunk, bytes) in chunks.zip(strings) {
@@ -132,13 +136,11 @@ impl Store {
             steps.at(*start).add_bucket(bucket);
         }
         if matches!(aggregation, Aggregation::Quantile { .. }) && !buckets.is_empty() {
-            let mut pipe = redis::pipe();
+            let mut batch = Batch::new(&connection);
             for (start, _) in &buckets {
-                pipe.cmd("HGETALL")
-                    .arg(self.keys.histogram_bucket(id, tier, *start));
+                batch.cmd("HGETALL", &self.keys.histogram_bucket(id, tier, *start));
             }
-            let sketches: Vec<Vec<(String, u64)>> =
-                pipe.query_async(&mut self.connection()).await?;
+            let sketches: Vec<Vec<(String, u64)>> = batch.query(&connection).await?;
             for ((start, _), bins) in buckets.iter().zip(sketches) {
                 let accumulator = steps.at(*start);
                 for (bin, count) in bins {
@@ -228,11 +230,12 @@ impl Store {
             plan.to,
         );
         let chunks = plan.raw_chunks();
-        let mut pipe = redis::pipe();
+        let connection = self.connection();
+        let mut batch = Batch::new(&connection);
         for chunk in chunks.clone() {
-            pipe.cmd("GET").arg(self.keys.raw_chunk(id, chunk));
+            batch.cmd("GET", &self.keys.raw_chunk(id, chunk));
         }
-        let strings: Vec<Option<Vec<u8>>> = pipe.query_async(&mut self.connection()).await?;
+        let strings: Vec<Option<Vec<u8>>> = batch.query(&connection).await?;
         let mut points = Vec::new();
         for (chunk, bytes) in chunks.zip(strings) {
             let Some(bytes) = bytes else { continue };
@@ -255,37 +258,99 @@ impl Store {
         Ok(points)
     }
 
+    /// Distinct members per step, over every series' bucket of it.
     pub(super) async fn unique_counts(
         &self,
         steps: &Steps,
     ) -> Result<Vec<(i64, f64)>, StorageError> {
-        let mut pipe = redis::pipe();
         let mut starts = Vec::new();
+        let mut sets = Vec::new();
         for (start, accumulator) in steps.iter() {
-            let keys: BTreeSet<&String> = accumulator
+            let keys: Vec<&str> = accumulator
                 .extra
                 .iter()
-                .flat_map(|extra| extra.hll_keys.iter())
+                .flat_map(|extra| extra.hll_keys.iter().map(String::as_str))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
                 .collect();
-            if keys.is_empty() {
-                continue;
+            if !keys.is_empty() {
+                starts.push(start);
+                sets.push(keys);
             }
-            let command = pipe.cmd("PFCOUNT");
-            for key in keys {
-                command.arg(key);
-            }
-            starts.push(start);
         }
-        if starts.is_empty() {
-            return Ok(Vec::new());
-        }
-        let counts: Vec<u64> = pipe.query_async(&mut self.connection()).await?;
+        let counts = self.union_counts(&sets).await?;
         Ok(starts
             .into_iter()
             .zip(counts)
             .filter(|(_, count)| *count > 0)
             .map(|(start, count)| (start, count as f64))
             .collect())
+    }
+
+    /// The count of distinct members of each union of HyperLogLogs in `sets`: one `PFCOUNT`
+    /// for a union whose keys share a slot (always, on a single Redis), else the union of the
+    /// HyperLogLogs read and counted here (see the `hll` module), never a sum.
+    ///
+    /// # Errors
+    /// Redis failed, or a key holds something other than a HyperLogLog.
+    pub(crate) async fn union_counts(&self, sets: &[Vec<&str>]) -> Result<Vec<u64>, StorageError> {
+        let connection = self.connection();
+        let mut counted = Batch::new(&connection);
+        let mut merged = Batch::new(&connection);
+        // Per set: counted by Redis, or merged here.
+        let mut by_redis = Vec::with_capacity(sets.len());
+        for keys in sets {
+            let Some(first) = keys.first() else {
+                by_redis.push(None);
+                continue;
+            };
+            let one_slot = !connection.is_cluster()
+                || keys
+                    .iter()
+                    .all(|key| Slot::for_key(key) == Slot::for_key(first));
+            by_redis.push(Some(one_slot));
+            if one_slot {
+                counted.routed_by("PFCOUNT", first).arg(keys);
+            } else {
+                for key in keys {
+                    merged.cmd("GET", key);
+                }
+            }
+        }
+        let mut counts: std::vec::IntoIter<u64> = if counted.is_empty() {
+            Vec::new().into_iter()
+        } else {
+            counted.query::<Vec<u64>>(&connection).await?.into_iter()
+        };
+        let mut stored: std::vec::IntoIter<Option<Vec<u8>>> = if merged.is_empty() {
+            Vec::new().into_iter()
+        } else {
+            merged
+                .query::<Vec<Option<Vec<u8>>>>(&connection)
+                .await?
+                .into_iter()
+        };
+        let mut answers = Vec::with_capacity(sets.len());
+        for (keys, by_redis) in sets.iter().zip(by_redis) {
+            let count = match by_redis {
+                None => 0,
+                Some(true) => counts.next().unwrap_or_default(),
+                Some(false) => {
+                    let mut union = Union::default();
+                    for key in keys {
+                        if let Some(bytes) = stored.next().flatten() {
+                            union.add(&bytes).map_err(|error| StorageError::Corrupt {
+                                key: (*key).to_owned(),
+                                reason: error.0.to_owned(),
+                            })?;
+                        }
+                    }
+                    union.count()
+                }
+            };
+            answers.push(count);
+        }
+        Ok(answers)
     }
 }
 

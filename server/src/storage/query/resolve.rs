@@ -5,6 +5,7 @@ use app::query::{Aggregation, Selector};
 
 use super::compile::CompiledSelector;
 use super::error::{MAX_QUERY_SERIES, QueryError};
+use crate::storage::slots::Batch;
 use crate::storage::{SeriesId, StorageError, Store};
 
 /// The series a selector matches, with their common kind: resolved once, read many times
@@ -94,19 +95,39 @@ impl Store {
         if series.is_empty() {
             return Ok(Vec::new());
         }
-        let mut pipe = redis::pipe();
-        for (id, _) in series {
-            pipe.cmd("HGET").arg(self.keys.meta(id)).arg("kind");
+        // Kinds this process wrote, or read lately, are not read again.
+        let mut kinds = self.cache.kinds_of(series.iter().map(|(id, _)| id));
+        for (kind, written) in kinds
+            .iter_mut()
+            .zip(self.known_kinds(series.iter().map(|(id, _)| id)))
+        {
+            *kind = kind.or(written);
         }
-        let names: Vec<Option<String>> = pipe.query_async(&mut self.connection()).await?;
-        Ok(names
+        let unknown: Vec<usize> = (0..series.len()).filter(|&i| kinds[i].is_none()).collect();
+        if !unknown.is_empty() {
+            let connection = self.connection();
+            let mut batch = Batch::new(&connection);
+            for &index in &unknown {
+                batch
+                    .cmd("HGET", &self.keys.meta(&series[index].0))
+                    .arg("kind");
+            }
+            let names: Vec<Option<String>> = batch.query(&connection).await?;
+            let mut read = Vec::new();
+            for (&index, name) in unknown.iter().zip(names) {
+                let Some(kind) = name.as_deref().and_then(MetricKind::parse) else {
+                    // No meta hash (yet): a gauge for now, and asked again next time.
+                    kinds[index] = Some(MetricKind::Gauge);
+                    continue;
+                };
+                kinds[index] = Some(kind);
+                read.push((series[index].0.clone(), kind));
+            }
+            self.cache.remember_kinds(read.into_iter());
+        }
+        Ok(kinds
             .into_iter()
-            .map(|name| match name.as_deref() {
-                Some("counter") => MetricKind::Counter,
-                Some("histogram") => MetricKind::Histogram,
-                Some("set") => MetricKind::Set,
-                _ => MetricKind::Gauge,
-            })
+            .map(|kind| kind.unwrap_or(MetricKind::Gauge))
             .collect())
     }
 }
