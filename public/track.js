@@ -3,14 +3,21 @@
 // The token is an ingest token with the scope "events only" (Access page): it can send events
 // and ask for experiment variants, nothing else, so it may be public. A sendBeacon cannot carry
 // headers, so it travels as ?token=.
-// It sends a page view (with the path) on load and on client-side navigation, and offers
-// livedash.track(name, properties) for custom events. The user id is anonymous and random,
-// kept in local storage under "livedash:uid".
+// It sends a page view (with the path, the full address, the referrer and the title) on load
+// and on client-side navigation, and offers livedash.track(name, properties) for custom
+// events. livedash reads the visit's source from the address and referrer and its device from
+// the user agent; bots are counted apart. data-site="example.com" names the site (by default
+// the page's host). The user id is anonymous and random, kept in local storage under
+// "livedash:uid"; with data-cookieless, nothing is stored in the browser and no id is sent:
+// livedash counts the visitor under an id of the day made from a daily salt, the site, the
+// address and the user agent, none of which it keeps.
 (function () {
   "use strict";
   var script = document.currentScript;
   var endpoint = new URL("/api/v1/events", script ? script.src : location.href);
   var token = script && script.getAttribute("data-token");
+  var site = script && script.getAttribute("data-site");
+  var cookieless = script && script.hasAttribute("data-cookieless");
   if (token) endpoint.searchParams.set("token", token);
   endpoint = endpoint.href;
 
@@ -33,7 +40,12 @@
   }
 
   function track(name, properties) {
-    var body = JSON.stringify([{ event: String(name), user_id: userId(), ts: Date.now(), properties: properties || {} }]);
+    properties = properties || {};
+    if (!properties.url) properties.url = location.href;
+    if (site && !properties.site) properties.site = site;
+    var event = { event: String(name), ts: Date.now(), properties: properties };
+    if (!cookieless) event.user_id = userId();
+    var body = JSON.stringify([event]);
     // text/plain keeps it a simple request (no CORS preflight); livedash reads the JSON anyway.
     var blob = new Blob([body], { type: "text/plain" });
     if (!(navigator.sendBeacon && navigator.sendBeacon(endpoint, blob))) {

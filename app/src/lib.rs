@@ -7,6 +7,8 @@
 //!   contact points, and what the alerts API answers.
 //! - [`dashboard`]: dashboards, widgets and the grid rules of the editor.
 //! - [`events`]: analytics events, funnels, experiments and the reports their widgets show.
+//! - [`web`]: web analytics' channels and device kinds.
+//! - [`people`]: a person's summary and timeline, as shown and exported.
 //! - [`live`]: the WebSocket protocol between the server's live hub and the browser.
 //! - [`query`]: selectors, ranges, aggregations, and query results.
 //! - [`analytics`]: the statistics of product analytics: intervals, p-values (also
@@ -32,10 +34,10 @@
 //! ```text
 //! ui
 //! api | share_scope
-//! widget_data
+//! widget_data | people
 //! live | events | alerts
 //! dashboard | model | auth
-//! query | analytics | format | markdown | clock | random
+//! query | analytics | web | format | markdown | clock | random
 //! ```
 #![recursion_limit = "256"]
 
@@ -50,10 +52,12 @@ pub mod format;
 pub mod live;
 pub mod markdown;
 pub mod model;
+pub mod people;
 pub mod query;
 pub mod random;
 pub mod share_scope;
 pub mod ui;
+pub mod web;
 pub mod widget_data;
 
 pub use ui::{App, shell};

@@ -45,19 +45,126 @@ pub const MAX_WINDOW_MS: i64 = 35 * 86_400_000;
 /// Most buckets a range subscription may keep per line.
 pub const MAX_WINDOW_BUCKETS: i64 = 4_000;
 
-/// A position in the server's change log (a Redis stream id, `ms-seq`). Cursors grow with
-/// every change; `Cursor::default()` is before the first.
+/// An entry's id in one partition of the server's change log (a Redis stream id, `ms-seq`).
+/// Ids grow with every entry; `Position::default()` is before the first.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Cursor {
+pub struct Position {
     /// Milliseconds part.
     pub ms: u64,
     /// Sequence within the millisecond.
     pub seq: u64,
 }
 
-impl fmt::Display for Cursor {
+impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}-{}", self.ms, self.seq)
+    }
+}
+
+impl FromStr for Position {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        // One error for every way it can be wrong: the browser's bundle carries one message.
+        text.split_once('-')
+            .and_then(|(ms, seq)| {
+                Some(Self {
+                    ms: digits(ms)?,
+                    seq: digits(seq)?,
+                })
+            })
+            .ok_or_else(|| format!("cursor part {text:?} is not <ms>-<seq> in numbers"))
+    }
+}
+
+/// The number `text` writes in decimal digits alone (no sign), if it fits in 64 bits. Written
+/// out rather than `str::parse`, whose general machinery the browser's bundle would carry.
+fn digits(text: &str) -> Option<u64> {
+    if text.is_empty() {
+        return None;
+    }
+    text.bytes().try_fold(0_u64, |number, byte| {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        number.checked_mul(10)?.checked_add(u64::from(digit))
+    })
+}
+
+/// Where a client is in the server's change log: the last entry seen in each of its
+/// partitions (one partition unless the server spreads its log over a Redis Cluster's
+/// masters). Written as the positions joined by `.` (`ms-seq` alone for one partition);
+/// `Cursor::default()` is before everything. Cursors are ordered only partly: one
+/// [covers](Cursor::covers) another when it is as far in every partition.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Cursor(Vec<Position>);
+
+impl Cursor {
+    /// A cursor at `positions`, partition by partition.
+    #[must_use]
+    pub fn new(positions: Vec<Position>) -> Self {
+        Self(positions)
+    }
+
+    /// How far it is in partition `partition`.
+    #[must_use]
+    pub fn get(&self, partition: usize) -> Position {
+        self.0.get(partition).copied().unwrap_or_default()
+    }
+
+    /// The positions, partition by partition.
+    #[must_use]
+    pub fn positions(&self) -> &[Position] {
+        &self.0
+    }
+
+    /// Whether everything up to `other` is up to `self` too.
+    #[must_use]
+    pub fn covers(&self, other: &Self) -> bool {
+        other
+            .0
+            .iter()
+            .enumerate()
+            .all(|(partition, position)| self.get(partition) >= *position)
+    }
+
+    /// As far as the further of the two, partition by partition.
+    #[must_use]
+    pub fn join(&self, other: &Self) -> Self {
+        let len = self.0.len().max(other.0.len());
+        Self(
+            (0..len)
+                .map(|partition| self.get(partition).max(other.get(partition)))
+                .collect(),
+        )
+    }
+
+    /// As `self`, but at least at `position` in `partition`.
+    #[must_use]
+    pub fn with(mut self, partition: usize, position: Position) -> Self {
+        if self.0.len() <= partition {
+            self.0.resize(partition + 1, Position::default());
+        }
+        if self.0[partition] < position {
+            self.0[partition] = position;
+        }
+        self
+    }
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return Position::default().fmt(f);
+        }
+        for (partition, position) in self.0.iter().enumerate() {
+            if partition > 0 {
+                f.write_str(".")?;
+            }
+            position.fmt(f)?;
+        }
+        Ok(())
     }
 }
 
@@ -65,17 +172,11 @@ impl FromStr for Cursor {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let (ms, seq) = text
-            .split_once('-')
-            .ok_or_else(|| format!("cursor {text:?}: expected <ms>-<seq>"))?;
-        let number = |part: &str| {
-            part.parse::<u64>()
-                .map_err(|_| format!("cursor {text:?}: {part:?} is not a number"))
-        };
-        Ok(Self {
-            ms: number(ms)?,
-            seq: number(seq)?,
-        })
+        let mut positions = Vec::new();
+        for part in text.split('.') {
+            positions.push(part.parse()?);
+        }
+        Ok(Self(positions))
     }
 }
 
@@ -87,8 +188,17 @@ impl Serialize for Cursor {
 
 impl<'de> Deserialize<'de> for Cursor {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = Cursor;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a cursor")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Cursor, E> {
+                text.parse().map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Text)
     }
 }
 
@@ -283,10 +393,10 @@ impl View {
     pub fn delta(&mut self, from: Cursor, to: Cursor, data: LiveData) -> Applied {
         // A delta may start earlier than what the view holds (values then repeat), never
         // later: that would leave a hole.
-        match self.cursor {
-            Some(cursor) if from <= cursor => {
+        match &self.cursor {
+            Some(cursor) if cursor.covers(&from) => {
+                self.cursor = Some(cursor.join(&to));
                 self.merge(data);
-                self.cursor = Some(cursor.max(to));
                 Applied::Ok
             }
             _ => Applied::Gap,
@@ -383,18 +493,64 @@ mod tests {
         assert_eq!(reconnect_delay_ms(u32::MAX, 1.0), 10_000);
     }
 
-    /// Cursors read and print as Redis stream ids, and order by time then sequence.
+    fn cursor(text: &str) -> Cursor {
+        text.parse().unwrap()
+    }
+
+    /// A one-partition cursor reads and prints as a Redis stream id, positions order by time
+    /// then sequence, and a bad part is named.
     #[test]
     fn cursors_round_trip_and_order() {
-        let cursor: Cursor = "1763700000000-7".parse().unwrap();
-        assert_eq!(cursor.to_string(), "1763700000000-7");
-        assert!(cursor < "1763700000000-8".parse().unwrap());
-        assert!(cursor < "1763700000001-0".parse().unwrap());
-        assert!("17637-x".parse::<Cursor>().unwrap_err().contains("\"x\""));
+        let one = cursor("1763700000000-7");
+        assert_eq!(one.to_string(), "1763700000000-7");
+        assert!(cursor("1763700000000-8").covers(&one));
+        assert!(!one.covers(&cursor("1763700000000-8")));
+        assert!(cursor("1763700000001-0").covers(&one));
+        assert!(
+            "17637-x"
+                .parse::<Cursor>()
+                .unwrap_err()
+                .contains("\"17637-x\"")
+        );
         assert!("17637".parse::<Cursor>().is_err());
+        assert!("+1-0".parse::<Cursor>().is_err());
+        assert!(
+            "18446744073709551616-0".parse::<Cursor>().is_err(),
+            "past 64 bits"
+        );
+        assert_eq!(cursor("18446744073709551615-0").get(0).ms, u64::MAX);
+        assert!("1-0.".parse::<Cursor>().is_err());
+        assert_eq!(serde_json::to_string(&one).unwrap(), "\"1763700000000-7\"");
+        assert_eq!(Cursor::default().to_string(), "0-0");
+        assert!(cursor("0-0").covers(&Cursor::default()));
+        assert!(Cursor::default().covers(&cursor("0-0")));
+    }
+
+    /// Cursors of several partitions: one covers another only when it is as far in each, the
+    /// join takes the further position of each, and a missing partition is at its start.
+    #[test]
+    fn partitioned_cursors_are_ordered_per_partition() {
+        let a = cursor("5-0.9-1.2-0");
+        assert_eq!(a.to_string(), "5-0.9-1.2-0");
+        assert_eq!(a.get(1), Position { ms: 9, seq: 1 });
+        assert_eq!(a.get(7), Position::default());
+        let b = cursor("6-0.8-0.2-0");
+        assert!(!a.covers(&b) && !b.covers(&a), "neither is further in both");
+        assert_eq!(a.join(&b), cursor("6-0.9-1.2-0"));
+        assert!(a.join(&b).covers(&a) && a.join(&b).covers(&b));
+        assert!(
+            a.covers(&cursor("5-0")),
+            "a shorter cursor is at the start elsewhere"
+        );
+        assert!(!cursor("5-0").covers(&a));
         assert_eq!(
-            serde_json::to_string(&cursor).unwrap(),
-            "\"1763700000000-7\""
+            Cursor::default().with(2, Position { ms: 3, seq: 0 }),
+            cursor("0-0.0-0.3-0")
+        );
+        assert_eq!(
+            a.clone().with(0, Position { ms: 1, seq: 0 }),
+            a,
+            "never moves back"
         );
     }
 
@@ -403,8 +559,8 @@ mod tests {
     fn messages_are_tagged_json() {
         let message = ServerMessage::Delta {
             id: 3,
-            from: Cursor { ms: 10, seq: 0 },
-            to: Cursor { ms: 12, seq: 1 },
+            from: cursor("10-0"),
+            to: cursor("12-1"),
             data: LiveData::Latest {
                 values: vec![CurrentValue {
                     series: SeriesKey::new("cpu").with_label("host", "a"),
@@ -432,9 +588,9 @@ mod tests {
             subscribe,
             ClientMessage::Subscribe {
                 id: 1,
-                after: Some(Cursor { ms: 5, seq: 0 }),
+                ref after,
                 ..
-            }
+            } if *after == Some(cursor("5-0"))
         ));
     }
 
@@ -493,7 +649,7 @@ mod tests {
     /// Snapshots replace, deltas upsert buckets, and a delta from beyond the cursor is a gap.
     #[test]
     fn views_apply_snapshots_and_deltas() {
-        let c = |ms| Cursor { ms, seq: 0 };
+        let c = |ms: u64| cursor(&format!("{ms}-0"));
         let mut view = View::default();
         assert_eq!(view.delta(c(4), c(5), range_data(&[])), Applied::Gap);
         view.snapshot(c(5), range_data(&[(0, 1.0), (1000, 2.0)]));
@@ -515,5 +671,19 @@ mod tests {
         view.snapshot(c(3), range_data(&[]));
         assert!(view.lines.is_empty(), "a snapshot replaces");
         assert_eq!(view.cursor, Some(c(3)));
+        // With several partitions, a delta continues the view only if the view holds
+        // everything before it in each one.
+        view.snapshot(cursor("6-0.2-0"), range_data(&[]));
+        let empty = || range_data(&[]);
+        assert_eq!(
+            view.delta(cursor("5-0.3-0"), cursor("6-0.4-0"), empty()),
+            Applied::Gap,
+            "the view lacks 2-0..3-0 of the second partition"
+        );
+        assert_eq!(
+            view.delta(cursor("6-0.1-0"), cursor("6-0.4-0"), empty()),
+            Applied::Ok
+        );
+        assert_eq!(view.cursor, Some(cursor("6-0.4-0")));
     }
 }

@@ -7,6 +7,8 @@ import { expect, Locator, test } from "@playwright/test";
 import { Livedash, open, watchErrors } from "./support/livedash";
 
 let app: Livedash;
+const DESKTOP_CHROME =
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
 test.afterEach(async ({}, testInfo) => {
   await app.dispose(testInfo);
@@ -105,7 +107,9 @@ test("a funnel defined on the Analytics page counts page views from the tracking
   });
   await new Promise<void>((listening) => site.listen(0, "127.0.0.1", listening));
   const shop = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
-  const visitor = await page.context().newPage();
+  // A person's browser: headless Chromium says so in its user agent, and livedash counts
+  // such visits as a bot's.
+  const visitor = await (await page.context().browser()!.newContext({ userAgent: DESKTOP_CHROME })).newPage();
   await visitor.goto(`${shop}/pricing`);
   const uid = await visitor.evaluate(() => localStorage.getItem("livedash:uid"));
   expect(uid).toMatch(/^[0-9a-f]{32}$/);
@@ -116,8 +120,43 @@ test("a funnel defined on the Analytics page counts page views from the tracking
   await expect.poll(() => numberOf(steps.nth(0), "data-users"), { timeout: 15_000 }).toBe(1);
   await expect.poll(() => numberOf(steps.nth(1), "data-users"), { timeout: 15_000 }).toBe(1);
   await expect(steps.nth(1)).toContainText("100.0% of the step before");
+  await visitor.context().close();
   site.close();
   expect(errors).toEqual([]);
+});
+
+test("the snippet's cookieless mode keeps nothing in the browser and still counts one visitor", async ({ browser }) => {
+  app = await Livedash.start();
+  const ingestToken = await app.createToken("ingest", "private website");
+  const site = createServer((_, response) => {
+    response.writeHead(200, { "content-type": "text/html" });
+    response.end(`<!doctype html><title>Private</title><script src="${app.url("/track.js")}" data-token="${ingestToken}" data-site="private.test" data-cookieless></script>`);
+  });
+  await new Promise<void>((listening) => site.listen(0, "127.0.0.1", listening));
+  const origin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+  const visitor = await (await browser.newContext({ userAgent: DESKTOP_CHROME })).newPage();
+  const sent: string[] = [];
+  visitor.on("request", (request) => {
+    if (request.url().includes("/api/v1/events")) sent.push(request.postData() ?? "");
+  });
+  await visitor.goto(`${origin}/`);
+  await visitor.goto(`${origin}/about`);
+  await expect.poll(() => sent.length).toBe(2);
+  expect(sent.every((body) => !body.includes("user_id"))).toBe(true);
+  expect(await visitor.evaluate(() => [localStorage.length, sessionStorage.length, document.cookie])).toEqual([0, 0, ""]);
+
+  // livedash gave both page views the same visitor id of the day.
+  const pageViews = async () => {
+    const answer = await app.callFn("analytics", { query: { Latest: { event: "page_view", limit: 10 } } });
+    return (answer.Latest.events as { user_id: string; properties: Record<string, string> }[])
+      .filter((event) => event.properties.site === "private.test");
+  };
+  await expect.poll(async () => (await pageViews()).length, { timeout: 15_000 }).toBe(2);
+  const ids = new Set((await pageViews()).map((event) => event.user_id));
+  expect(ids.size).toBe(1);
+  expect([...ids][0]).toMatch(/^anon-[0-9a-f]{16}$/);
+  await visitor.context().close();
+  site.close();
 });
 
 test("markup in funnel, experiment, event and property text stays inert", async ({ page }) => {

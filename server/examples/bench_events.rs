@@ -1,5 +1,8 @@
 //! Analytics event ingest throughput on loopback: `POST /api/v1/events` in batches of 1 000
-//! (with a funnel and an experiment defined, so every event also goes through them), against
+//! (with a funnel and an experiment defined, so every event also goes through them; sent as a
+//! browser's page events, with the page's address, a referrer and a browser's user agent, so
+//! each also gets its source and device, moves its user's visit, is checked against the
+//! filter of users seen and marks its user's cohort and activity), against
 //! the naive way (one Redis round trip per command per event: count, unique users, ranking,
 //! log) in the same run.
 //!
@@ -19,6 +22,7 @@ const BATCH: usize = 1_000;
 const WRITERS: usize = 4;
 const USERS: u64 = 100_000;
 const PAGES: usize = 50;
+const BROWSER: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
 #[tokio::main]
 async fn main() {
@@ -118,9 +122,15 @@ fn batch(round: u64) -> String {
         } else {
             format!("/p{page}")
         };
+        // Every tenth user lands from a campaign, every fifth from a search engine.
+        let (query, referrer) = match user % 10 {
+            0 => ("?utm_source=newsletter&utm_medium=email", ""),
+            1 | 2 => ("", "https://www.google.com/"),
+            _ => ("", ""),
+        };
         let _ = write!(
             body,
-            r#"{{"event":"{name}","user_id":"u{user}","ts":{ts},"properties":{{"path":"{path}"}}}}"#
+            r#"{{"event":"{name}","user_id":"u{user}","ts":{ts},"properties":{{"path":"{path}","url":"https://shop.example{path}{query}","referrer":"{referrer}"}}}}"#
         );
     }
     body.push(']');
@@ -138,7 +148,13 @@ async fn http_case(client: &reqwest::Client, url: &str, duration: Duration) -> (
                 while started.elapsed() < duration {
                     let body = batch(round);
                     round += WRITERS as u64;
-                    let response = client.post(&url).body(body).send().await.unwrap();
+                    let response = client
+                        .post(&url)
+                        .header("user-agent", BROWSER)
+                        .body(body)
+                        .send()
+                        .await
+                        .unwrap();
                     assert!(response.status().is_success(), "{}", response.status());
                     events.fetch_add(BATCH as u64, Ordering::Relaxed);
                 }

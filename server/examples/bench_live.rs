@@ -22,12 +22,10 @@ use std::time::Duration;
 
 use app::live::{ClientMessage, LiveQuery};
 use app::query::{Aggregation, Selector};
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use serde::Deserialize;
 use server::testing::RedisServer;
-use support::{Livedash, Samples, clock_ms};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use support::{Livedash, Samples, clock_ms, open_live, read_frames};
 
 const SERIES: usize = 1_000;
 const GROUPS: usize = 10;
@@ -38,8 +36,6 @@ const BATCH_POINTS: usize = 100;
 const REQUESTS_IN_FLIGHT: usize = 8;
 const WARM_UP: Duration = Duration::from_secs(2);
 const CONNECTING_AT_ONCE: usize = 200;
-/// A viewer's read buffer: a frame of ten deltas is about 2 KB.
-const CLIENT_READ_BUFFER: usize = 8 * 1024;
 
 /// Points the generator had accepted so far: what arrived really, against the 10 000/s meant.
 static POINTS_STORED: AtomicU64 = AtomicU64::new(0);
@@ -204,49 +200,28 @@ async fn viewer(
     measuring: Arc<AtomicBool>,
     stop: Arc<tokio::sync::Notify>,
 ) {
-    // A browser reads into a small buffer; tungstenite's default zeroes 128 KiB before every
-    // read, which made the clients, not livedash, a fifth of this machine's CPU.
-    let config = WebSocketConfig::default().read_buffer_size(CLIENT_READ_BUFFER);
-    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(
-        format!("ws://{addr}/api/v1/live"),
-        Some(config),
-        false,
-    )
-    .await
-    .expect("connect");
-    for (id, query) in queries.iter().enumerate() {
-        let message = ClientMessage::Subscribe {
+    let messages: Vec<ClientMessage> = queries
+        .iter()
+        .enumerate()
+        .map(|(id, query)| ClientMessage::Subscribe {
             id: id as u32,
             query: query.clone(),
             after: None,
-        };
-        let text = serde_json::to_string(&message).unwrap();
-        socket.send(Message::Text(text.into())).await.unwrap();
-    }
+        })
+        .collect();
+    let socket = open_live(&addr, &messages).await;
     let mut snapshots = 0;
     let mut local = Vec::new();
-    let stopped = stop.notified();
-    tokio::pin!(stopped);
-    loop {
-        let frame = tokio::select! {
-            () = &mut stopped => break,
-            frame = socket.next() => frame,
-        };
-        let Some(Ok(Message::Text(text))) = frame else {
-            if matches!(frame, None | Some(Err(_))) {
-                break;
-            }
-            continue;
-        };
-        let received = clock_ms();
+    read_frames(socket, &stop, |text, received| {
         if snapshots < queries.len() {
             snapshots += text.matches(r#""type":"snapshot""#).count();
             if snapshots >= queries.len() {
-                let _ = ready.send(()).await;
+                // The channel holds one place per viewer.
+                let _ = ready.try_send(());
             }
         }
         if measuring.load(Ordering::Relaxed)
-            && let Some((sent, deltas)) = newest_sent(&text)
+            && let Some((sent, deltas)) = newest_sent(text)
         {
             DELTAS_RECEIVED.fetch_add(deltas, Ordering::Relaxed);
             local.push(received - sent);
@@ -254,9 +229,9 @@ async fn viewer(
                 samples.add(&mut local);
             }
         }
-    }
+    })
+    .await;
     samples.add(&mut local);
-    let _ = socket.close(None).await;
 }
 
 /// Connects `count` viewers of `case` and waits until each has its snapshots.

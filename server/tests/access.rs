@@ -998,16 +998,11 @@ async fn sign_in_links_work_once() {
     // console; see the Playwright test that follows it).
     let fresh = TestApp::start_with(&redis.url(), "fresh:", &[("LIVEDASH_AUTH", "on")]).await;
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut connection = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut connection = redis.connection();
     loop {
         let links: Vec<String> = redis::cmd("KEYS")
             .arg("fresh:login:*")
-            .query_async(&mut connection)
-            .await
+            .query(&mut connection)
             .unwrap();
         if links.len() == 1 {
             break;

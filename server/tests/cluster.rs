@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use app::live::{Applied, ClientMessage, LiveData, LiveQuery, ServerMessage, View};
 use app::query::{Aggregation, Query, Selector, TimeRange};
+use server::storage::keys::slot_of;
 use server::testing::RedisCluster;
 use support::{LiveEvent, TestApp, now_ms};
 
@@ -234,8 +235,13 @@ async fn a_master_killed_under_load_keeps_every_acknowledged_write() {
     let mut watching = viewer(&app, "failover_w0").await;
     let writers = Writers::start(&app, (0..4).map(|n| format!("failover_w{n}")).collect());
     tokio::time::sleep(Duration::from_secs(1)).await;
-    // A master that holds data of the writers, and the change log's.
-    let victim = cluster.serving("failover:changes");
+    // The master of the change-log partition the viewer's series goes to: its sharded
+    // subscription must move to the replica that takes over.
+    let keys = server::storage::Keys::new("failover:");
+    let log =
+        server::storage::changes::ChangeLog::new(&keys, server::config::CLUSTER_LIVE_PARTITIONS);
+    let watched = server::storage::SeriesId::of(&app::model::SeriesKey::new("failover_w0"));
+    let victim = cluster.serving(&log.partition(log.partition_of(&watched)).stream);
     cluster.kill(victim);
     tokio::time::sleep(Duration::from_secs(1)).await;
     cluster.wait_healthy();
@@ -248,40 +254,34 @@ async fn a_master_killed_under_load_keeps_every_acknowledged_write() {
 }
 
 /// Slots moved by `redis-cli --cluster reshard` while writers write and a viewer watches: the
-/// series written and the change log live in the slots moved; every acknowledged write is
-/// stored, and the viewer goes on.
+/// series written and the change-log partition of their notices (stream and sharded channel)
+/// live in the slots moved; every acknowledged write is stored, and the viewer goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn slots_moved_under_load_keep_every_acknowledged_write() {
     let _serial = ONE_AT_A_TIME.lock().await;
     let cluster = RedisCluster::start(3, 0);
-    // Series whose keys hash to the first slots of the first master, which the reshard moves.
-    let mut connection = cluster.node_connection(0);
+    // Series whose keys hash to the first slots of the first master, which the reshard moves,
+    // and whose notices go to the change log's first partition, which it moves too.
+    const MOVED: u16 = 1_100;
     let keys = server::storage::Keys::new("reshard:");
-    let slot_of = |key: String, connection: &mut redis::Connection| -> u16 {
-        redis::cmd("CLUSTER")
-            .arg("KEYSLOT")
-            .arg(key)
-            .query(connection)
-            .unwrap()
-    };
+    let log =
+        server::storage::changes::ChangeLog::new(&keys, server::config::CLUSTER_LIVE_PARTITIONS);
+    let first_partition = log.partition(0).stream.clone();
+    assert!(slot_of(&first_partition) < MOVED, "{first_partition} moves");
     let series: Vec<String> = (0..)
         .map(|n| format!("moved_{n}"))
         .filter(|name| {
             let id = server::storage::SeriesId::of(&app::model::SeriesKey::new(name.as_str()));
-            slot_of(keys.meta(&id), &mut connection) < 300
+            slot_of(&keys.meta(&id)) < MOVED && log.partition_of(&id) == 0
         })
         .take(3)
         .collect();
-    assert!(
-        slot_of(keys.change_log(), &mut connection) >= 300,
-        "the log stays put"
-    );
     let app = Arc::new(TestApp::start_with_prefix(&cluster.url(), "reshard:").await);
     let mut watching = viewer(&app, &series[0]).await;
     let writers = Writers::start(&app, series.clone());
     tokio::time::sleep(Duration::from_secs(1)).await;
     let moving = tokio::task::spawn_blocking(move || {
-        cluster.reshard(0, 1, 300);
+        cluster.reshard(0, 1, MOVED);
         cluster
     });
     let mut cluster = moving.await.unwrap();
@@ -292,6 +292,7 @@ async fn slots_moved_under_load_keep_every_acknowledged_write() {
         series[0].as_str(),
     )));
     assert_eq!(cluster.serving(&moved), 1, "the series' slot moved");
+    assert_eq!(cluster.serving(&first_partition), 1, "the partition moved");
 }
 
 /// Posts `body` to the JSON ingest endpoint with `key` as its `Idempotency-Key`.

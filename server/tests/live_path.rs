@@ -9,7 +9,7 @@ use app::live::{LiveData, ServerMessage};
 use app::model::{CurrentValue, MetricKind, SeriesKey};
 use redis::Commands as _;
 use server::storage::{Keys, SeriesId};
-use support::{LiveEvent, RedisServer, TestApp};
+use support::{LiveClient, LiveEvent, RedisServer, TestApp};
 
 use support::now_ms;
 
@@ -182,6 +182,29 @@ async fn bad_input_is_refused_by_item() {
     assert_eq!(catalog_len(&redis, &app.prefix), 2);
 }
 
+/// Waits up to `within` for a snapshot or delta of `viewer` carrying the series `name`; panics
+/// with `failure` otherwise.
+async fn wait_for_value(viewer: &mut LiveClient, name: &str, within: Duration, failure: &str) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let remaining = deadline - tokio::time::Instant::now();
+        match viewer.next(remaining).await {
+            Some(LiveEvent::Message(
+                ServerMessage::Delta {
+                    data: LiveData::Latest { values, .. },
+                    ..
+                }
+                | ServerMessage::Snapshot {
+                    data: LiveData::Latest { values, .. },
+                    ..
+                },
+            )) if values.iter().any(|v| v.series.name == name) => return,
+            Some(LiveEvent::Message(_)) => {}
+            other => panic!("{failure}: {other:?}"),
+        }
+    }
+}
+
 /// Two livedash processes on one Redis: a write taken by one reaches a viewer of the other.
 #[tokio::test]
 async fn a_write_to_one_process_reaches_viewers_of_another() {
@@ -224,24 +247,40 @@ async fn live_stream_recovers_after_redis_restart() {
     }
     assert!(stored(&redis, &app.prefix, &SeriesKey::new("after_restart")).is_some());
     // The viewer sees the value, through a resync snapshot or an update, whichever came first.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let remaining = deadline - tokio::time::Instant::now();
-        match viewer.next(remaining).await {
-            Some(LiveEvent::Message(
-                ServerMessage::Delta {
-                    data: LiveData::Latest { values, .. },
-                    ..
-                }
-                | ServerMessage::Snapshot {
-                    data: LiveData::Latest { values, .. },
-                    ..
-                },
-            )) if values.iter().any(|v| v.series.name == "after_restart") => break,
-            Some(LiveEvent::Message(_)) => {}
-            other => panic!("viewer did not recover: {other:?}"),
-        }
-    }
+    wait_for_value(
+        &mut viewer,
+        "after_restart",
+        Duration::from_secs(10),
+        "viewer did not recover",
+    )
+    .await;
+}
+
+/// A viewer whose feed started before the process's first live subscription (Redis refused
+/// it for a while) still gets what was written before that subscription was made.
+#[tokio::test]
+async fn writes_before_the_first_subscription_reach_viewers() {
+    let redis = RedisServer::start();
+    let acl = |rules: &[&str]| {
+        let _: Vec<()> =
+            redis.on_every_node(redis::cmd("ACL").arg("SETUSER").arg("default").arg(rules));
+    };
+    acl(&["-subscribe", "-ssubscribe"]);
+    let app = TestApp::start(&redis.url()).await;
+    let mut viewer = app.live().await;
+    viewer.message().await;
+    let (status, answer) = app
+        .ingest(r#"{"name":"before_subscribed","value":1}"#)
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    acl(&["+subscribe", "+ssubscribe"]);
+    wait_for_value(
+        &mut viewer,
+        "before_subscribed",
+        Duration::from_secs(15),
+        "the viewer never got the write",
+    )
+    .await;
 }
 
 /// Shutting down closes open sockets with "going away" and a reason.

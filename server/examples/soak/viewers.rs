@@ -115,7 +115,7 @@ fn subscribe(id: usize, query: &LiveQuery, view: &View) -> Message {
     let message = ClientMessage::Subscribe {
         id: id as u32,
         query: query.clone(),
-        after: view.cursor,
+        after: view.cursor.clone(),
     };
     Message::Text(
         serde_json::to_string(&message)
@@ -233,7 +233,7 @@ async fn watch(
                     {
                         load.live_latency.push(received - sent);
                     }
-                    match view.delta(from, to, data) {
+                    match view.delta(from.clone(), to, data) {
                         Applied::Ok => {
                             view.trim(oldest_bucket);
                             answered[id] = true;
@@ -243,6 +243,7 @@ async fn watch(
                             load.live_messages.failed(format!(
                                 "gap: a delta from {from} for a view at {}",
                                 view.cursor
+                                    .as_ref()
                                     .map_or("nothing".to_owned(), |at| at.to_string())
                             ));
                             ask_again.push(id);

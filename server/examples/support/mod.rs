@@ -9,7 +9,11 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
+use app::live::ClientMessage;
+use futures::{SinkExt, StreamExt};
 use server::testing::RedisServer;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 static EPOCH: OnceLock<Instant> = OnceLock::new();
 
@@ -45,11 +49,20 @@ impl Livedash {
     /// # Panics
     /// The binary is missing or exits before it serves.
     pub fn start(redis: &RedisServer, settings: &[(&str, &str)]) -> Self {
+        Self::start_on(&redis.url(), settings)
+    }
+
+    /// As [`Livedash::start`], against the Redis at `redis_url` (a single server, or a
+    /// cluster's seed nodes).
+    ///
+    /// # Panics
+    /// The binary is missing or exits before it serves.
+    pub fn start_on(redis_url: &str, settings: &[(&str, &str)]) -> Self {
         let binary =
             std::env::var("LIVEDASH_BIN").unwrap_or_else(|_| "target/release/livedash".into());
         let mut command = Command::new(&binary);
         command
-            .env("REDIS_URL", redis.url())
+            .env("REDIS_URL", redis_url)
             .env("LIVEDASH_ADDR", "127.0.0.1:0")
             .env("RUST_LOG", "warn,livedash=info")
             .env("NO_COLOR", "1");
@@ -110,6 +123,18 @@ impl Livedash {
             .find_map(|line| line.strip_prefix("VmRSS:"))
             .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
             .map(|kb| kb * 1024)
+    }
+
+    /// CPU time it has used (user and system), seconds; `None` once the process is gone.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // Fields after the command name (which may hold spaces) start at the state, field 3;
+        // utime and stime are fields 14 and 15, in clock ticks (100 per second on Linux).
+        let after_name = &stat[stat.rfind(')')? + 2..];
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        Some(ticks as f64 / 100.0)
     }
 
     /// Open file descriptors (sockets included); `None` once the process is gone.
@@ -173,4 +198,53 @@ impl Samples {
         let (p50, p99) = p50_p99(&mut values);
         (values.len(), p50, p99)
     }
+}
+
+/// A viewer's live socket.
+pub type LiveSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a live socket to livedash at `addr` and sends `messages` (its subscriptions).
+///
+/// # Panics
+/// It cannot connect or send.
+pub async fn open_live(addr: &str, messages: &[ClientMessage]) -> LiveSocket {
+    // A browser reads into a small buffer; tungstenite's default zeroes 128 KiB before every
+    // read, which made the clients, not livedash, a fifth of this machine's CPU.
+    let config = WebSocketConfig::default().read_buffer_size(8 * 1024);
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(
+        format!("ws://{addr}/api/v1/live"),
+        Some(config),
+        false,
+    )
+    .await
+    .expect("connect");
+    for message in messages {
+        let text = serde_json::to_string(message).expect("client messages serialize");
+        socket.send(Message::Text(text.into())).await.expect("send");
+    }
+    socket
+}
+
+/// Hands each text frame of `socket` to `frame` with the time it arrived ([`clock_ms`]), until
+/// `stop` is notified or the socket ends; then closes it.
+pub async fn read_frames(
+    mut socket: LiveSocket,
+    stop: &tokio::sync::Notify,
+    mut frame: impl FnMut(&str, f64),
+) {
+    let stopped = stop.notified();
+    tokio::pin!(stopped);
+    loop {
+        let next = tokio::select! {
+            () = &mut stopped => break,
+            next = socket.next() => next,
+        };
+        match next {
+            Some(Ok(Message::Text(text))) => frame(&text, clock_ms()),
+            None | Some(Err(_)) => break,
+            Some(Ok(_)) => {}
+        }
+    }
+    let _ = socket.close(None).await;
 }

@@ -12,7 +12,7 @@ pub mod variables;
 
 pub use app::query::parse_duration_ms;
 pub use error::ConfigError;
-pub use redis::{ClusterMode, RedisSource};
+pub use redis::{CLUSTER_LIVE_PARTITIONS, ClusterMode, RedisSource};
 pub use settings::{
     AlertSettings, DEFAULT_MAX_QUERY_KEYS, DEFAULT_MAX_QUERY_POINTS, EventSettings, QueryLimits,
     SeriesLimits,

@@ -199,7 +199,29 @@ impl Config {
                 None => defaults.ranked_properties,
             },
             log_retention_ms: duration("LIVEDASH_EVENT_RETENTION", defaults.log_retention_ms)?,
+            person_retention_ms: duration(
+                "LIVEDASH_PERSON_RETENTION",
+                defaults.person_retention_ms,
+            )?,
+            visit_timeout_ms: duration("LIVEDASH_VISIT_TIMEOUT", defaults.visit_timeout_ms)?,
+            expected_users: count("LIVEDASH_EXPECTED_USERS", defaults.expected_users as usize)?
+                as u64,
+            new_user_error_ppm: match get("LIVEDASH_NEW_USER_ERROR") {
+                None => defaults.new_user_error_ppm,
+                Some(value) => parse_share_ppm(&value).map_err(|reason| ConfigError {
+                    variable: "LIVEDASH_NEW_USER_ERROR",
+                    value,
+                    reason,
+                })?,
+            },
         };
+        if !(60_000..=12 * 3_600_000).contains(&events.visit_timeout_ms) {
+            return Err(ConfigError {
+                variable: "LIVEDASH_VISIT_TIMEOUT",
+                value: get("LIVEDASH_VISIT_TIMEOUT").unwrap_or_default(),
+                reason: "a visit's timeout must be between 1m and 12h".to_owned(),
+            });
+        }
         let alert_defaults = AlertSettings::default();
         let alerts = AlertSettings {
             history_retention_ms: duration(
@@ -306,6 +328,7 @@ impl Config {
         Ok(Self {
             redis_wait_replicas: super::redis::wait_replicas(get("LIVEDASH_REDIS_WAIT_REPLICAS"))?,
             instance: super::redis::instance(get("LIVEDASH_INSTANCE"), addr.port()),
+            live_partitions: super::redis::live_partitions(get("LIVEDASH_LIVE_PARTITIONS"))?,
             addr,
             redis,
             key_prefix,
@@ -430,6 +453,25 @@ fn smtp(url: Option<String>, from: Option<String>) -> Result<Option<SmtpSettings
             reason: format!("not an email address: {error}"),
         })?;
     Ok(Some(SmtpSettings { url, from }))
+}
+
+/// A share written as a percentage (`1%`, `0.1%`) or a fraction (`0.01`), in parts per million;
+/// between 0.0001 % and 50 %.
+fn parse_share_ppm(value: &str) -> Result<u32, String> {
+    let value = value.trim();
+    let (number, scale) = match value.strip_suffix('%') {
+        Some(percent) => (percent.trim(), 10_000.0),
+        None => (value, 1_000_000.0),
+    };
+    let share: f64 = number
+        .parse()
+        .map_err(|_| format!("a share such as `1%` or `0.01`, not {value:?}"))?;
+    let ppm = (share * scale).round();
+    if (1.0..=500_000.0).contains(&ppm) {
+        Ok(ppm as u32)
+    } else {
+        Err("between 0.0001% and 50%".to_owned())
+    }
 }
 
 #[cfg(test)]
@@ -733,5 +775,15 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn shares_read_as_percentages_or_fractions() {
+        assert_eq!(parse_share_ppm("1%"), Ok(10_000));
+        assert_eq!(parse_share_ppm(" 0.1 % "), Ok(1_000));
+        assert_eq!(parse_share_ppm("0.001"), Ok(1_000));
+        assert!(parse_share_ppm("0").is_err());
+        assert!(parse_share_ppm("60%").is_err());
+        assert!(parse_share_ppm("one").unwrap_err().contains("\"one\""));
     }
 }

@@ -101,6 +101,32 @@ pub(super) fn wait_replicas(set: Option<String>) -> Result<u32, ConfigError> {
     })
 }
 
+/// Most change-log partitions.
+const MAX_LIVE_PARTITIONS: usize = 64;
+
+/// How many partitions the change log is spread over (`LIVEDASH_LIVE_PARTITIONS`): `None`
+/// for `auto` (the default: one on a single Redis, [`CLUSTER_LIVE_PARTITIONS`] on a
+/// cluster).
+pub(super) fn live_partitions(set: Option<String>) -> Result<Option<usize>, ConfigError> {
+    let Some(set) = set else { return Ok(None) };
+    if set.trim() == "auto" {
+        return Ok(None);
+    }
+    match set.trim().parse::<usize>() {
+        Ok(count) if (1..=MAX_LIVE_PARTITIONS).contains(&count) => Ok(Some(count)),
+        _ => Err(ConfigError {
+            variable: "LIVEDASH_LIVE_PARTITIONS",
+            value: set.clone(),
+            reason: format!("expected auto or a number from 1 to {MAX_LIVE_PARTITIONS}"),
+        }),
+    }
+}
+
+/// Change-log partitions on a Redis Cluster unless set: enough to spread the live stream over
+/// the masters of a cluster of up to eight, few enough that each process's subscriptions stay
+/// cheap.
+pub const CLUSTER_LIVE_PARTITIONS: usize = 8;
+
 /// This process's name in its own metrics (`LIVEDASH_INSTANCE`): by default the host's name and
 /// the port it listens on, or its process id when the port is chosen by the system, so that
 /// several processes never write into one series.
@@ -155,6 +181,18 @@ mod tests {
         assert_eq!(wait_replicas(Some(" 1".into())).unwrap(), 1);
         let error = wait_replicas(Some("one".into())).unwrap_err();
         assert_eq!(error.variable, "LIVEDASH_REDIS_WAIT_REPLICAS");
+    }
+
+    /// Partitions are auto or 1 to 64; anything else names the variable.
+    #[test]
+    fn live_partitions_are_bounded() {
+        assert_eq!(live_partitions(None).unwrap(), None);
+        assert_eq!(live_partitions(Some("auto".into())).unwrap(), None);
+        assert_eq!(live_partitions(Some(" 6 ".into())).unwrap(), Some(6));
+        for bad in ["0", "65", "many", "-1"] {
+            let error = live_partitions(Some(bad.into())).unwrap_err();
+            assert_eq!(error.variable, "LIVEDASH_LIVE_PARTITIONS", "{bad}");
+        }
     }
 
     /// A set instance name wins; otherwise host and port, or host and process id.

@@ -8,6 +8,15 @@ pub struct EventSettings {
     pub ranked_properties: Vec<String>,
     /// How long the raw event log keeps events, ms (what a funnel can backfill from).
     pub log_retention_ms: i64,
+    /// How long a person's timeline and summary are kept after their last event, ms.
+    pub person_retention_ms: i64,
+    /// How long without an event ends a visit, ms.
+    pub visit_timeout_ms: i64,
+    /// How many users a site's filter of users seen is sized for.
+    pub expected_users: u64,
+    /// The share of new users the filter may take for returning ones at that size, in parts
+    /// per million.
+    pub new_user_error_ppm: u32,
 }
 
 impl Default for EventSettings {
@@ -15,6 +24,10 @@ impl Default for EventSettings {
         Self {
             ranked_properties: vec!["path".into()],
             log_retention_ms: 7 * 86_400_000,
+            person_retention_ms: 90 * 86_400_000,
+            visit_timeout_ms: 30 * 60_000,
+            expected_users: 1_000_000,
+            new_user_error_ppm: 10_000,
         }
     }
 }

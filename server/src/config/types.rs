@@ -73,6 +73,15 @@ pub struct Retention {
     pub tiers_ms: [i64; 4],
 }
 
+impl Retention {
+    /// How long one-hour rollups (and other hourly counts) are kept.
+    #[must_use]
+    pub fn hour_ms(&self) -> i64 {
+        // The one-hour rollups' place in `TIERS`.
+        self.tiers_ms[2]
+    }
+}
+
 impl Default for Retention {
     fn default() -> Self {
         let parsed: Vec<i64> = RETENTION_VARIABLES
@@ -97,6 +106,8 @@ pub struct Config {
     pub redis_wait_replicas: u32,
     /// This process's name in its own metrics.
     pub instance: String,
+    /// Change-log partitions (`None`: one on a single Redis, several on a cluster).
+    pub live_partitions: Option<usize>,
     /// Prefix of every Redis key and channel.
     pub key_prefix: String,
     /// Directory holding `pkg/` (WASM, JS, CSS) and the public assets.

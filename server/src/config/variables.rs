@@ -38,6 +38,11 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "this process's name among several on one Redis: the `instance` label of its own metrics (the process id replaces the port when the port is 0)",
     },
     Variable {
+        name: "LIVEDASH_LIVE_PARTITIONS",
+        default: "`auto`",
+        meaning: "how many partitions the change log behind live push is spread over, each a Redis stream and a sharded pub/sub channel placed on its own part of a cluster's slots (`auto`: 1 on a single Redis, 8 on a Redis Cluster; 1 to 64); every process on one Redis must use the same number",
+    },
+    Variable {
         name: "LIVEDASH_DATA_DIR",
         default: "`./data`",
         meaning: "data directory of the managed Redis (append-only file, `redis.log`, `redis.pid`)",
@@ -143,9 +148,29 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "event properties whose values are ranked per minute and per hour (top pages), comma-separated",
     },
     Variable {
+        name: "LIVEDASH_VISIT_TIMEOUT",
+        default: "`30m`",
+        meaning: "how long without an event ends a visit (web analytics), 1m to 12h",
+    },
+    Variable {
+        name: "LIVEDASH_EXPECTED_USERS",
+        default: "`1000000`",
+        meaning: "how many users per site the filter that tells new from returning users is sized for",
+    },
+    Variable {
+        name: "LIVEDASH_NEW_USER_ERROR",
+        default: "`1%`",
+        meaning: "the share of new users that filter may count as returning at that size (`0.1%`, `0.001`)",
+    },
+    Variable {
         name: "LIVEDASH_EVENT_RETENTION",
         default: "`7d`",
         meaning: "how long the raw event log keeps events (the event feed, funnel backfills)",
+    },
+    Variable {
+        name: "LIVEDASH_PERSON_RETENTION",
+        default: "`90d`",
+        meaning: "how long a person's timeline and summary are kept after their last event",
     },
     Variable {
         name: "LIVEDASH_PUBLIC_URL",

@@ -16,7 +16,9 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::http::handlers::{alerts, catalog, dashboards, health, influx, ingest, live, metrics};
+use crate::http::handlers::{
+    alerts, catalog, dashboards, health, influx, ingest, live, metrics, people,
+};
 use crate::http::routes::{self, ASSIGN_PATH, LOGIN_PATH};
 use crate::http::state::AppState;
 use crate::http::{auth, server_fn_edge, serving};
@@ -51,6 +53,10 @@ pub fn api_handlers() -> Vec<(&'static str, MethodRouter<AppState>)> {
             get(dashboards::export_dashboard),
         ),
         ("/api/v1/share/{token}", get(dashboards::shared_dashboard)),
+        (
+            "/api/v1/people/{id}",
+            get(people::export_person).delete(people::delete_person),
+        ),
         ("/api/v2/write", post(influx::write_v2).layer(gzip())),
         ("/write", post(influx::write_v1).layer(gzip())),
         ("/ping", get(influx::ping).head(influx::ping)),

@@ -61,6 +61,7 @@ const POST: &[&str] = &["POST"];
 const GET_AND_POST: &[&str] = &["GET", "HEAD", "POST"];
 const GET_PUT_DELETE: &[&str] = &["GET", "HEAD", "PUT", "DELETE"];
 const PUT_DELETE: &[&str] = &["PUT", "DELETE"];
+const GET_DELETE: &[&str] = &["GET", "HEAD", "DELETE"];
 /// Browsers on other sites send these, after a CORS preflight.
 const POST_FROM_ANYWHERE: &[&str] = &["POST", "OPTIONS"];
 const ANY_FROM_ANYWHERE: &[&str] = &["GET", "HEAD", "POST", "OPTIONS"];
@@ -84,6 +85,8 @@ pub const API: &[Route] = &[
     route("/api/v1/series/labels", GET, READ),
     route("/api/v1/dashboards/{id}/export", GET, READ),
     route("/api/v1/share/{token}", GET, Needs::Public),
+    // Personal data: only an admin reads or deletes it.
+    route("/api/v1/people/{id}", GET_DELETE, ADMIN),
     route("/api/v2/write", POST, METRICS),
     route("/write", POST, METRICS),
     route("/ping", GET, Needs::Public),

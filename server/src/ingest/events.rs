@@ -1,6 +1,7 @@
 //! `POST /api/v1/events`: JSON batches of analytics events.
 //!
-//! The body is an array of `{"event", "user_id", "ts"?, "properties"?}` objects (or one object);
+//! The body is an array of `{"event", "user_id", "ts"?, "properties"?}` objects (or one object;
+//! a page event, with a `url` property, may leave out `user_id` to be counted without cookies);
 //! property values are strings, numbers or booleans. As with samples, each event is checked on
 //! its own: valid ones are kept, invalid ones are reported with their index and the field.
 
@@ -12,6 +13,8 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use super::json::{BatchError, ItemLimit, ParsedItems, item_error, parse_items};
+use super::web::cookieless::ANONYMOUS;
+use app::web::URL_PROPERTY;
 
 /// The variable that sets how many events one request may hold.
 pub const MAX_EVENTS_VARIABLE: &str = "LIVEDASH_MAX_BATCH_EVENTS";
@@ -21,7 +24,8 @@ pub const MAX_EVENTS_VARIABLE: &str = "LIVEDASH_MAX_BATCH_EVENTS";
 #[serde(deny_unknown_fields)]
 struct SentEvent {
     event: String,
-    user_id: String,
+    #[serde(default)]
+    user_id: Option<String>,
     #[serde(default)]
     ts: Option<i64>,
     #[serde(default, deserialize_with = "properties")]
@@ -45,9 +49,20 @@ pub fn parse_events(
     };
     parse_items(body, "event", limit, |item| {
         let sent: SentEvent = serde_json::from_str(item).map_err(item_error)?;
+        // A page event without an id is counted without cookies: ingest gives it the
+        // visitor's id of the day.
+        let user_id = match sent.user_id {
+            Some(id) => id,
+            None if sent.properties.contains_key(URL_PROPERTY) => ANONYMOUS.to_owned(),
+            None => {
+                return Err("missing field `user_id` (only page events, with a `url` \
+                            property, may leave it out)"
+                    .to_owned());
+            }
+        };
         let event = Event {
             event: sent.event,
-            user_id: sent.user_id,
+            user_id,
             ts: sent.ts.unwrap_or(now_ms),
             properties: sent.properties,
         };
@@ -185,6 +200,24 @@ mod tests {
         assert!(errors[0].contains("item 1") && errors[0].contains("\"event\""));
         assert!(errors[1].contains("property \"nested\"") && errors[1].contains("an object"));
         assert!(errors[2].contains("unknown field `user`"), "{}", errors[2]);
+    }
+
+    /// Only a page event may come without a user id: it is marked for a cookieless id.
+    #[test]
+    fn page_events_may_leave_out_the_user_id() {
+        let body = br#"[
+            {"event":"page_view","properties":{"url":"https://a.test/","path":"/"}},
+            {"event":"signup"}
+        ]"#;
+        let parsed = parse_events(body, NOW, MAX).unwrap();
+        assert_eq!(parsed.accepted.len(), 1);
+        assert_eq!(parsed.accepted[0].1.user_id, ANONYMOUS);
+        assert!(
+            parsed.rejected[0].error.contains("item 1")
+                && parsed.rejected[0].error.contains("`user_id`"),
+            "{}",
+            parsed.rejected[0].error
+        );
     }
 
     /// Not a batch at all, or too big a batch, is refused whole.

@@ -1,5 +1,6 @@
 //! Ingest protocols: parsing and validating what clients send, before it reaches storage
-//! (JSON batches, InfluxDB line protocol, StatsD with its UDP listener, analytics events).
+//! (JSON batches, InfluxDB line protocol, StatsD with its UDP listener, analytics events, and
+//! what a page view tells about its visit: source and device).
 
 pub mod events;
 pub mod json;
@@ -8,6 +9,7 @@ mod names;
 pub mod statsd;
 mod too_large;
 mod value;
+pub mod web;
 
 pub use names::{label_name_from, metric_name_from, metric_name_from_parts};
 pub use too_large::TooLarge;

@@ -1,20 +1,24 @@
-//! The live hub: the process's single Redis subscription, routed to the feeds that need it.
+//! The live hub: the process's Redis subscriptions, routed to the feeds that need them.
 //!
-//! Exactly one task per process subscribes to the live channel (and, on the same connection,
-//! to the channel announcing revoked share links, whose sockets it closes), whatever the number
-//! of browsers. Each published change notice goes to the feeds whose query matches one of its
-//! series (found through a per-series route table, kept up to date as feeds come and go), so
-//! the work grows with distinct queries, not viewers. When the subscription drops, every socket
-//! is told the stream is degraded; once it is back, the notices missed meanwhile are read from
-//! the change log, every feed re-reads its window from storage, and sockets are told it
-//! recovered.
+//! One task per partition of the change log follows its channel, whatever the number of
+//! browsers (a classic channel for a log in one partition, which the same connection shares
+//! with the channel announcing revoked share links, whose sockets the hub closes; else a
+//! sharded channel per partition, on the node that serves it, and revocations on a classic
+//! subscription of their own). Each published change notice goes to the feeds whose query
+//! matches one of its series (found through a per-series route table, kept up to date as feeds
+//! come and go), so the work grows with distinct queries, not viewers. When a subscription
+//! drops, every socket is told the stream is degraded; once it is back, the notices missed
+//! meanwhile are read from that partition of the log, every feed re-reads its window from
+//! storage, and sockets are told it recovered. A subscription that stays silent while its
+//! partition of the log grows is taken for lost, so a node that stopped delivering cannot
+//! leave the stream stuck.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app::live::{Cursor, LiveQuery};
+use app::live::{Cursor, LiveQuery, Position};
 use app::model::SeriesKey;
 use futures::StreamExt;
 use tokio::sync::{oneshot, watch};
@@ -25,7 +29,9 @@ use super::feed::{Command, FeedHandle, Home, Matcher, Member, Routed};
 use super::outbox::Outbox;
 use crate::config::LiveConfig;
 use crate::storage::RedisTarget;
-use crate::storage::changes::{Notice, parse_published};
+use crate::storage::changes::{Notice, Stamp, parse_published};
+use crate::storage::people::FORGET_NOTICE_PREFIX;
+use crate::storage::sharded;
 use crate::storage::{SeriesId, StorageError, Store};
 
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
@@ -35,6 +41,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const MAX_GAP_ENTRIES: usize = 100_000;
 /// How often a join is retried when the feed it found was ending at that moment.
 const JOIN_ATTEMPTS: usize = 5;
+/// How long a subscription may stay silent before the log is asked whether it missed
+/// anything; it is re-made when the log has grown past it for two such periods in a row.
+const SILENCE: Duration = Duration::from_secs(5);
 
 /// What the hub and its feeds share.
 pub struct Shared {
@@ -44,6 +53,8 @@ pub struct Shared {
     registry: Mutex<Registry>,
     /// `Some(reason)` while the live stream is degraded.
     status: watch::Sender<Option<String>>,
+    /// Partitions whose subscription is down.
+    down: Mutex<BTreeSet<usize>>,
     next_feed: AtomicU64,
     sockets: AtomicUsize,
     /// Open sockets per client address.
@@ -158,8 +169,13 @@ impl Drop for RevocationWatch {
     }
 }
 
-/// Closes the sockets opened with the credential whose revocation name is `name`.
+/// Closes the sockets opened with the credential whose revocation name is `name`; or, for a
+/// person deleted, forgets what this process remembers of them.
 fn revoke(shared: &Shared, name: &str) {
+    if let Some(member) = name.strip_prefix(FORGET_NOTICE_PREFIX) {
+        shared.store.forget_cached_user(member);
+        return;
+    }
     let watching = shared
         .watched
         .lock()
@@ -208,11 +224,11 @@ impl Drop for SocketGuard {
 }
 
 impl Hub {
-    /// Starts the subscriber task on `channel`; it runs until `shutdown` is cancelled.
+    /// Starts the subscriber tasks of `store`'s change log; they run until `shutdown` is
+    /// cancelled.
     #[must_use]
     pub fn start(
         redis: RedisTarget,
-        channel: String,
         store: Store,
         config: LiveConfig,
         shutdown: CancellationToken,
@@ -223,6 +239,7 @@ impl Hub {
             shutdown,
             registry: Mutex::new(Registry::default()),
             status: watch::channel(None).0,
+            down: Mutex::new(BTreeSet::new()),
             next_feed: AtomicU64::new(1),
             sockets: AtomicUsize::new(0),
             by_address: Mutex::new(HashMap::new()),
@@ -231,7 +248,18 @@ impl Hub {
             next_watch: AtomicU64::new(1),
             tap: std::sync::OnceLock::new(),
         });
-        let task = tokio::spawn(subscribe_loop(redis, channel, shared.clone()));
+        let partitions = shared.store.change_log().count();
+        let mut tasks: Vec<JoinHandle<()>> = (0..partitions)
+            .map(|partition| tokio::spawn(follow(redis.clone(), partition, shared.clone())))
+            .collect();
+        if shared.store.change_log().sharded() {
+            tasks.push(tokio::spawn(follow_revocations(redis, shared.clone())));
+        }
+        let task = tokio::spawn(async move {
+            for task in tasks {
+                let _ = task.await;
+            }
+        });
         (Self { shared }, task)
     }
 
@@ -342,7 +370,7 @@ impl Hub {
             let (joined, answer) = oneshot::channel();
             if !feed.send(Command::Join {
                 member: member.clone(),
-                after,
+                after: after.clone(),
                 joined,
             }) {
                 continue;
@@ -390,7 +418,7 @@ impl Hub {
 }
 
 /// Hands `notice` to the feeds of its series.
-async fn route(shared: &Shared, cursor: Cursor, notice: Notice) -> Result<(), StorageError> {
+async fn route(shared: &Shared, stamp: Stamp, notice: Notice) -> Result<(), StorageError> {
     let unknown: Vec<SeriesId> = {
         let registry = shared.registry.lock().unwrap_or_else(|e| e.into_inner());
         notice
@@ -456,29 +484,91 @@ async fn route(shared: &Shared, cursor: Cursor, notice: Notice) -> Result<(), St
     }
     drop(registry);
     for (feed, changes) in per_feed.into_values() {
-        feed.send(Command::Changed { cursor, changes });
+        feed.send(Command::Changed { stamp, changes });
     }
     Ok(())
 }
 
-async fn subscribe_loop(redis: RedisTarget, channel: String, shared: Arc<Shared>) {
-    let revocations = shared.store.keys().revocations();
+/// What a subscription delivers: a change notice's payload, or a revoked credential's name.
+enum Message {
+    Notice(Vec<u8>),
+    Revoked(String),
+}
+
+/// A subscription to one partition's channel.
+enum Subscription {
+    /// Classic pub/sub: the partition's channel and the revocation channel.
+    Classic {
+        messages: redis::aio::PubSubStream,
+        revocations: String,
+    },
+    /// The partition's sharded channel.
+    Sharded(tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>),
+}
+
+impl Subscription {
+    /// Subscribes to partition `partition`'s channel.
+    async fn open(redis: &RedisTarget, shared: &Shared, partition: usize) -> Result<Self, String> {
+        let log = shared.store.change_log();
+        let channel = &log.partition(partition).channel;
+        if log.sharded() {
+            return sharded::subscribe(redis, channel).await.map(Self::Sharded);
+        }
+        let revocations = shared.store.keys().revocations();
+        // Classic publications reach every node of a cluster: any node will do, and one that
+        // failed is left for the next.
+        let pubsub = subscribe(
+            &redis.subscriber(),
+            &[channel.as_str(), revocations.as_str()],
+        )
+        .await
+        .map_err(|error| error.to_string())?;
+        Ok(Self::Classic {
+            messages: pubsub.into_on_message(),
+            revocations,
+        })
+    }
+
+    /// The next message; `None` when the subscription ended.
+    async fn next(&mut self) -> Option<Message> {
+        match self {
+            Self::Classic {
+                messages,
+                revocations,
+            } => {
+                let message = messages.next().await?;
+                let payload = message.get_payload_bytes();
+                Some(if message.get_channel_name() == revocations.as_str() {
+                    Message::Revoked(String::from_utf8_lossy(payload).into_owned())
+                } else {
+                    Message::Notice(payload.to_vec())
+                })
+            }
+            Self::Sharded(messages) => messages.recv().await.map(Message::Notice),
+        }
+    }
+}
+
+/// Follows partition `partition` of the change log: subscribes, reads what was missed while
+/// not subscribed, and routes every notice, until shutdown.
+async fn follow(redis: RedisTarget, partition: usize, shared: Arc<Shared>) {
     let mut backoff = MIN_BACKOFF;
     // The last notice routed; `None` until the first subscription.
-    let mut routed: Option<Cursor> = None;
+    let mut routed: Option<Position> = None;
     loop {
-        let node = redis.subscriber();
         let subscribed = tokio::select! {
             () = shared.shutdown.cancelled() => return,
-            // Classic publications reach every node of a cluster: any node will do, and one
-            // that failed is left for the next.
-            subscribed = subscribe(&node, [&channel, &revocations]) => subscribed,
+            subscribed = Subscription::open(&redis, &shared, partition) => subscribed,
         };
-        let pubsub = match subscribed {
-            Ok(pubsub) => pubsub,
+        let mut subscription = match subscribed {
+            Ok(subscription) => subscription,
             Err(error) => {
-                tracing::warn!(%channel, %error, retry_in = ?backoff, "live subscription failed");
-                degrade(&shared, "the live stream is reconnecting to Redis");
+                tracing::warn!(partition, %error, retry_in = ?backoff, "live subscription failed");
+                degrade(
+                    &shared,
+                    partition,
+                    "the live stream is reconnecting to Redis",
+                );
                 if !pause(&shared, &mut backoff).await {
                     return;
                 }
@@ -487,74 +577,144 @@ async fn subscribe_loop(redis: RedisTarget, channel: String, shared: Arc<Shared>
         };
         // Subscribed before reading the log: whatever is published from now on is buffered,
         // and anything older is in the log.
-        match routed {
-            None => match shared.store.log_end().await {
-                Ok(end) => {
-                    routed = Some(end);
-                    // Writes made before this first subscription were routed nowhere: the tap's
-                    // follower (alerting) looks at everything once.
-                    if let Some(tap) = shared.tap.get() {
-                        let _ = tap.send(Tapped::Refresh);
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "reading the change log failed; re-subscribing");
-                    if !pause(&shared, &mut backoff).await {
-                        return;
-                    }
-                    continue;
-                }
-            },
-            Some(after) => match fill_gap(&shared, after).await {
-                Ok(end) => {
-                    routed = Some(end);
-                    tracing::info!(%channel, "live subscription re-established; missed changes filled");
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "filling the live gap failed; re-subscribing");
-                    if !pause(&shared, &mut backoff).await {
-                        return;
-                    }
-                    continue;
-                }
-            },
-        }
-        shared
-            .status
-            .send_if_modified(|status| status.take().is_some());
-        backoff = MIN_BACKOFF;
-        let mut messages = pubsub.into_on_message();
-        loop {
-            let message = tokio::select! {
-                () = shared.shutdown.cancelled() => return,
-                message = messages.next() => message,
-            };
-            let Some(message) = message else { break };
-            if message.get_channel_name() == revocations {
-                if let Ok(name) = std::str::from_utf8(message.get_payload_bytes()) {
-                    revoke(&shared, name);
+        let caught_up = match routed {
+            None => shared.store.partition_end(partition).await.inspect(|end| {
+                // Writes made before this first subscription were routed nowhere: feeds that
+                // started meanwhile re-read their windows, and the tap's follower (alerting)
+                // looks at everything once.
+                refresh_all(&shared, &Cursor::default().with(partition, *end));
+            }),
+            Some(after) => fill_gap(&shared, partition, after).await.inspect(|_| {
+                tracing::info!(
+                    partition,
+                    "live subscription re-established; missed changes filled"
+                );
+            }),
+        };
+        match caught_up {
+            Ok(end) => routed = Some(end),
+            Err(error) => {
+                tracing::warn!(partition, %error, "reading the change log failed; re-subscribing");
+                if !pause(&shared, &mut backoff).await {
+                    return;
                 }
                 continue;
             }
-            let (cursor, notice) = match parse_published(message.get_payload_bytes()) {
+        }
+        recover(&shared, partition);
+        backoff = MIN_BACKOFF;
+        let mut watch = tokio::time::interval(SILENCE);
+        watch.reset();
+        let mut heard = false;
+        let mut suspect: Option<Position> = None;
+        loop {
+            let message = tokio::select! {
+                () = shared.shutdown.cancelled() => return,
+                message = subscription.next() => message,
+                _ = watch.tick() => {
+                    if std::mem::take(&mut heard) {
+                        suspect = None;
+                    } else if silent_too_long(&shared, partition, routed, &mut suspect).await {
+                        tracing::warn!(partition, "live subscription silent while the change log grew");
+                        break;
+                    }
+                    continue;
+                }
+            };
+            let Some(message) = message else { break };
+            heard = true;
+            let payload = match message {
+                Message::Revoked(name) => {
+                    revoke(&shared, &name);
+                    continue;
+                }
+                Message::Notice(payload) => payload,
+            };
+            let (position, notice) = match parse_published(&payload) {
                 Ok(parsed) => parsed,
                 Err(error) => {
                     tracing::warn!(%error, "unreadable change notice; dropped");
                     continue;
                 }
             };
-            if routed.is_some_and(|routed| cursor <= routed) {
+            if routed.is_some_and(|routed| position <= routed) {
                 continue;
             }
-            if let Err(error) = route(&shared, cursor, notice).await {
+            let stamp = Stamp {
+                partition,
+                position,
+            };
+            if let Err(error) = route(&shared, stamp, notice).await {
                 // The series' keys could not be read: feeds re-read from storage later.
                 tracing::warn!(%error, "routing a change notice failed");
-                refresh_all(&shared, cursor);
+                refresh_all(&shared, &Cursor::default().with(partition, position));
             }
-            routed = Some(cursor);
+            routed = Some(position);
         }
-        tracing::warn!(%channel, "live subscription lost; re-subscribing");
-        degrade(&shared, "the live stream lost Redis; reconnecting");
+        tracing::warn!(partition, "live subscription lost; re-subscribing");
+        degrade(
+            &shared,
+            partition,
+            "the live stream lost Redis; reconnecting",
+        );
+    }
+}
+
+/// After a quiet period: whether the log grew past `routed` and was still past it a period
+/// earlier (`suspect` keeps what the log's end was then), so that a notice on its way is not
+/// taken for a lost subscription.
+async fn silent_too_long(
+    shared: &Shared,
+    partition: usize,
+    routed: Option<Position>,
+    suspect: &mut Option<Position>,
+) -> bool {
+    let routed = routed.unwrap_or_default();
+    if suspect.is_some_and(|end| end > routed) {
+        return true;
+    }
+    *suspect = match shared.store.partition_end(partition).await {
+        Ok(end) if end > routed => Some(end),
+        _ => None,
+    };
+    false
+}
+
+/// Follows the revocation channel (when the change log's partitions use sharded channels of
+/// their own), until shutdown.
+async fn follow_revocations(redis: RedisTarget, shared: Arc<Shared>) {
+    let revocations = shared.store.keys().revocations();
+    let mut backoff = MIN_BACKOFF;
+    let channels = [revocations.as_str()];
+    loop {
+        let node = redis.subscriber();
+        let subscribed = tokio::select! {
+            () = shared.shutdown.cancelled() => return,
+            subscribed = subscribe(&node, &channels) => subscribed,
+        };
+        match subscribed {
+            Ok(pubsub) => {
+                backoff = MIN_BACKOFF;
+                let mut messages = pubsub.into_on_message();
+                loop {
+                    let message = tokio::select! {
+                        () = shared.shutdown.cancelled() => return,
+                        message = messages.next() => message,
+                    };
+                    let Some(message) = message else { break };
+                    if let Ok(name) = std::str::from_utf8(message.get_payload_bytes()) {
+                        revoke(&shared, name);
+                    }
+                }
+                tracing::warn!("revocation subscription lost; re-subscribing");
+            }
+            Err(error) => {
+                tracing::warn!(%error, retry_in = ?backoff, "revocation subscription failed");
+            }
+        }
+        if !pause(&shared, &mut backoff).await {
+            return;
+        }
     }
 }
 
@@ -568,17 +728,23 @@ async fn pause(shared: &Shared, backoff: &mut Duration) -> bool {
     }
 }
 
-/// One connection, subscribed to the change channel and the share-link revocation channel.
+/// One connection, subscribed to `channels` (classic pub/sub).
 async fn subscribe(
     client: &redis::Client,
-    channels: [&str; 2],
+    channels: &[&str],
 ) -> redis::RedisResult<redis::aio::PubSub> {
     let mut pubsub = client.get_async_pubsub().await?;
-    pubsub.subscribe(&channels[..]).await?;
+    pubsub.subscribe(channels).await?;
     Ok(pubsub)
 }
 
-fn degrade(shared: &Shared, reason: &str) {
+/// Notes partition `partition` down: the stream is degraded while any is.
+fn degrade(shared: &Shared, partition: usize, reason: &str) {
+    shared
+        .down
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(partition);
     shared.status.send_if_modified(|status| {
         let was_healthy = status.is_none();
         if was_healthy {
@@ -588,21 +754,40 @@ fn degrade(shared: &Shared, reason: &str) {
     });
 }
 
-/// Routes the notices logged after `after`, then has every feed re-read its window (the log
-/// itself may have been lost with a Redis that restarted empty). Returns the log's end.
-async fn fill_gap(shared: &Shared, after: Cursor) -> Result<Cursor, StorageError> {
-    let read = shared.store.log_after(after, MAX_GAP_ENTRIES).await?;
-    let mut end = after;
-    for (cursor, notice) in read.entries {
-        route(shared, cursor, notice).await?;
-        end = cursor;
+/// Notes partition `partition` back: the stream recovers once every partition is.
+fn recover(shared: &Shared, partition: usize) {
+    let mut down = shared.down.lock().unwrap_or_else(|e| e.into_inner());
+    down.remove(&partition);
+    if down.is_empty() {
+        shared
+            .status
+            .send_if_modified(|status| status.take().is_some());
     }
-    let end = end.max(shared.store.log_end().await?);
-    refresh_all(shared, end);
+}
+
+/// Routes the notices logged in partition `partition` after `after`, then has every feed
+/// re-read its window (the log itself may have been lost with a Redis that restarted empty).
+/// Returns the partition's end.
+async fn fill_gap(
+    shared: &Shared,
+    partition: usize,
+    after: Position,
+) -> Result<Position, StorageError> {
+    let read = shared
+        .store
+        .partition_after(partition, after, MAX_GAP_ENTRIES)
+        .await?;
+    let mut end = after;
+    for (stamp, notice) in read.entries {
+        route(shared, stamp, notice).await?;
+        end = stamp.position;
+    }
+    let end = end.max(shared.store.partition_end(partition).await?);
+    refresh_all(shared, &Cursor::default().with(partition, end));
     Ok(end)
 }
 
-fn refresh_all(shared: &Shared, cursor: Cursor) {
+fn refresh_all(shared: &Shared, cursor: &Cursor) {
     if let Some(tap) = shared.tap.get() {
         let _ = tap.send(Tapped::Refresh);
     }
@@ -615,6 +800,8 @@ fn refresh_all(shared: &Shared, cursor: Cursor) {
         .cloned()
         .collect();
     for feed in feeds {
-        feed.send(Command::Refresh { cursor });
+        feed.send(Command::Refresh {
+            cursor: cursor.clone(),
+        });
     }
 }

@@ -97,8 +97,13 @@ impl Livedash {
             tracing::info!("Redis is a cluster: commands go to the node of their slot");
         }
         let keys = Keys::new(config.key_prefix.clone());
-        let channel = keys.live_channel();
+        let partitions = config.live_partitions.unwrap_or(if redis.is_cluster() {
+            crate::config::CLUSTER_LIVE_PARTITIONS
+        } else {
+            1
+        });
         let store = Store::new(&redis, keys, config.retention)?
+            .with_log_partitions(partitions)
             .with_resume_window(config.live.resume_window_ms)
             .with_series_limits(config.limits.series)
             .with_wait_replicas(config.redis_wait_replicas)
@@ -126,7 +131,6 @@ impl Livedash {
         let shutdown = CancellationToken::new();
         let (hub, hub_task) = Hub::start(
             redis.clone(),
-            channel,
             live.as_ref()
                 .map_or_else(|| store.clone(), |(_, store)| store.clone()),
             config.live,

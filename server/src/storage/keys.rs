@@ -100,6 +100,30 @@ pub fn name_hash(name: &str) -> String {
     hex(&blake3::hash(name.as_bytes()).as_bytes()[..8])
 }
 
+/// The partition a user's web analytics keys (visits, retention, the part of the filter of
+/// users seen) live in, among `partitions`.
+#[must_use]
+pub fn partition_of(user: &str, partitions: usize) -> usize {
+    let hash = blake3::hash(user.as_bytes());
+    let first = u64::from_le_bytes(hash.as_bytes()[..8].try_into().unwrap_or_default());
+    usize::try_from(first % partitions.max(1) as u64).unwrap_or_default()
+}
+
+/// Hash slots of a Redis Cluster.
+pub const SLOTS: u16 = 16_384;
+
+/// The hash slot of `key` (of its hash tag, when it has one), as Redis Cluster computes it.
+#[must_use]
+pub fn slot_of(key: &str) -> u16 {
+    let bytes = key.as_bytes();
+    let tagged = key.find('{').and_then(|open| {
+        let close = key[open + 1..].find('}')?;
+        let tag = &bytes[open + 1..open + 1 + close];
+        (!tag.is_empty()).then_some(tag)
+    });
+    crc16::State::<crc16::XMODEM>::calculate(tagged.unwrap_or(bytes)) % SLOTS
+}
+
 /// `N` random bytes in hex: ids and tokens livedash makes.
 ///
 /// # Errors
@@ -308,6 +332,39 @@ impl Keys {
         format!("{}t:{{{tag}}}:{tier}:{start}", self.prefix)
     }
 
+    /// The common start of one site's web analytics keys in partition `partition`: the users'
+    /// visit lists (`v:<generation>`, a hash of user hash → list), the current visitors (`cur`),
+    /// the counts per minute and hour (`m:<start>`, `h:<start>`, with `:<dimension>` for
+    /// rankings), the filter of users seen (`seen`) and retention's ids and bitmaps (`r:…`). One
+    /// hash tag per site and partition: a batch of the partition's users is one script call.
+    #[must_use]
+    pub fn visits_base(&self, site: &str, partition: usize) -> String {
+        let tag = hex(&blake3::hash(site.as_bytes()).as_bytes()[..6]);
+        format!("{}w:{{{tag}.{partition}}}:", self.prefix)
+    }
+
+    /// The salt of cookieless visitor ids of UTC day `day` (days since the epoch); all salts
+    /// in one slot, so one round trip makes, reads and deletes them.
+    #[must_use]
+    pub fn salt(&self, day: i64) -> String {
+        format!("{}{{salt}}:{day}", self.prefix)
+    }
+
+    /// The common start of one person's keys: their timeline (`t`, a list of event JSON,
+    /// newest first), their summary (`s`, a hash: `id`, `visits`, `e:<event>` counts), their
+    /// first and last event (`z`, a sorted set) and their first visit's source (`src`, a sorted
+    /// set holding only the earliest). Named by the id's hash, one hash tag per person.
+    #[must_use]
+    pub fn person_base(&self, user_id: &str) -> String {
+        format!("{}p:{{{}}}:", self.prefix, name_hash(user_id))
+    }
+
+    /// Every site events were recorded for: hash site → when first seen, ms.
+    #[must_use]
+    pub fn sites(&self) -> String {
+        format!("{}sites", self.prefix)
+    }
+
     /// The raw event log.
     #[must_use]
     pub fn event_log(&self) -> String {
@@ -405,16 +462,37 @@ impl Keys {
         format!("{}catalog", self.prefix)
     }
 
-    /// The change log stream.
+    /// The change log stream (of a log in one partition).
     #[must_use]
     pub fn change_log(&self) -> String {
         format!("{}changes", self.prefix)
     }
 
-    /// The channel live updates travel on.
+    /// The channel live updates travel on (for a log in one partition).
     #[must_use]
     pub fn live_channel(&self) -> String {
         format!("{}live", self.prefix)
+    }
+
+    /// Partition `partition` of a change log in `count`: its stream and its channel. One
+    /// partition keeps the names above; with several, each partition's names share a hash tag
+    /// whose slot lies in the partition's own share of the 16 384 slots, so that a cluster's
+    /// masters (which split the slots in ranges) each serve some partitions.
+    #[must_use]
+    pub fn log_partition(&self, partition: usize, count: usize) -> (String, String) {
+        if count <= 1 {
+            return (self.change_log(), self.live_channel());
+        }
+        let share = |index: usize| index * usize::from(SLOTS) / count;
+        let wanted = share(partition)..share(partition + 1);
+        let tag = (0_u32..)
+            .map(|attempt| format!("c{partition}.{attempt}"))
+            .find(|tag| wanted.contains(&usize::from(slot_of(tag))))
+            .unwrap_or_default();
+        (
+            format!("{}{{{tag}}}:changes", self.prefix),
+            format!("{}{{{tag}}}:live", self.prefix),
+        )
     }
 
     /// An alerting key: `ld:{alerts}:<part>`. One hash tag for all of alerting, so that a
@@ -468,5 +546,37 @@ mod tests {
         assert_eq!(hex(&[0x00, 0x9f, 0xa0, 0xff]), "009fa0ff");
         assert_eq!(keys.catalog(), "ld:catalog");
         assert_eq!(keys.live_channel(), "ld:live");
+    }
+
+    /// Slots as Redis computes them (values from `CLUSTER KEYSLOT`), hash tags included.
+    #[test]
+    fn slots_match_redis() {
+        assert_eq!(slot_of("foo"), 12182);
+        assert_eq!(slot_of("bar"), 5061);
+        assert_eq!(slot_of("{foo}.x"), 12182);
+        assert_eq!(slot_of("x{bar}y{foo}"), 5061);
+        assert_eq!(
+            slot_of("{}foo"),
+            slot_of("{}foo"),
+            "an empty tag hashes the whole key"
+        );
+        assert_ne!(slot_of("{}foo"), slot_of("foo"));
+    }
+
+    /// One partition keeps the plain names; several get tags spread over the slot range.
+    #[test]
+    fn log_partitions_spread_over_the_slots() {
+        let keys = Keys::new("ld:");
+        assert_eq!(
+            keys.log_partition(0, 1),
+            ("ld:changes".to_owned(), "ld:live".to_owned())
+        );
+        let count = 8;
+        for partition in 0..count {
+            let (stream, channel) = keys.log_partition(partition, count);
+            assert_eq!(slot_of(&stream), slot_of(&channel), "{stream} {channel}");
+            let slot = usize::from(slot_of(&stream));
+            assert_eq!(slot * count / usize::from(SLOTS), partition, "{stream}");
+        }
     }
 }

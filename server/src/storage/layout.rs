@@ -33,7 +33,7 @@ return current
 #[error(
     "another livedash process on this Redis with key prefix {prefix:?} runs with another key \
      layout ({theirs}; this one: {ours}): start every process with the same \
-     LIVEDASH_RETENTION_* settings, or stop the others first"
+     LIVEDASH_RETENTION_* and LIVEDASH_LIVE_PARTITIONS settings, or stop the others first"
 )]
 pub struct LayoutMismatch {
     prefix: String,
@@ -58,11 +58,19 @@ impl Store {
             .zip(self.retention.tiers_ms)
             .map(|((name, width), keep)| format!("{name}:{width}:{keep}"))
             .collect();
-        format!(
+        let mut layout = format!(
             "keys={KEY_SCHEMA} raw={} tiers={}",
             self.retention.raw_ms,
             tiers.join(",")
-        )
+        );
+        // Unpartitioned logs are left out, as before partitions existed.
+        if self.log.sharded() {
+            let _ = std::fmt::Write::write_fmt(
+                &mut layout,
+                format_args!(" log-partitions={}", self.log.count()),
+            );
+        }
+        layout
     }
 
     /// Claims (or renews the claim of) this process's key layout.

@@ -38,9 +38,10 @@ pub(super) fn write_script(retention: Retention) -> String {
 }
 
 /// Appends to the log and publishes in one step: the published text is `<id> <notice>`.
+/// ARGV: channel, oldest id kept, notice, 1 for a sharded channel (same slot as the stream).
 const APPEND_LUA: &str = r"#!lua
 local id = redis.call('XADD', KEYS[1], 'MINID', '~', ARGV[2], '*', 'n', ARGV[3])
-redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[3])
+redis.call(ARGV[4] == '1' and 'SPUBLISH' or 'PUBLISH', ARGV[1], id .. ' ' .. ARGV[3])
 return id
 ";
 

@@ -29,6 +29,8 @@ pub struct Store {
     pub(super) registered: Arc<Mutex<HashMap<SeriesId, MetricKind>>>,
     /// Series names and kinds read before (see the `series_cache` module).
     pub(super) cache: Arc<super::series_cache::SeriesCache>,
+    /// The change log's partitions.
+    pub(super) log: Arc<super::partitions::ChangeLog>,
     pub(super) append_script: Arc<redis::Script>,
     pub(super) read_script: Arc<redis::Script>,
     /// How long the change log keeps entries, so reconnecting clients can resume.
@@ -59,6 +61,7 @@ impl Store {
     ) -> Result<Self, StorageError> {
         let (append_script, read_script) = change_scripts();
         Ok(Self {
+            log: Arc::new(super::partitions::ChangeLog::new(&keys, 1)),
             append_script: Arc::new(append_script),
             read_script: Arc::new(read_script),
             resume_window_ms: DEFAULT_RESUME_WINDOW_MS,
@@ -92,6 +95,13 @@ impl Store {
         self
     }
 
+    /// Spreads the change log over `count` partitions (see the `changes` module).
+    #[must_use]
+    pub fn with_log_partitions(mut self, count: usize) -> Self {
+        self.log = Arc::new(super::partitions::ChangeLog::new(&self.keys, count));
+        self
+    }
+
     /// Keeps change-log entries for `window_ms` (how long a disconnected client can resume).
     #[must_use]
     pub fn with_resume_window(mut self, window_ms: i64) -> Self {
@@ -117,6 +127,12 @@ impl Store {
     #[must_use]
     pub fn is_cluster(&self) -> bool {
         self.connection.is_cluster()
+    }
+
+    /// How many partitions the change log, and web analytics' users, are spread over.
+    #[must_use]
+    pub fn partitions(&self) -> usize {
+        self.log.count()
     }
 
     /// Refuses queries that would read or hold more than `limits`.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use redis::Value;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::{ClusterClient, ClusterConfig};
 
@@ -13,8 +14,8 @@ use super::connection::{ClusterLink, Connection, Link};
 use crate::config::ClusterMode;
 
 /// How long connecting to a node may take, and how long a reply.
-const CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
+pub(super) const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The Redis livedash uses: where it is, and whether it is a cluster.
 #[derive(Clone)]
@@ -158,6 +159,66 @@ impl RedisTarget {
         let index = self.next_seed.fetch_add(1, Ordering::Relaxed) % self.seeds.len();
         self.seeds[index].clone()
     }
+}
+
+impl RedisTarget {
+    /// A client of the master serving `slot`: the server itself on a single Redis; on a
+    /// cluster, as the seeds, asked in turn, say (`CLUSTER SLOTS`). Blocking.
+    ///
+    /// # Errors
+    /// No seed answered, or none knows a master for the slot.
+    pub fn node_serving(&self, slot: u16) -> Result<redis::Client, StorageError> {
+        if self.cluster.is_none() {
+            return Ok(self.seeds[0].clone());
+        }
+        let mut failure = None;
+        for _ in 0..self.seeds.len() {
+            let seed = self.subscriber();
+            match master_of(&seed, slot) {
+                Ok(node) => return Ok(node),
+                Err(error) => failure = Some(error),
+            }
+        }
+        Err(failure.unwrap_or_else(|| StorageError::Config("no Redis seed node".into())))
+    }
+}
+
+/// The master serving `slot`, as `seed` sees the cluster.
+fn master_of(seed: &redis::Client, slot: u16) -> Result<redis::Client, StorageError> {
+    let mut connection = seed.get_connection_with_timeout(CONNECTION_TIMEOUT)?;
+    connection.set_read_timeout(Some(RESPONSE_TIMEOUT))?;
+    let ranges: Vec<Value> = redis::cmd("CLUSTER").arg("SLOTS").query(&mut connection)?;
+    let slot = i64::from(slot);
+    for range in ranges {
+        let Value::Array(range) = range else { continue };
+        let (Some(Value::Int(first)), Some(Value::Int(last)), Some(Value::Array(master))) =
+            (range.first(), range.get(1), range.get(2))
+        else {
+            continue;
+        };
+        if !(*first..=*last).contains(&slot) {
+            continue;
+        }
+        let info = seed.get_connection_info().clone();
+        let (host, port) = match (master.first(), master.get(1), info.addr()) {
+            (Some(Value::BulkString(host)), Some(Value::Int(port)), _) if !host.is_empty() => {
+                (String::from_utf8_lossy(host).into_owned(), *port)
+            }
+            // The node does not know its own address: the seed's host, as redis-cli does.
+            (_, Some(Value::Int(port)), redis::ConnectionAddr::Tcp(host, _)) => {
+                (host.clone(), *port)
+            }
+            _ => continue,
+        };
+        let port = u16::try_from(port)
+            .map_err(|_| StorageError::Config(format!("CLUSTER SLOTS names port {port}")))?;
+        return Ok(redis::Client::open(
+            info.set_addr(redis::ConnectionAddr::Tcp(host, port)),
+        )?);
+    }
+    Err(StorageError::Config(format!(
+        "no master serves slot {slot}"
+    )))
 }
 
 /// A lazily made link to `cluster` whose replies may take `response_timeout`.

@@ -229,6 +229,13 @@ impl Collector for Snapshot {
         )?;
         single(
             &mut encoder,
+            "livedash_web_write_retries",
+            "Web analytics writes that found their users' visits or retention records changed by \
+             another writer since they read them, and read them again.",
+            &ConstCounter::new(all.web_write_retries()),
+        )?;
+        single(
+            &mut encoder,
             "livedash_alert_notification_delay_seconds",
             "Time from an alert's transition to its notification's 2xx answer (retries included).",
             &all.notification_seconds,

@@ -62,6 +62,7 @@ pub struct Metrics {
     redis_unavailable: AtomicU64,
     redis_failed: AtomicU64,
     notification_seconds: Histogram,
+    web_retries: AtomicU64,
 }
 
 /// Request durations from 0.5 ms to about 12 s.
@@ -81,6 +82,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
     redis_unavailable: AtomicU64::new(0),
     redis_failed: AtomicU64::new(0),
     notification_seconds: request_buckets(),
+    web_retries: AtomicU64::new(0),
 });
 
 /// The process's metrics.
@@ -120,6 +122,18 @@ impl Metrics {
     pub fn notification_sent(&self, delay_ms: i64) {
         self.notification_seconds
             .observe(delay_ms.max(0) as f64 / 1000.0);
+    }
+
+    /// Counts a web analytics write that found its users' data changed by another writer since
+    /// it read them, and read them again.
+    pub fn web_write_retried(&self) {
+        self.web_retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Web analytics writes read again so far.
+    #[must_use]
+    pub fn web_write_retries(&self) -> u64 {
+        self.web_retries.load(Ordering::Relaxed)
     }
 
     /// Counts a Redis round trip (a command or a pipeline) that took `took`; `failure` says

@@ -133,6 +133,71 @@ impl RedisServer {
         }
     }
 
+    /// `INFO <section>` of each node (one for a server, every node of a cluster): counters
+    /// summed over them describe the whole.
+    ///
+    /// # Panics
+    /// A node does not answer.
+    #[must_use]
+    pub fn info_per_node(&self, section: &str) -> Vec<String> {
+        self.on_every_node(redis::cmd("INFO").arg(section))
+    }
+
+    /// Runs `command` on each node (one for a server, every node of a cluster), for what a
+    /// cluster client would send to one node only (`INFO`, `ACL`, `CONFIG`).
+    ///
+    /// # Panics
+    /// A node does not answer, or answers with an error or a value that is not `T`.
+    pub fn on_every_node<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> Vec<T> {
+        let run = |mut connection: redis::Connection| -> T {
+            command
+                .query(&mut connection)
+                .unwrap_or_else(|error| panic!("{command:?} failed: {error}"))
+        };
+        match &self.redis {
+            Started::Node(node) => vec![run(node.connection())],
+            Started::Cluster(cluster) => (0..cluster.nodes())
+                .map(|index| run(cluster.node_connection(index)))
+                .collect(),
+        }
+    }
+
+    /// Every key and every value held, as text (one line per key: its name, then its value's
+    /// strings and numbers), for tests that check what Redis keeps, or does not.
+    ///
+    /// # Panics
+    /// A node does not answer.
+    #[must_use]
+    pub fn everything(&self) -> String {
+        let mut connection = self.connection();
+        let mut text = String::new();
+        for keys in self.on_every_node::<Vec<String>>(redis::cmd("KEYS").arg("*")) {
+            for key in keys {
+                let kind: String = redis::cmd("TYPE").arg(&key).query(&mut connection).unwrap();
+                let read = match kind.as_str() {
+                    "string" => redis::cmd("GET").arg(&key).clone(),
+                    "hash" => redis::cmd("HGETALL").arg(&key).clone(),
+                    "list" => redis::cmd("LRANGE").arg(&key).arg(0).arg(-1).clone(),
+                    "set" => redis::cmd("SMEMBERS").arg(&key).clone(),
+                    "zset" => redis::cmd("ZRANGE")
+                        .arg(&key)
+                        .arg(0)
+                        .arg(-1)
+                        .arg("WITHSCORES")
+                        .clone(),
+                    "stream" => redis::cmd("XRANGE").arg(&key).arg("-").arg("+").clone(),
+                    // Gone since it was listed.
+                    _ => continue,
+                };
+                let value: redis::Value = read.query(&mut connection).unwrap();
+                text.push_str(&key);
+                as_text(&value, &mut text);
+                text.push('\n');
+            }
+        }
+        text
+    }
+
     /// Kills it (SIGKILL, no goodbye) and starts it again on the same port: empty, unless it
     /// is durable.
     ///
@@ -214,5 +279,33 @@ impl redis::ConnectionLike for TestConnection {
             Self::Single(connection) => connection.is_open(),
             Self::Cluster(connection) => connection.is_open(),
         }
+    }
+}
+
+/// Appends `value`'s strings and numbers to `text`, each after a space.
+fn as_text(value: &redis::Value, text: &mut String) {
+    match value {
+        redis::Value::BulkString(bytes) => {
+            text.push(' ');
+            text.push_str(&String::from_utf8_lossy(bytes));
+        }
+        redis::Value::SimpleString(string) => {
+            text.push(' ');
+            text.push_str(string);
+        }
+        redis::Value::Int(n) => text.push_str(&format!(" {n}")),
+        redis::Value::Double(n) => text.push_str(&format!(" {n}")),
+        redis::Value::Array(values) | redis::Value::Set(values) => {
+            for value in values {
+                as_text(value, text);
+            }
+        }
+        redis::Value::Map(pairs) => {
+            for (key, value) in pairs {
+                as_text(key, text);
+                as_text(value, text);
+            }
+        }
+        _ => {}
     }
 }

@@ -132,7 +132,7 @@ fn subscribe_message(subscription: &LiveSubscription) -> ClientMessage {
     ClientMessage::Subscribe {
         id: subscription.id,
         query: subscription.query.clone(),
-        after: subscription.view.with_untracked(|view| view.cursor),
+        after: subscription.view.with_untracked(|view| view.cursor.clone()),
     }
 }
 

@@ -282,7 +282,9 @@ pub fn PercentilesBody(
                     );
                 }
                 view.step_ms = view.step_ms.max(part.step_ms);
-                view.cursor = view.cursor.or(part.cursor);
+                if view.cursor.is_none() {
+                    view.cursor.clone_from(&part.cursor);
+                }
                 if view.refused.is_none() {
                     view.refused.clone_from(&part.refused);
                 }

@@ -56,7 +56,7 @@ pub fn freshness(widget: &Widget, context: &WidgetContext) -> Option<(String, &'
         if let Some(refused) = &view.refused {
             return Some((refused.clone(), "badge badge-down"));
         }
-        view.cursor?;
+        view.cursor.as_ref()?;
         let newest = view
             .lines
             .values()

@@ -14,7 +14,15 @@ use app::clock::now_ms;
 use crate::http::query_params::BadParameter;
 use crate::ingest::events::parse_events;
 use crate::ingest::json::{BatchError, RejectedItem, parse_batch};
+use crate::ingest::web::cookieless::{ANONYMOUS, visitor_id};
+use crate::ingest::web::{BOT_EVENTS_METRIC, PageContext, SITE_PROPERTY, add_page_context, agent};
 use crate::telemetry::{IngestOutcome, Protocol};
+use app::events::Event;
+use app::model::{MetricKind, Observation, Observed, SeriesKey};
+use axum::Extension;
+use axum::extract::ConnectInfo;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 
 /// `POST /api/v1/ingest`: a JSON batch of samples.
 pub async fn ingest(
@@ -122,17 +130,20 @@ pub async fn cors_preflight() -> impl IntoResponse {
 /// behind.
 pub async fn events(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: axum::http::HeaderMap,
     body: axum::body::Body,
 ) -> Response {
     let started = std::time::Instant::now();
-    let stored = store_events(&state, &headers, body).await;
+    let peer = peer.map(|Extension(ConnectInfo(address))| address.ip());
+    let stored = store_events(&state, peer, &headers, body).await;
     (ANY_ORIGIN, answer_batch(Protocol::Events, started, stored)).into_response()
 }
 
 /// Parses and records a batch of events: how many were kept, and the items refused.
 async fn store_events(
     state: &AppState,
+    peer: Option<IpAddr>,
     headers: &axum::http::HeaderMap,
     body: axum::body::Body,
 ) -> Result<Stored, AppError> {
@@ -142,9 +153,13 @@ async fn store_events(
         .await
         .map_err(BatchError::from)?;
     let token = crate::http::idempotency::token(headers)?;
-    let batch = parse_events(&body, now, state.config.ingest.max_batch_events)?;
+    let mut batch = parse_events(&body, now, state.config.ingest.max_batch_events)?;
     drop(body);
-    let (indices, events): (Vec<usize>, Vec<_>) = batch.accepted.into_iter().unzip();
+    let bots = add_page_contexts(headers, &mut batch.accepted);
+    let bot_events: usize = bots.values().sum();
+    let (indices, mut events): (Vec<usize>, Vec<_>) = batch.accepted.into_iter().unzip();
+    identify_anonymous(state, peer, headers, &mut events, now).await?;
+    state.store.mark_visitors(&mut events).await?;
     let observations = crate::storage::events::event_observations(&events);
     // An event's observations are adjacent, one item to storage: stored together or not
     // at all.
@@ -157,7 +172,7 @@ async fn store_events(
         .write_items_keyed(observations, items, token)
         .await?;
     let mut rejected = batch.rejected;
-    let mut refused_events = std::collections::BTreeMap::new();
+    let mut refused_events = BTreeMap::new();
     for (position, reason) in outcome.refused {
         refused_events
             .entry(position / per_event.max(1))
@@ -180,10 +195,77 @@ async fn store_events(
     if !kept.is_empty() {
         state.alerting.analytics_recorded();
     }
+    if !bots.is_empty() {
+        let counted = bots
+            .into_iter()
+            .map(|(site, count)| Observation {
+                series: SeriesKey::new(BOT_EVENTS_METRIC).with_label("site", site),
+                kind: MetricKind::Counter,
+                ts: now,
+                value: Observed::Number(count as f64),
+            })
+            .collect();
+        state.writer.write(counted).await?;
+    }
     Ok(Stored {
-        accepted: kept.len(),
+        // A bot's events are taken (it would only send them again) and counted, not stored.
+        accepted: kept.len() + bot_events,
         rejected,
     })
+}
+
+/// Adds the page context of every event sent from a web page (see
+/// [`crate::ingest::web::add_page_context`]) and takes out those from bots: how many there
+/// were, by site.
+fn add_page_contexts(
+    headers: &axum::http::HeaderMap,
+    accepted: &mut Vec<(usize, Event)>,
+) -> BTreeMap<String, usize> {
+    let user_agent = agent(user_agent(headers));
+    let mut bots = BTreeMap::new();
+    accepted.retain_mut(|(_, event)| match add_page_context(event, &user_agent) {
+        PageContext::Bot { site } => {
+            *bots.entry(site).or_insert(0) += 1;
+            false
+        }
+        PageContext::None | PageContext::Added => true,
+    });
+    bots
+}
+
+/// The request's `User-Agent`, or `""`.
+fn user_agent(headers: &axum::http::HeaderMap) -> &str {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+}
+
+/// Gives the page events sent without a user id (cookieless) the visitor's id of the day,
+/// from the day's salt, the site, the client's address and its user agent; neither is kept.
+async fn identify_anonymous(
+    state: &AppState,
+    peer: Option<IpAddr>,
+    headers: &axum::http::HeaderMap,
+    events: &mut [Event],
+    now: i64,
+) -> Result<(), AppError> {
+    if !events.iter().any(|event| event.user_id == ANONYMOUS) {
+        return Ok(());
+    }
+    let salt = state.store.daily_salt(now).await?;
+    let client = peer.map_or(IpAddr::from([0, 0, 0, 0]), |peer| {
+        state.config.trusted_proxies.client(peer, headers)
+    });
+    let user_agent = user_agent(headers);
+    for event in events.iter_mut().filter(|event| event.user_id == ANONYMOUS) {
+        let site = event
+            .properties
+            .get(SITE_PROPERTY)
+            .map_or("", String::as_str);
+        event.user_id = visitor_id(&salt, site, client, user_agent);
+    }
+    Ok(())
 }
 
 /// Parameters of the assignment endpoint.

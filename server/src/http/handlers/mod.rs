@@ -8,3 +8,4 @@ pub mod influx;
 pub mod ingest;
 pub mod live;
 pub mod metrics;
+pub mod people;

@@ -21,14 +21,17 @@ impl Feed {
     /// chart dead until a reload, for a cursor it cannot be blamed for.) The log is read only
     /// for cursors past this feed's position, which another process may have seen first.
     pub(super) async fn issued(&self, after: Option<Cursor>) -> Result<Option<Cursor>, String> {
-        let Some(cursor) = after.filter(|cursor| *cursor > self.position) else {
+        let Some(cursor) = after
+            .as_ref()
+            .filter(|cursor| !self.position.covers(cursor))
+        else {
             return Ok(after);
         };
         let end = self.store.log_end().await.map_err(|error| {
             tracing::warn!(%error, query = %self.key, "reading the change log's end failed");
             as_api_error(&error).to_string()
         })?;
-        if cursor > end {
+        if !end.covers(cursor) {
             tracing::debug!(
                 %cursor,
                 %end,
@@ -41,12 +44,13 @@ impl Feed {
 
     /// What changed after `after`; `None` when that cannot be told exactly (the change log no
     /// longer reaches back that far, or a series joined the query meanwhile): send a snapshot.
-    pub(super) async fn catch_up(&self, after: Cursor) -> Result<Option<LiveData>, StorageError> {
-        if after >= self.loaded_at {
+    pub(super) async fn catch_up(&self, after: &Cursor) -> Result<Option<LiveData>, StorageError> {
+        if after.covers(&self.loaded_at) {
             // Every change since is versioned in the state.
             return Ok(Some(self.data(Some(after), &Written::default())));
         }
-        // The feed started after `after`: the log says what was written since.
+        // The feed started after `after` (in some partition): the log says what was written
+        // since.
         let read = self.store.log_after(after, MAX_CATCH_UP_ENTRIES).await?;
         if !read.complete {
             return Ok(None);
@@ -83,7 +87,7 @@ impl Feed {
             }
         }
         written.spans = merge_spans(written.spans, self.state.step_ms.max(1));
-        Ok(Some(self.data(Some(self.loaded_at), &written)))
+        Ok(Some(self.data(Some(&self.loaded_at), &written)))
     }
 }
 

@@ -7,7 +7,7 @@ use app::model::SeriesKey;
 use tokio::sync::oneshot;
 
 use super::member::Member;
-use crate::storage::changes::Changed;
+use crate::storage::changes::{Changed, Stamp};
 
 /// A change the hub routed to this feed: the series' key and what was written.
 #[derive(Debug)]
@@ -18,9 +18,9 @@ pub struct Routed {
 
 /// What a feed task is asked to do.
 pub enum Command {
-    /// Series of this feed were written, as recorded at `cursor`.
+    /// Series of this feed were written, as recorded at `stamp`.
     Changed {
-        cursor: Cursor,
+        stamp: Stamp,
         changes: Vec<Arc<Routed>>,
     },
     /// A subscription joins; `after` is the cursor it already holds. The answer says whether
@@ -35,6 +35,7 @@ pub enum Command {
         socket: u64,
         subscription: SubscriptionId,
     },
-    /// Updates may have been missed (the hub's subscription dropped): re-read the whole window.
+    /// Updates may have been missed (the hub's subscription dropped): re-read the whole window,
+    /// as of at least `cursor`.
     Refresh { cursor: Cursor },
 }

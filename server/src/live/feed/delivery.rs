@@ -17,14 +17,14 @@ use crate::live::outbox::{Outgoing, OutgoingKind};
 /// The shared part of a snapshot or delta message: everything after the subscription id.
 #[derive(Serialize)]
 struct SnapshotBody<'a> {
-    at: Cursor,
+    at: &'a Cursor,
     data: &'a LiveData,
 }
 
 #[derive(Serialize)]
 pub(super) struct DeltaBody<'a> {
-    pub(super) from: Cursor,
-    pub(super) to: Cursor,
+    pub(super) from: &'a Cursor,
+    pub(super) to: &'a Cursor,
     pub(super) data: &'a LiveData,
 }
 
@@ -46,15 +46,17 @@ impl Feed {
 
     /// The whole state; or with `newer_than`, the values changed after that cursor, plus
     /// the buckets in `spans` and the series in `written` (what the log says was written).
-    pub(super) fn data(&self, newer_than: Option<Cursor>, written: &Written) -> LiveData {
-        let newer = |version: &Cursor| newer_than.is_none_or(|cursor| *version > cursor);
+    pub(super) fn data(&self, newer_than: Option<&Cursor>, written: &Written) -> LiveData {
+        let newer = |version: &Cursor| newer_than.is_none_or(|cursor| !cursor.covers(version));
         match &self.query {
             LiveQuery::Latest { .. } => LiveData::Latest {
                 values: self
                     .state
                     .latest
                     .iter()
-                    .filter(|(key, (_, version))| newer(version) || written.series.contains(*key))
+                    .filter(|(key, (_, version))| {
+                        newer(version.as_ref()) || written.series.contains(*key)
+                    })
                     .map(|(_, (value, _))| value.clone())
                     .collect(),
                 truncated: self.state.truncated,
@@ -70,7 +72,7 @@ impl Feed {
                         points: points
                             .iter()
                             .filter(|(start, (_, version))| {
-                                newer(version)
+                                newer(version.as_ref())
                                     || written
                                         .spans
                                         .iter()
@@ -87,7 +89,7 @@ impl Feed {
 
     fn snapshot_body(&self) -> Arc<str> {
         serialize(&SnapshotBody {
-            at: self.position,
+            at: &self.position,
             data: &self.data(None, &Written::default()),
         })
     }
@@ -161,7 +163,7 @@ impl Feed {
         after: Option<Cursor>,
     ) -> Result<(), String> {
         let after = self.issued(after).await?;
-        let missed = match after {
+        let missed = match &after {
             Some(after) => self.catch_up(after).await.map_err(|error| {
                 tracing::warn!(%error, query = %self.key, "catching a member up failed");
                 as_api_error(&error).to_string()
@@ -171,8 +173,8 @@ impl Feed {
         let message = match (after, missed) {
             (Some(after), Some(data)) => {
                 let body = serialize(&DeltaBody {
-                    from: after,
-                    to: self.position.max(after),
+                    from: &after,
+                    to: &self.position.join(&after),
                     data: &data,
                 });
                 Outgoing::message(OutgoingKind::Delta, member.subscription, &body)

@@ -1,19 +1,23 @@
 //! A feed's reads from storage: its initial state, everything again, or the changed span.
 
 use app::clock::now_ms;
-use app::live::{Cursor, LiveData, LiveQuery};
+use app::live::{LiveData, LiveQuery};
 
-use super::state::{Feed, Fresh, Pending};
+use super::state::{Feed, Fresh, Pending, Version};
 use crate::storage::query::QueryError;
 
 impl Feed {
     /// Reads the initial state: the log's end first, so the state holds at least that much.
+    /// A write made during the read may be in the state already, and its notice, after the
+    /// position, then changes nothing: so what was read is versioned with the log's end after
+    /// the read, and a client resuming from a cursor before that end is sent it.
     pub(super) async fn load(&mut self) -> Result<(), QueryError> {
         self.position = self.store.log_end().await?;
-        self.loaded_at = self.position;
-        self.sent = self.position;
+        self.loaded_at = self.position.clone();
+        self.sent = self.position.clone();
         let fresh = self.read_all().await?;
-        self.merge(fresh, Cursor::default());
+        let read_to = self.store.log_end().await?;
+        self.merge(fresh, Version::new(read_to));
         Ok(())
     }
 
@@ -93,7 +97,7 @@ impl Feed {
     pub(super) async fn apply(
         &mut self,
         pending: Pending,
-        version: Cursor,
+        version: Version,
     ) -> Result<Option<LiveData>, QueryError> {
         if pending.refresh {
             let fresh = self.read_all().await?;

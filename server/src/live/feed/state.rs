@@ -15,12 +15,16 @@ use super::home::Home;
 use super::matcher::Matcher;
 use super::member::Member;
 use crate::config::LiveConfig;
+use crate::storage::changes::Stamp;
 use crate::storage::query::Resolved;
 use crate::storage::{SeriesId, Store};
 
-/// Bucket start → (value, version) per line. A version is the cursor of the delta that
-/// changed the value, or the default cursor for a value read when the feed started.
-type Lines = BTreeMap<BTreeMap<String, String>, BTreeMap<i64, (f64, Cursor)>>;
+/// Bucket start → (value, version) per line. A version is the feed's position after the delta
+/// that changed the value (it covers every change the value holds), or, for a value read when
+/// the feed started, the log's end after that read. Versions of one frame share one allocation.
+type Lines = BTreeMap<BTreeMap<String, String>, BTreeMap<i64, (f64, Version)>>;
+/// A value's version, shared by the values of one frame.
+pub(super) type Version = Arc<Cursor>;
 /// Bucket start → value per line, as read from storage.
 type FreshLines = BTreeMap<BTreeMap<String, String>, BTreeMap<i64, f64>>;
 
@@ -32,7 +36,7 @@ pub(super) struct State {
     pub(super) resolved_ids: HashSet<SeriesId>,
     pub(super) lines: Lines,
     /// Latest displays: newest value per series with its version, and the series' ids.
-    pub(super) latest: BTreeMap<SeriesKey, (CurrentValue, Cursor)>,
+    pub(super) latest: BTreeMap<SeriesKey, (CurrentValue, Version)>,
     pub(super) latest_ids: HashMap<SeriesId, SeriesKey>,
     pub(super) truncated: bool,
     pub(super) step_ms: i64,
@@ -107,7 +111,7 @@ pub(super) struct Feed {
 impl Feed {
     /// Takes what storage holds into the state, marking changed values with `version`;
     /// returns the changes, if any.
-    pub(super) fn merge(&mut self, fresh: Fresh, version: Cursor) -> Option<LiveData> {
+    pub(super) fn merge(&mut self, fresh: Fresh, version: Version) -> Option<LiveData> {
         match fresh {
             Fresh::Latest { values, truncated } => {
                 self.state.truncated = truncated;
@@ -121,7 +125,7 @@ impl Feed {
                                 .insert(SeriesId::of(&value.series), value.series.clone());
                             self.state
                                 .latest
-                                .insert(value.series.clone(), (value.clone(), version));
+                                .insert(value.series.clone(), (value.clone(), version.clone()));
                             changed.push(value);
                         }
                     }
@@ -146,7 +150,7 @@ impl Feed {
                             .get(start)
                             .is_none_or(|(old, _)| old.to_bits() != value.to_bits())
                         {
-                            known.insert(*start, (*value, version));
+                            known.insert(*start, (*value, version.clone()));
                             line.push((*start, *value));
                         }
                     }
@@ -178,12 +182,14 @@ impl Feed {
     }
 
     /// Records routed changes for the next frame.
-    pub(super) fn note(&mut self, cursor: Cursor, changes: &[Arc<Routed>]) {
-        if cursor <= self.position {
+    pub(super) fn note(&mut self, stamp: Stamp, changes: &[Arc<Routed>]) {
+        if self.position.get(stamp.partition) >= stamp.position {
             // Already in the state (it was read after this change).
             return;
         }
-        self.pending.cursor = Some(cursor);
+        let pending = self.pending.cursor.take();
+        let base = pending.unwrap_or_else(|| self.position.clone());
+        self.pending.cursor = Some(base.with(stamp.partition, stamp.position));
         for routed in changes {
             let change = &routed.change;
             match &self.query {

@@ -1,6 +1,7 @@
 //! A feed's task: its loop of commands and frames, joins between frames, and the flush that
 //! applies the pending changes and sends one delta.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::failure::as_api_error;
@@ -100,9 +101,11 @@ impl Feed {
     /// Acts on `command`; joins are collected in `joining`, for [`Self::join_all`].
     async fn handle(&mut self, command: Command, joining: &mut Vec<Joining>) {
         match command {
-            Command::Changed { cursor, changes } => self.note(cursor, &changes),
+            Command::Changed { stamp, changes } => self.note(stamp, &changes),
             Command::Refresh { cursor } => {
-                self.pending.cursor = Some(self.pending.cursor.map_or(cursor, |c| c.max(cursor)));
+                let pending = self.pending.cursor.take();
+                let base = pending.unwrap_or_else(|| self.position.clone());
+                self.pending.cursor = Some(base.join(&cursor));
                 self.pending.refresh = true;
             }
             Command::Join {
@@ -145,20 +148,27 @@ impl Feed {
     /// many), notes why in `failed`; storage failures are retried instead.
     async fn flush(&mut self) {
         let pending = std::mem::take(&mut self.pending);
-        self.last_flush = Some(TokioInstant::now());
-        if let Some(cursor) = pending.cursor {
-            let version = self.position.max(cursor);
-            match self.apply(pending, version).await {
+        // A re-read alone (the first subscription's) starts a frame only if it sends a delta,
+        // so that it does not hold back the next lone update; written changes always do, which
+        // bounds how often a feed reads storage.
+        let wrote = pending.span.is_some() || pending.new_series || !pending.values.is_empty();
+        if wrote {
+            self.last_flush = Some(TokioInstant::now());
+        }
+        if let Some(cursor) = pending.cursor.clone() {
+            let version = self.position.join(&cursor);
+            match self.apply(pending, Arc::new(version.clone())).await {
                 Ok(data) => {
                     self.position = version;
                     if let Some(data) = data {
                         let body = serialize(&DeltaBody {
-                            from: self.sent,
-                            to: self.position,
+                            from: &self.sent,
+                            to: &self.position,
                             data: &data,
                         });
-                        self.sent = self.position;
+                        self.sent = self.position.clone();
                         self.deliver(&body);
+                        self.last_flush = Some(TokioInstant::now());
                     }
                 }
                 Err(error) if !matches!(error, QueryError::Storage(_)) => {

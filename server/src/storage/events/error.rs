@@ -10,7 +10,7 @@ pub enum AnalyticsError {
     /// The request or definition is unusable; the message says why.
     #[error("{0}")]
     Invalid(String),
-    /// No funnel or experiment has that id.
+    /// No funnel, experiment or person has that id.
     #[error("{0}")]
     NotFound(String),
 }

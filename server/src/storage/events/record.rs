@@ -19,9 +19,6 @@ use crate::storage::{StorageError, Store};
 pub(super) const EVENT_NAME_RANKING: (&str, &str) = ("", "event");
 /// Ranked buckets: one minute (for ranges up to [`MINUTE_RANKING_SPAN_MS`]) and one hour.
 pub(super) const RANKING_TIERS: [(&str, i64); 2] = [("1m", 60_000), ("1h", 3_600_000)];
-/// The index of the one-hour rollups in [`crate::config::TIERS`], whose retention hourly
-/// rankings keep.
-const HOUR_TIER: usize = 2;
 /// Longest range read from one-minute rankings (360 buckets).
 pub(super) const MINUTE_RANKING_SPAN_MS: i64 = 6 * 3_600_000;
 /// How long one-minute rankings are kept (hourly ones keep the 1-hour rollup retention).
@@ -215,8 +212,10 @@ fn parse_progress(text: &str) -> (usize, Vec<i64>) {
 }
 
 impl Store {
-    /// Stores what events add beside their series: the rankings, the raw log, funnel progress
-    /// and experiment conversions. Call after [`event_observations`] were written.
+    /// Stores what events add beside their series: the rankings, the raw log, funnel progress,
+    /// experiment conversions, the visits of page events, every user's cohort and activity
+    /// (see the `visits` and `retention` modules) and their person (see `people`). Call after
+    /// [`event_observations`] were written.
     ///
     /// # Errors
     /// Redis failed; the caller must not acknowledge the events.
@@ -253,7 +252,7 @@ impl Store {
             let kept = if *index == 0 {
                 MINUTE_RANKING_RETENTION_MS
             } else {
-                self.retention.tiers_ms[HOUR_TIER]
+                self.retention.hour_ms()
             };
             let key = self.keys.top(ranked_event, property, tier, *start);
             for (value, count) in counts {
@@ -275,16 +274,22 @@ impl Store {
         batch.cmd("HVALS", &self.keys.experiments());
         let stored: (Vec<String>, Vec<String>) = batch.query(&connection).await?;
         let definitions = self.decode_definitions(stored)?;
-        if !definitions.funnels.is_empty() {
-            let _guard = self.events.funnel_lock.lock().await;
-            for funnel in &definitions.funnels {
-                self.advance_funnel(funnel, events.iter()).await?;
+        // Funnels and experiments, and web analytics, touch different keys: side by side.
+        let definitions = async {
+            if !definitions.funnels.is_empty() {
+                let _guard = self.events.funnel_lock.lock().await;
+                for funnel in &definitions.funnels {
+                    self.advance_funnel(funnel, events.iter()).await?;
+                }
             }
-        }
-        for experiment in &definitions.experiments {
-            self.convert(experiment, events).await?;
-        }
-        Ok(())
+            for experiment in &definitions.experiments {
+                self.convert(experiment, events).await?;
+            }
+            Ok::<_, StorageError>(())
+        };
+        let ((), visits) = futures::try_join!(definitions, self.record_web(events, now_ms))?;
+        // After the visits, whose changes each person's count takes.
+        self.record_people(events, &visits, now_ms).await
     }
 
     /// Counts `funnel` over every event the raw log still holds, oldest first; returns the

@@ -75,7 +75,7 @@ pub fn AlertsPage() -> impl IntoView {
             RwSignal::new(crate::ui::shared::status::ConnectionStatus::Connecting),
         );
         Effect::new(move |seen: Option<Option<crate::live::Cursor>>| {
-            let cursor = view.with(|view| view.cursor);
+            let cursor = view.with(|view| view.cursor.clone());
             if seen.is_some_and(|seen| seen.is_some() && seen != cursor) {
                 state.changes.update(|count| *count += 1);
             }
