@@ -351,9 +351,9 @@ impl Keys {
     }
 
     /// The common start of one person's keys: their timeline (`t`, a list of event JSON,
-    /// newest first), their summary (`s`, a hash: `id`, `visits`, `e:<event>` counts), their
-    /// first and last event (`z`, a sorted set) and their first visit's source (`src`, a sorted
-    /// set holding only the earliest). Named by the id's hash, one hash tag per person.
+    /// newest first) and their summary (`s`, a hash: `id`, `e:<event>` counts, `visits`,
+    /// `first` and `last` event, and their first visit's source `src` at `src_ts`). Named by
+    /// the id's hash, one hash tag per person.
     #[must_use]
     pub fn person_base(&self, user_id: &str) -> String {
         format!("{}p:{{{}}}:", self.prefix, name_hash(user_id))

@@ -274,7 +274,7 @@ impl Store {
         batch.cmd("HVALS", &self.keys.experiments());
         let stored: (Vec<String>, Vec<String>) = batch.query(&connection).await?;
         let definitions = self.decode_definitions(stored)?;
-        // Funnels and experiments, and web analytics, touch different keys: side by side.
+        // Funnels and experiments, web analytics and people touch different keys: side by side.
         let definitions = async {
             if !definitions.funnels.is_empty() {
                 let _guard = self.events.funnel_lock.lock().await;
@@ -287,9 +287,12 @@ impl Store {
             }
             Ok::<_, StorageError>(())
         };
-        let ((), visits) = futures::try_join!(definitions, self.record_web(events, now_ms))?;
-        // After the visits, whose changes each person's count takes.
-        self.record_people(events, &visits, now_ms).await
+        let ((), visits, ()) = futures::try_join!(
+            definitions,
+            self.record_web(events, now_ms),
+            self.record_people(events, now_ms)
+        )?;
+        self.add_person_visits(&visits).await
     }
 
     /// Counts `funnel` over every event the raw log still holds, oldest first; returns the

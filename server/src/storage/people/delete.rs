@@ -33,7 +33,7 @@ impl Store {
         let base = self.keys.person_base(user_id);
         let removed: i64 = redis::cmd("DEL")
             .arg(
-                ["t", "s", "z", "src"]
+                ["t", "s"]
                     .iter()
                     .map(|key| format!("{base}{key}"))
                     .collect::<Vec<_>>(),

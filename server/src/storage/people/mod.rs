@@ -8,6 +8,7 @@
 mod delete;
 mod read;
 mod record;
+mod script;
 mod sites;
 
 pub use delete::{Deleted, FORGET_NOTICE_PREFIX};

@@ -8,15 +8,6 @@ use app::people::Person;
 
 use crate::storage::{StorageError, Store};
 
-/// A person's keys as read: the summary hash, first and last event with their times, the first
-/// source, the timeline.
-type Stored = (
-    BTreeMap<String, String>,
-    Vec<(String, f64)>,
-    Vec<String>,
-    Vec<String>,
-);
-
 impl Store {
     /// Everything kept of `user_id` as a person; `None` when nothing is.
     ///
@@ -24,18 +15,9 @@ impl Store {
     /// Redis failed, or what it holds cannot be read.
     pub async fn person(&self, user_id: &str) -> Result<Option<Person>, StorageError> {
         let base = self.keys.person_base(user_id);
-        let (summary, seen, source, timeline): Stored = redis::pipe()
+        let (summary, timeline): (BTreeMap<String, String>, Vec<String>) = redis::pipe()
             .cmd("HGETALL")
             .arg(format!("{base}s"))
-            .cmd("ZRANGE")
-            .arg(format!("{base}z"))
-            .arg(0)
-            .arg(-1)
-            .arg("WITHSCORES")
-            .cmd("ZRANGE")
-            .arg(format!("{base}src"))
-            .arg(0)
-            .arg(0)
             .cmd("LRANGE")
             .arg(format!("{base}t"))
             .arg(0)
@@ -50,34 +32,33 @@ impl Store {
             key: format!("{base}{key}"),
             reason,
         };
+        let number = |field: &str, value: &str| {
+            value
+                .parse::<i64>()
+                .map_err(|_| corrupt("s", format!("{field} {value:?}")))
+        };
         let mut person = Person {
             user_id: user_id.to_owned(),
             ..Person::default()
         };
         for (field, value) in &summary {
-            if field == "visits" {
-                person.visits = value
-                    .parse()
-                    .map_err(|_| corrupt("s", format!("visits {value:?}")))?;
-            } else if let Some(event) = field.strip_prefix("e:") {
-                let count = value
-                    .parse()
-                    .map_err(|_| corrupt("s", format!("{field} {value:?}")))?;
-                person.events.insert(event.to_owned(), count);
+            match field.as_str() {
+                "visits" => person.visits = number(field, value)?,
+                "first" => person.first_seen = number(field, value)?,
+                "last" => person.last_seen = number(field, value)?,
+                "src" => {
+                    person.first_source = serde_json::from_str(value)
+                        .map_err(|error| corrupt("s", error.to_string()))?;
+                }
+                _ => {
+                    if let Some(event) = field.strip_prefix("e:") {
+                        let count = number(field, value)?;
+                        person
+                            .events
+                            .insert(event.to_owned(), u64::try_from(count).unwrap_or_default());
+                    }
+                }
             }
-        }
-        for (member, ts) in seen {
-            // Scores are doubles; these are whole milliseconds.
-            let ts = ts as i64;
-            match member.as_str() {
-                "first" => person.first_seen = ts,
-                "last" => person.last_seen = ts,
-                _ => {}
-            }
-        }
-        if let Some(source) = source.first() {
-            person.first_source =
-                serde_json::from_str(source).map_err(|error| corrupt("src", error.to_string()))?;
         }
         person.timeline = timeline
             .iter()
