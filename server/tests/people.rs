@@ -22,21 +22,7 @@ const TIMEOUT: i64 = 30 * MINUTE;
 
 /// POSTs `events` from Firefox through `app`.
 async fn send(app: &TestApp, events: &[Value]) {
-    let response = reqwest::Client::new()
-        .post(app.url("/api/v1/events"))
-        .header("content-type", "text/plain")
-        .header("user-agent", FIREFOX)
-        .body(Value::Array(events.to_vec()).to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let answer: Value = response.json().await.unwrap();
-    assert_eq!(
-        (status, &answer["accepted"]),
-        (200, &json!(events.len())),
-        "{answer}"
-    );
+    support::store_events(app, Some(FIREFOX), &events, events.len()).await;
 }
 
 /// `GET` or `DELETE` `/api/v1/people/{id}`: the status and the answer.

@@ -23,17 +23,7 @@ async fn processes(redis: &RedisServer, prefix: &str) -> Vec<TestApp> {
 }
 
 async fn send_events(app: &TestApp, events: &[Event]) {
-    let response = reqwest::Client::new()
-        .post(app.url("/api/v1/events"))
-        .header("content-type", "text/plain")
-        .body(serde_json::to_string(events).unwrap())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let answer: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(status, 200, "{answer}");
-    assert_eq!(answer["accepted"], events.len());
+    support::store_events(app, None, &events, events.len()).await;
 }
 
 /// The deepest step a user's events reach in order, each within `window_ms` of the first.

@@ -200,20 +200,7 @@ fn note_visitors(
 }
 
 async fn send(app: &TestApp, user_agent: &str, events: &[&Event]) {
-    let response = reqwest::Client::new()
-        .post(app.url("/api/v1/events"))
-        .header("user-agent", user_agent)
-        .body(serde_json::to_string(events).unwrap())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let answer: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(
-        (status, &answer["accepted"]),
-        (200, &serde_json::json!(events.len())),
-        "{answer}"
-    );
+    support::store_events(app, Some(user_agent), &events, events.len()).await;
 }
 
 /// The events of the users on a phone (or not), shuffled.

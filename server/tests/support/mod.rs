@@ -226,6 +226,34 @@ pub async fn post_json(app: &TestApp, path: &str, body: &Value) -> (u16, Value) 
     status_and_json(response).await
 }
 
+/// POSTs `events` (anything that serialises to a batch) to the events API as a web page's
+/// snippet does (`text/plain`), from `user_agent` if given, and asserts that all `count` were
+/// accepted.
+pub async fn store_events(
+    app: &TestApp,
+    user_agent: Option<&str>,
+    events: &impl serde::Serialize,
+    count: usize,
+) {
+    let mut request = reqwest::Client::new()
+        .post(app.url("/api/v1/events"))
+        .header("content-type", "text/plain");
+    if let Some(user_agent) = user_agent {
+        request = request.header("user-agent", user_agent);
+    }
+    let response = request
+        .body(serde_json::to_string(events).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let (status, answer) = status_and_json(response).await;
+    assert_eq!(
+        (status, &answer["accepted"]),
+        (200, &json!(count)),
+        "{answer}"
+    );
+}
+
 /// A response's status and JSON body (the text as a JSON string when it is not JSON).
 async fn status_and_json(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
