@@ -8,7 +8,7 @@
 // events. livedash reads the visit's source from the address and referrer and its device from
 // the user agent; bots are counted apart. data-site="example.com" names the site (by default
 // the page's host). The user id is anonymous and random, kept in local storage under
-// "livedash:uid"; with data-cookieless, nothing is stored in the browser and no id is sent:
+// "livedash:uid"; with data-mode="cookieless" (or data-cookieless), nothing is stored in the browser and no id is sent:
 // livedash counts the visitor under an id of the day made from a daily salt, the site, the
 // address and the user agent, none of which it keeps.
 (function () {
@@ -17,7 +17,7 @@
   var endpoint = new URL("/api/v1/events", script ? script.src : location.href);
   var token = script && script.getAttribute("data-token");
   var site = script && script.getAttribute("data-site");
-  var cookieless = script && script.hasAttribute("data-cookieless");
+  var cookieless = script && (script.hasAttribute("data-cookieless") || script.getAttribute("data-mode") == "cookieless");
   if (token) endpoint.searchParams.set("token", token);
   endpoint = endpoint.href;
 

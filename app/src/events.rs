@@ -378,6 +378,14 @@ pub enum AnalyticsQuery {
         to: i64,
         step_ms: i64,
     },
+    /// Site `site`'s web analytics over `[from, to)`, of the visits `filters` all admit.
+    Web {
+        site: String,
+        from: i64,
+        to: i64,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        filters: Vec<crate::web::WebFilter>,
+    },
 }
 
 /// A histogram's observations per step and value row.
@@ -411,6 +419,7 @@ pub enum AnalyticsAnswer {
         events: Vec<Event>,
     },
     Heatmap(Heatmap),
+    Web(crate::web::WebReport),
 }
 
 /// The funnels and experiments that exist (for the side panel's pickers and the analytics page).

@@ -24,13 +24,19 @@ pub fn shows(dashboard: &Dashboard, query: &AnalyticsQuery) -> bool {
     let window = match query {
         AnalyticsQuery::Top { from, to, .. }
         | AnalyticsQuery::Uniques { from, to, .. }
-        | AnalyticsQuery::Heatmap { from, to, .. } => (*from, *to - 1),
+        | AnalyticsQuery::Heatmap { from, to, .. }
+        | AnalyticsQuery::Web { from, to, .. } => (*from, *to - 1),
         AnalyticsQuery::Funnel { .. }
         | AnalyticsQuery::Experiment { .. }
         | AnalyticsQuery::Latest { .. } => (0, 0),
     };
+    // A viewer may filter a web widget by what it shows, as the dashboard's own users can.
+    let mut unfiltered = query.clone();
+    if let AnalyticsQuery::Web { filters, .. } = &mut unfiltered {
+        filters.clear();
+    }
     dashboard
         .widgets
         .iter()
-        .any(|widget| analytics_query(widget, window).as_ref() == Some(query))
+        .any(|widget| analytics_query(widget, window).as_ref() == Some(&unfiltered))
 }

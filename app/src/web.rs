@@ -89,3 +89,73 @@ impl DeviceKind {
         }
     }
 }
+
+/// A site's web analytics over a range: what the Web analytics dashboard's widgets show.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct WebReport {
+    /// Users with a page view in the range.
+    pub visitors: u64,
+    /// Visits that started in the range.
+    pub visits: u64,
+    pub pageviews: u64,
+    /// The visits' durations added up (first to last event), ms.
+    pub duration_ms: u64,
+    /// Visits with at most one page view and no other event.
+    pub bounces: u64,
+    /// Users with an event in the last five minutes (whatever the range).
+    pub current_visitors: u64,
+    /// Per ranking (see [`RANKINGS`]), its values, most first: page views for `page`, visits
+    /// for the others.
+    pub rankings: std::collections::BTreeMap<String, Vec<Ranked>>,
+    /// Set when the report was worked out from the raw event log (a filtered report) and the
+    /// range reaches back past what the log keeps: when its oldest entry was written, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial_since: Option<i64>,
+}
+
+/// One value of a ranking and its count.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Ranked {
+    pub value: String,
+    pub visits: u64,
+}
+
+/// The rankings of a [`WebReport`]: their name and the heading a widget shows. `page` counts
+/// page views; the others count visits, by their entry or exit page or by what their first
+/// event said.
+pub const RANKINGS: [(&str, &str); 14] = [
+    ("page", "Top pages"),
+    ("entry", "Entry pages"),
+    ("exit", "Exit pages"),
+    ("channel", "Channels"),
+    ("referrer", "Referrers"),
+    ("utm_source", "UTM sources"),
+    ("utm_medium", "UTM media"),
+    ("utm_campaign", "Campaigns"),
+    ("utm_term", "UTM terms"),
+    ("utm_content", "UTM contents"),
+    ("browser", "Browsers"),
+    ("os", "Operating systems"),
+    ("device", "Devices"),
+    ("visitor", "New and returning"),
+];
+
+/// The heading of ranking `name` (the name itself when unknown).
+#[must_use]
+pub fn ranking_label(name: &str) -> &str {
+    RANKINGS
+        .iter()
+        .find(|(known, _)| *known == name)
+        .map_or(name, |(_, label)| label)
+}
+
+/// A web report's filter: only visits whose ranking `ranking` has `value` (for `page`: visits
+/// with a page view of that page) count. Several filters must all hold.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct WebFilter {
+    pub ranking: String,
+    pub value: String,
+}
+
+/// How bounce rate is defined, where it is shown.
+pub const BOUNCE_DEFINITION: &str = "The share of visits with a single page view and no other event (any event besides page_view counts as engagement).";

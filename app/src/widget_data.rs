@@ -264,6 +264,12 @@ pub fn analytics_query(widget: &Widget, (from, to): (i64, i64)) -> Option<Analyt
         WidgetKind::Experiment if !source.id.is_empty() => {
             Some(AnalyticsQuery::Experiment { id: source.id })
         }
+        WidgetKind::WebStats | WidgetKind::WebRanking => Some(AnalyticsQuery::Web {
+            site: source.id,
+            from,
+            to,
+            filters: Vec::new(),
+        }),
         WidgetKind::EventFeed => Some(AnalyticsQuery::Latest {
             event: source.event,
             limit: FEED_EVENTS,

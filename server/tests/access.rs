@@ -335,6 +335,13 @@ async fn every_endpoint_by_every_role() {
             READ,
         ),
         (Target::Fn("analytics_definitions", json!({})), READ),
+        (Target::Fn("web_sites", json!({})), READ),
+        (
+            Target::Fn("web_dashboard", json!({"site": "shop.test"})),
+            READ,
+        ),
+        // Personal data.
+        (Target::Fn("person", json!({"user_id": "someone"})), ADMIN),
         (
             Target::Fn(
                 "change_analytics",

@@ -255,3 +255,48 @@ fn the_snippet_is_at_most_two_kilobytes_gzipped() {
     let size = gzip.finish().unwrap().len();
     assert!(size <= 2048, "track.js is {size} bytes gzipped");
 }
+
+/// A site's Web analytics dashboard is made once, from ordinary widgets, whichever process asks
+/// first (two at once make one); once edited, asking again opens it as edited.
+#[tokio::test]
+async fn the_built_in_dashboard_is_made_once_and_kept_as_edited() {
+    let redis = RedisServer::start();
+    let first = TestApp::start_with_prefix(&redis.url(), "webdash:").await;
+    let second = TestApp::start_with_prefix(&redis.url(), "webdash:").await;
+    let (one, other) = tokio::join!(
+        first.ok_fn("web_dashboard", json!({ "site": "shop.test" })),
+        second.ok_fn("web_dashboard", json!({ "site": "shop.test" })),
+    );
+    assert_eq!(one, other);
+    let id = one.as_str().unwrap().to_owned();
+    let store = &first.state.store;
+    let mut dashboard = store.dashboard(&id).await.unwrap();
+    assert_eq!(dashboard.version, 1);
+    assert_eq!(dashboard.title, "Web analytics: shop.test");
+    assert!(
+        dashboard
+            .widgets
+            .iter()
+            .any(|widget| widget.kind == app::dashboard::WidgetKind::WebStats)
+    );
+    assert_eq!(store.dashboard_history(&id).await.unwrap().len(), 1);
+
+    dashboard.title = "Shop traffic".into();
+    dashboard.widgets.truncate(2);
+    store
+        .save_dashboard(dashboard, "mine now", "someone", support::now_ms())
+        .await
+        .unwrap();
+    let again = second
+        .ok_fn("web_dashboard", json!({ "site": "shop.test" }))
+        .await;
+    assert_eq!(again.as_str(), Some(id.as_str()));
+    let kept = store.dashboard(&id).await.unwrap();
+    assert_eq!((kept.version, kept.title.as_str()), (2, "Shop traffic"));
+    assert_eq!(kept.widgets.len(), 2);
+    // Another site has a dashboard of its own.
+    let elsewhere = first
+        .ok_fn("web_dashboard", json!({ "site": "blog.test" }))
+        .await;
+    assert_ne!(elsewhere, again);
+}

@@ -141,6 +141,15 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Revokes a dashboard's share link.
     fn revoke_share_link(&self, id: String, link: String) -> BoxFuture<'_, Result<(), ApiError>>;
+
+    /// Every site web analytics has seen, by name.
+    fn web_sites(&self) -> BoxFuture<'_, Result<Vec<String>, ApiError>>;
+
+    /// The id of a site's Web analytics dashboard (made on first use).
+    fn web_dashboard(&self, site: String) -> BoxFuture<'_, Result<String, ApiError>>;
+
+    /// Everything kept of one person (not found when nothing is).
+    fn person(&self, user_id: String) -> BoxFuture<'_, Result<crate::people::Person, ApiError>>;
 }
 
 /// How the backend travels through Leptos context.

@@ -196,6 +196,24 @@ pub async fn analytics(
     }
 }
 
+/// Every site web analytics has seen.
+#[server(prefix = "/api/fn", endpoint = "web_sites", input = leptos::server_fn::codec::Json, client = CsrfClient)]
+pub async fn web_sites() -> Result<Vec<String>, ApiError> {
+    serve(Access::Read, |backend| backend.web_sites()).await
+}
+
+/// The id of `site`'s Web analytics dashboard, made from the built-in layout on first use.
+#[server(prefix = "/api/fn", endpoint = "web_dashboard", input = leptos::server_fn::codec::Json, client = CsrfClient)]
+pub async fn web_dashboard(site: String) -> Result<String, ApiError> {
+    serve(Access::Read, |backend| backend.web_dashboard(site)).await
+}
+
+/// One person's summary and timeline: personal data, so only an admin sees it.
+#[server(prefix = "/api/fn", endpoint = "person", input = leptos::server_fn::codec::Json, client = CsrfClient)]
+pub async fn person(user_id: String) -> Result<crate::people::Person, ApiError> {
+    serve(Access::Admin, |backend| backend.person(user_id)).await
+}
+
 /// Every funnel and experiment.
 #[server(
     prefix = "/api/fn",

@@ -4,6 +4,7 @@
 pub mod document;
 pub mod grid;
 pub mod validation;
+pub mod web_template;
 pub mod widget;
 
 pub use document::{

@@ -140,6 +140,16 @@ impl Dashboard {
                             format!("pick the {} to show", kind.label().to_lowercase()),
                         ));
                     }
+                    (Some(source), WidgetKind::WebRanking)
+                        if !crate::web::RANKINGS
+                            .iter()
+                            .any(|(name, _)| *name == source.property) =>
+                    {
+                        return Err(invalid(
+                            at("source.property"),
+                            format!("no ranking is called {:?}", source.property),
+                        ));
+                    }
                     (Some(_), _) => {}
                 },
                 (None, kind) => {

@@ -110,13 +110,14 @@ impl Widget {
 /// The analytics an analytics widget shows.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
 pub struct AnalyticsSource {
-    /// The funnel or experiment id.
+    /// The funnel or experiment id, or a web widget's site.
     #[serde(default)]
     pub id: String,
     /// The event counted (unique users, rankings, the feed); empty for every event.
     #[serde(default)]
     pub event: String,
-    /// The property ranked; empty ranks event names.
+    /// The property ranked (empty ranks event names), or a web ranking's name
+    /// ([`crate::web::RANKINGS`]).
     #[serde(default)]
     pub property: String,
 }
@@ -153,11 +154,16 @@ pub enum WidgetKind {
     EventFeed,
     /// How a histogram's observations spread over values, over time.
     Heatmap,
+    /// A site's visitors, visits, page views, bounce rate, visit duration and current visitors.
+    WebStats,
+    /// One ranking of a site's visits (pages, sources, devices…); a click on a row filters
+    /// the dashboard's web widgets by it.
+    WebRanking,
 }
 
 impl WidgetKind {
     /// Every kind, in palette order.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 16] = [
         Self::Line,
         Self::Stat,
         Self::Gauge,
@@ -172,6 +178,8 @@ impl WidgetKind {
         Self::Funnel,
         Self::Experiment,
         Self::EventFeed,
+        Self::WebStats,
+        Self::WebRanking,
     ];
 
     /// Whether it shows a metric query (the others show a note or analytics).
@@ -185,7 +193,13 @@ impl WidgetKind {
     pub fn uses_source(self) -> bool {
         matches!(
             self,
-            Self::Uniques | Self::TopValues | Self::Funnel | Self::Experiment | Self::EventFeed
+            Self::Uniques
+                | Self::TopValues
+                | Self::Funnel
+                | Self::Experiment
+                | Self::EventFeed
+                | Self::WebStats
+                | Self::WebRanking
         )
     }
 
@@ -207,6 +221,8 @@ impl WidgetKind {
             Self::Percentiles => "Percentiles",
             Self::EventFeed => "Event feed",
             Self::Heatmap => "Heatmap",
+            Self::WebStats => "Web stats",
+            Self::WebRanking => "Web ranking",
         }
     }
 
@@ -218,7 +234,8 @@ impl WidgetKind {
             Self::Line | Self::Bar => (6, 8),
             Self::Table | Self::TopN => (4, 8),
             Self::Text | Self::Uniques => (4, 4),
-            Self::TopValues | Self::EventFeed => (4, 8),
+            Self::TopValues | Self::EventFeed | Self::WebRanking => (4, 8),
+            Self::WebStats => (12, 4),
             Self::Funnel | Self::Experiment | Self::Percentiles | Self::Heatmap => (6, 8),
         }
     }

@@ -9,11 +9,11 @@ use crate::ui::dashboard::view::{DashboardViewPage, SharedDashboardPage};
 use crate::ui::editor::page::DashboardEditPage;
 use crate::ui::pages::access::AccessPage;
 use crate::ui::pages::alerts::AlertsPage;
-use crate::ui::pages::analytics::AnalyticsPage;
 use crate::ui::pages::dashboards::DashboardsPage;
 use crate::ui::pages::explore::ExplorePage;
 use crate::ui::pages::sign_in::LoginPage;
 use crate::ui::pages::values::LiveValuesPage;
+use crate::ui::pages::web::AnalyticsOrPerson;
 use crate::ui::shared::identity::{AccountMenu, AuthOffBanner, provide_identity};
 
 /// The HTML document the server renders around the app.
@@ -133,7 +133,8 @@ impl LazyRoute for ExploreRoute {
     }
 }
 
-/// `/analytics`: page views, visitors, funnels and experiments.
+/// `/analytics`: the sites of web analytics, funnels and experiments; `/analytics?person=…`: one
+/// person's summary and timeline.
 struct AnalyticsRoute;
 
 #[lazy_route]
@@ -143,7 +144,7 @@ impl LazyRoute for AnalyticsRoute {
     }
 
     fn view(_this: Self) -> AnyView {
-        view! { <AnalyticsPage /> }.into_any()
+        view! { <AnalyticsOrPerson /> }.into_any()
     }
 }
 

@@ -195,6 +195,30 @@ impl Backend for Store {
         })
     }
 
+    fn web_sites(&self) -> BoxFuture<'_, Result<Vec<String>, ApiError>> {
+        Box::pin(async move { answer("web analytics", Store::sites(self).await) })
+    }
+
+    fn web_dashboard(&self, site: String) -> BoxFuture<'_, Result<String, ApiError>> {
+        Box::pin(async move {
+            answer(
+                "dashboards",
+                Store::web_dashboard(self, &site, app::clock::now_ms()).await,
+            )
+        })
+    }
+
+    fn person(&self, user_id: String) -> BoxFuture<'_, Result<app::people::Person, ApiError>> {
+        Box::pin(async move {
+            match answer("people", Store::person(self, &user_id).await)? {
+                Some(person) => Ok(person),
+                None => Err(ApiError::NotFound(format!(
+                    "nothing is kept of a person with the id {user_id:?}"
+                ))),
+            }
+        })
+    }
+
     fn tokens(&self) -> BoxFuture<'_, Result<Vec<app::auth::TokenInfo>, ApiError>> {
         Box::pin(async move { answer("access", Store::tokens(self).await) })
     }

@@ -338,6 +338,28 @@ impl Store {
         Ok(set.is_some())
     }
 
+    /// The id of `site`'s built-in Web analytics dashboard, made on first use from
+    /// [`app::dashboard::web_template::web_analytics`] (by whichever process asks first); once
+    /// made it is an ordinary dashboard, edited and versioned like any other.
+    ///
+    /// # Errors
+    /// Redis failed.
+    pub async fn web_dashboard(&self, site: &str, now_ms: i64) -> Result<String, DashboardError> {
+        let id = super::keys::name_hash(&format!("web-analytics\n{site}"));
+        let mut dashboard = app::dashboard::web_template::web_analytics(site);
+        dashboard.id.clone_from(&id);
+        // Version 0 saves only where there is none yet: a dashboard already made stays as it
+        // was edited, and two processes making it at once make it once.
+        self.save_version(
+            dashboard,
+            "Built-in Web analytics dashboard",
+            "livedash",
+            now_ms,
+        )
+        .await?;
+        Ok(id)
+    }
+
     async fn save_version(
         &self,
         mut dashboard: Dashboard,

@@ -356,6 +356,24 @@ fn SourceFields(
                         <a class="small" href="/analytics">"Define experiments on the Analytics page"</a>
                     }.into_any()
                 }
+                WidgetKind::WebStats => text_field("Site", "source-site", "events without a site", |s| s.id.clone(), |s, v| s.id = v).into_any(),
+                WidgetKind::WebRanking => {
+                    let current = source().property;
+                    view! {
+                        {text_field("Site", "source-site", "events without a site", |s| s.id.clone(), |s, v| s.id = v)}
+                        <label class="field">
+                            <span>"Ranking"</span>
+                            <select data-testid="source-ranking" on:change=move |event| {
+                                let ranking = event_target_value(&event);
+                                set.run(("source-ranking", Box::new(move |source: &mut AnalyticsSource| source.property = ranking)));
+                            }>
+                                {crate::web::RANKINGS.iter().map(|(name, label)| {
+                                    view! { <option value=*name selected=current == *name>{*label}</option> }
+                                }).collect_view()}
+                            </select>
+                        </label>
+                    }.into_any()
+                }
                 WidgetKind::TopValues => view! {
                     {text_field("Event", "source-event", "every event", |s| s.event.clone(), |s, v| s.event = v)}
                     {text_field("Property ranked", "source-property", "empty ranks event names", |s| s.property.clone(), |s, v| s.property = v)}

@@ -1,4 +1,5 @@
-//! The Analytics page: define and delete funnels and experiments, and how to send events.
+//! The Analytics page's funnels and experiments (define and delete them), and how to send
+//! events; its web analytics part is `pages::web`.
 
 use leptos::prelude::*;
 
@@ -67,7 +68,7 @@ pub fn AnalyticsPage() -> impl IntoView {
     let can_edit = crate::ui::shared::identity::can_edit();
     view! {
         <section class="analytics-page" data-testid="analytics-page" data-ready=move || definitions.with(|d| d.is_some().to_string())>
-            <h1>"Analytics"</h1>
+            <h1>"Funnels and experiments"</h1>
             <p class="muted">
                 "Funnels and experiments count the events sent to "<code>"POST /api/v1/events"</code>
                 ". Show them on a dashboard with the Funnel and Experiment widgets."
@@ -121,8 +122,8 @@ pub fn AnalyticsPage() -> impl IntoView {
                 <NewExperiment create=Callback::new(move |experiment| apply.run(AnalyticsChange::CreateExperiment { experiment })) />
             </Show>
             <h2>"Sending page views from a website"</h2>
-            <p>"Add one line to every page, with an ingest token from the Access page (it can only write events); it sends a page view with the path and keeps an anonymous id in local storage:"</p>
-            <pre class="snippet">{"<script defer src=\"http://<livedash host>/track.js\" data-token=\"ldt_…\"></script>"}</pre>
+            <p>"Add one line to every page, with an ingest token from the Access page (it can only write events); it sends a page view with the path and keeps an anonymous id in local storage. "<code>"data-site"</code>" names the site (by default the page's host); with "<code>"data-mode=\"cookieless\""</code>" nothing is stored in the browser:"</p>
+            <pre class="snippet">{"<script defer src=\"http://<livedash host>/track.js\" data-token=\"ldt_…\" data-site=\"example.com\"></script>"}</pre>
             <p>"Custom events: "<code>"livedash.track(\"signup_completed\", {plan: \"pro\"})"</code>"."</p>
         </section>
     }

@@ -1,18 +1,21 @@
-//! The analytics widgets: unique users, top pages, funnels, experiments, the event feed, and
-//! histogram heatmaps.
+//! The analytics widgets: unique users, top pages, funnels, experiments, the event feed,
+//! histogram heatmaps, and web analytics (`widgets::web`).
 //! Their numbers are not sums of deltas (a union of users, a funnel's ordered steps, always-valid
 //! p-values), so the server recomputes them every two seconds while they are shown.
 
-use leptos::either::{Either, EitherOf7};
+use leptos::either::{Either, EitherOf8};
 use leptos::prelude::*;
 
 use crate::dashboard::Widget;
+#[cfg(feature = "hydrate")]
+use crate::events::AnalyticsQuery;
 use crate::events::{
     AnalyticsAnswer, Event, ExperimentReport, FunnelReport, Heatmap, UNIQUE_STANDARD_ERROR,
 };
 use crate::format;
 use crate::model::format_utc;
 use crate::ui::widgets::context::WidgetContext;
+use crate::ui::widgets::web::{WebRanking, WebStats};
 
 /// An analytics widget's body, in a WASM chunk of its own (see `widgets::body::LoadBody`).
 #[lazy]
@@ -26,33 +29,47 @@ fn AnalyticsBody(widget: Signal<Widget>, context: WidgetContext) -> impl IntoVie
     let answer = RwSignal::new(None::<Result<AnalyticsAnswer, String>>);
     #[cfg(feature = "hydrate")]
     keep_asking(widget, context, answer);
+    let linked = context.share.get_value().is_none();
     #[cfg(not(feature = "hydrate"))]
     let _ = (widget, context);
     view! {
         <div class="analytics" data-testid="widget-analytics">
             {move || match answer.get() {
-                None => EitherOf7::A(view! { <p class="muted">"Loading…"</p> }),
-                Some(Err(error)) => EitherOf7::B(view! { <p class="error" role="alert">{error}</p> }),
-                Some(Ok(AnalyticsAnswer::Uniques { users })) => EitherOf7::C(view! { <Uniques users /> }),
-                Some(Ok(AnalyticsAnswer::Top { entries, total })) => EitherOf7::D(view! { <Ranking entries total /> }),
-                Some(Ok(AnalyticsAnswer::Funnel(report))) => EitherOf7::E(view! { <FunnelBars report /> }),
+                None => EitherOf8::A(view! { <p class="muted">"Loading…"</p> }),
+                Some(Err(error)) => EitherOf8::B(view! { <p class="error" role="alert">{error}</p> }),
+                Some(Ok(AnalyticsAnswer::Uniques { users })) => EitherOf8::C(view! { <Uniques users /> }),
+                Some(Ok(AnalyticsAnswer::Top { entries, total })) => EitherOf8::D(view! { <Ranking entries total /> }),
+                Some(Ok(AnalyticsAnswer::Funnel(report))) => EitherOf8::E(view! { <FunnelBars report /> }),
                 Some(Ok(AnalyticsAnswer::Experiment(report))) => {
-                    EitherOf7::F(Either::Left(view! { <ExperimentTable report /> }))
+                    EitherOf8::F(Either::Left(view! { <ExperimentTable report /> }))
                 }
                 Some(Ok(AnalyticsAnswer::Latest { events })) => {
-                    EitherOf7::F(Either::Right(view! { <Feed events /> }))
+                    EitherOf8::F(Either::Right(view! { <Feed events linked /> }))
                 }
                 Some(Ok(AnalyticsAnswer::Heatmap(heatmap))) => {
                     let unit = widget.with_untracked(|widget| widget.display.unit.clone());
-                    EitherOf7::G(view! { <HeatmapChart heatmap unit /> })
+                    EitherOf8::G(view! { <HeatmapChart heatmap unit /> })
+                }
+                Some(Ok(AnalyticsAnswer::Web(report))) => {
+                    let (kind, ranking, limit) = widget.with_untracked(|widget| (
+                        widget.kind,
+                        widget.source.as_ref().map(|source| source.property.clone()).unwrap_or_default(),
+                        widget.display.limit.unwrap_or(10) as usize,
+                    ));
+                    EitherOf8::H(if kind == crate::dashboard::WidgetKind::WebStats {
+                        Either::Left(view! { <WebStats report /> })
+                    } else {
+                        Either::Right(view! { <WebRanking report ranking limit /> })
+                    })
                 }
             }}
         </div>
     }
 }
 
-/// Asks at once, whenever the widget's settings change, and every `REFRESH_MS`; never two
-/// requests of one widget at a time.
+/// Asks at once, whenever the widget's settings or the page's web filters change, and every
+/// `REFRESH_MS`; the timer never starts a request while one is under way, and only the newest
+/// request's answer is shown.
 #[cfg(feature = "hydrate")]
 fn keep_asking(
     widget: Signal<Widget>,
@@ -61,18 +78,27 @@ fn keep_asking(
 ) {
     const REFRESH_MS: u64 = 2_000;
     use crate::widget_data::analytics_query;
+    let address = leptos_router::hooks::use_query_map();
+    let filters = Memo::new(move |_| address.with(crate::ui::widgets::web::filters_in));
     let busy = StoredValue::new(false);
-    let ask = move || {
-        if busy.try_get_value().unwrap_or(true) {
+    let newest = StoredValue::new(0_u64);
+    let ask = move |forced: bool| {
+        if !forced && busy.try_get_value().unwrap_or(true) {
             return;
         }
         let Some(window) = context.window.try_get_untracked() else {
             return;
         };
-        let Some(query) = widget.try_with_untracked(|widget| analytics_query(widget, window))
+        let Some(mut query) = widget.try_with_untracked(|widget| analytics_query(widget, window))
         else {
             return;
         };
+        if let Some(AnalyticsQuery::Web {
+            filters: wanted, ..
+        }) = &mut query
+        {
+            *wanted = filters.get_untracked();
+        }
         let Some(query) = query else {
             answer.set(Some(Err(
                 "Pick what to show in the widget's settings.".into()
@@ -80,11 +106,15 @@ fn keep_asking(
             return;
         };
         busy.set_value(true);
+        let request = newest.get_value() + 1;
+        newest.set_value(request);
         let share = context.share.get_value();
         leptos::task::spawn_local(async move {
             let result = crate::api::analytics(query, share).await;
-            busy.try_set_value(false);
-            answer.try_set(Some(result.map_err(|error| error.to_string())));
+            if newest.try_get_value() == Some(request) {
+                busy.try_set_value(false);
+                answer.try_set(Some(result.map_err(|error| error.to_string())));
+            }
         });
     };
     Effect::new(move |_| {
@@ -96,9 +126,14 @@ fn keep_asking(
                 widget.display.limit,
             )
         });
-        ask();
+        filters.track();
+        ask(true);
     });
-    let handle = set_interval_with_handle(ask, std::time::Duration::from_millis(REFRESH_MS)).ok();
+    let handle = set_interval_with_handle(
+        move || ask(false),
+        std::time::Duration::from_millis(REFRESH_MS),
+    )
+    .ok();
     on_cleanup(move || {
         if let Some(handle) = handle {
             handle.clear();
@@ -308,7 +343,7 @@ fn ExperimentTable(report: ExperimentReport) -> impl IntoView {
 
 /// The newest events, newest first.
 #[component]
-fn Feed(events: Vec<Event>) -> impl IntoView {
+fn Feed(events: Vec<Event>, linked: bool) -> impl IntoView {
     if events.is_empty() {
         return Either::Left(view! { <p class="muted">"No events yet."</p> });
     }
@@ -328,7 +363,14 @@ fn Feed(events: Vec<Event>) -> impl IntoView {
                         <li class="feed-item">
                             <span class="feed-time muted">{format_utc(event.ts)}</span>
                             <span class="feed-event">{event.event}</span>
-                            <span class="feed-user muted">{event.user_id}</span>
+                            {if linked {
+                                let address = crate::ui::pages::web::person_address(&event.user_id);
+                                Either::Left(view! {
+                                    <a class="feed-user" href=address data-testid="feed-user" title="This person's timeline">{event.user_id}</a>
+                                })
+                            } else {
+                                Either::Right(view! { <span class="feed-user muted">{event.user_id}</span> })
+                            }}
                             <span class="feed-props muted">{properties}</span>
                         </li>
                     }

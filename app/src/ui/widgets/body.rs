@@ -94,7 +94,9 @@ fn body_code(kind: WidgetKind) -> BodyCode {
         | WidgetKind::Funnel
         | WidgetKind::Experiment
         | WidgetKind::EventFeed
-        | WidgetKind::Heatmap => BodyCode::Chunk(&ANALYTICS),
+        | WidgetKind::Heatmap
+        | WidgetKind::WebStats
+        | WidgetKind::WebRanking => BodyCode::Chunk(&ANALYTICS),
     }
 }
 

@@ -30,10 +30,15 @@ pub fn new_widget(id: &str, kind: WidgetKind, layout: GridRect) -> Widget {
     }
     if kind.uses_source() {
         let ranked = kind == WidgetKind::TopValues;
+        let property = match kind {
+            WidgetKind::TopValues => "path",
+            WidgetKind::WebRanking => "page",
+            _ => "",
+        };
         widget = widget.with_source(AnalyticsSource {
             id: String::new(),
             event: if ranked { PAGE_VIEW } else { "" }.to_owned(),
-            property: if ranked { "path" } else { "" }.to_owned(),
+            property: property.to_owned(),
         });
     }
     widget

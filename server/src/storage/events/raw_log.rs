@@ -7,23 +7,24 @@ use app::events::Event;
 use crate::storage::{StorageError, Store};
 
 /// Log entries read per step of a backfill or of the latest-events listing.
-const LOG_PAGE: usize = 100;
+pub(super) const LOG_PAGE: usize = 100;
 
 impl Store {
-    /// One page of the raw log, decoded: `command` is `XRANGE` or `XREVRANGE`, with its two
-    /// bounds in the order that command takes them.
-    pub(super) async fn log_page(
+    /// One page of the raw log (at most `count` entries), decoded: `command` is `XRANGE` or
+    /// `XREVRANGE`, with its two bounds in the order that command takes them.
+    pub(crate) async fn log_page(
         &self,
         command: &str,
         first: &str,
         second: &str,
+        count: usize,
     ) -> Result<Vec<(String, Vec<Event>)>, StorageError> {
         let reply: Vec<(String, HashMap<String, String>)> = redis::cmd(command)
             .arg(self.keys.event_log())
             .arg(first)
             .arg(second)
             .arg("COUNT")
-            .arg(LOG_PAGE)
+            .arg(count)
             .query_async(&mut self.connection())
             .await?;
         reply

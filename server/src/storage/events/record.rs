@@ -302,7 +302,9 @@ impl Store {
         let mut oldest = None;
         let mut after = "-".to_owned();
         loop {
-            let entries = self.log_page("XRANGE", &after, "+").await?;
+            let entries = self
+                .log_page("XRANGE", &after, "+", super::raw_log::LOG_PAGE)
+                .await?;
             let Some((last_id, _)) = entries.last() else {
                 break;
             };

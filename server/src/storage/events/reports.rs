@@ -113,6 +113,26 @@ impl Store {
                     .latest_events(&event, limit.min(MAX_LATEST_LIMIT) as usize)
                     .await?,
             }),
+            AnalyticsQuery::Web {
+                site,
+                from,
+                to,
+                filters,
+            } => {
+                check_range(from, to)?;
+                check_filters(&filters)?;
+                let range = (from, to.min(now_ms + 1));
+                let mut report = if filters.is_empty() {
+                    self.visit_report(&site, range.0, range.1, now_ms).await?
+                } else {
+                    self.filtered_visit_report(&site, range, &filters, now_ms)
+                        .await?
+                };
+                for ranked in report.rankings.values_mut() {
+                    ranked.truncate(MAX_TOP_LIMIT as usize);
+                }
+                Ok(AnalyticsAnswer::Web(report))
+            }
         }
     }
 
@@ -307,7 +327,9 @@ impl Store {
         let mut before = "+".to_owned();
         // Bounded: a rare event name must not make one request read the whole log.
         for _ in 0..10 {
-            let entries = self.log_page("XREVRANGE", &before, "-").await?;
+            let entries = self
+                .log_page("XREVRANGE", &before, "-", super::raw_log::LOG_PAGE)
+                .await?;
             let Some((last_id, _)) = entries.last() else {
                 break;
             };
@@ -332,6 +354,28 @@ impl Store {
 
 /// Longest range an analytics widget reads.
 const MAX_ANALYTICS_RANGE_MS: i64 = 400 * 86_400_000;
+
+/// Most filters one web report takes.
+const MAX_WEB_FILTERS: usize = 10;
+
+fn check_filters(filters: &[app::web::WebFilter]) -> Result<(), AnalyticsError> {
+    if filters.len() > MAX_WEB_FILTERS {
+        return Err(AnalyticsError::Invalid(format!(
+            "parameter `filters`: at most {MAX_WEB_FILTERS} filters, not {}",
+            filters.len()
+        )));
+    }
+    match filters
+        .iter()
+        .find(|filter| !crate::storage::visits::is_ranking(&filter.ranking))
+    {
+        Some(unknown) => Err(AnalyticsError::Invalid(format!(
+            "parameter `filters`: no ranking is called `{}`",
+            unknown.ranking
+        ))),
+        None => Ok(()),
+    }
+}
 
 fn check_range(from: i64, to: i64) -> Result<(), AnalyticsError> {
     // Bounded times first, so that `to - from` cannot overflow.

@@ -10,10 +10,11 @@
 //! so that no key takes every event on a cluster; a report reads every partition and adds them
 //! up.
 
+mod replay;
 mod report;
 pub mod session;
 
-pub use report::{Ranked, VisitReport};
+pub use replay::{FILTER_LOOKBACK_MS, is_ranking};
 
 /// How late an event may arrive and still join, extend or split the visits it belongs to;
 /// later ones count as a visit of their own.

@@ -1,46 +1,53 @@
-//! Reading visits back: a site's counts over a range, added up over buckets and partitions.
+//! Reading a site's web analytics back: its counts over a range, added up over buckets and
+//! partitions.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
+use app::web::{Ranked, WebReport};
 use futures::future::try_join_all;
 use redis::RedisError;
-use serde::Serialize;
 
 use super::session::{DIMENSIONS, TIERS};
 use super::{CURRENT_WINDOW_MS, MINUTE_SPAN_MS};
 use crate::storage::{StorageError, Store};
 
-/// A site's visits that started in a range.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct VisitReport {
-    pub visits: u64,
-    pub pageviews: u64,
-    /// The visits' durations added up (first to last event), ms.
-    pub duration_ms: u64,
-    /// Visits with at most one page view and no other event.
-    pub bounces: u64,
-    /// Users with an event in the last five minutes (whatever the range).
-    pub current_visitors: u64,
-    /// Per ranking (`entry`, `exit`, and each dimension: `channel`, `referrer`, `utm_source`, …,
-    /// `device`), its values by visits, most first.
-    pub rankings: BTreeMap<String, Vec<Ranked>>,
+/// The rankings every report has: pages viewed, entry and exit pages, then [`DIMENSIONS`].
+pub(super) fn ranking_names() -> impl Iterator<Item = &'static str> {
+    ["page", "entry", "exit"].into_iter().chain(DIMENSIONS)
 }
 
-/// One value of a ranking and the visits it has.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Ranked {
-    pub value: String,
-    pub visits: u64,
+/// Which count buckets a report over `[from, to)` reads: their tier's letter and their starts
+/// (minutes up to six hours, hours beyond; the range widened to whole buckets).
+pub(super) fn report_buckets(from: i64, to: i64) -> (&'static str, i64, Vec<i64>) {
+    let (tier, width) = TIERS[usize::from(to - from > MINUTE_SPAN_MS)];
+    let first = from - from.rem_euclid(width);
+    let starts = (0..)
+        .map(|n| first + n * width)
+        .take_while(|start| *start < to)
+        .collect();
+    (tier, width, starts)
 }
 
-/// The rankings every report has: entry and exit pages, then [`DIMENSIONS`].
-fn ranking_names() -> impl Iterator<Item = &'static str> {
-    ["entry", "exit"].into_iter().chain(DIMENSIONS)
+/// `values` (summed over partitions) as a ranking, most first.
+pub(super) fn ranked(values: HashMap<String, f64>) -> Vec<Ranked> {
+    let mut ranked: Vec<Ranked> = values
+        .into_iter()
+        .filter(|(_, visits)| *visits >= 0.5)
+        .map(|(value, visits)| Ranked {
+            value,
+            // Whole counts: each visit adds one.
+            visits: visits.round() as u64,
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.visits.cmp(&a.visits).then_with(|| a.value.cmp(&b.value)));
+    ranked
 }
 
 impl Store {
-    /// The visits of `site` that started in `[from, to)`, read from minute counts for ranges of
-    /// up to six hours and from hour counts beyond (the range widened to whole buckets).
+    /// The web analytics of `site` over `[from, to)` from its counts: the visits that started
+    /// in it, the pages viewed and the visitors (a HyperLogLog per bucket) in it, read from minute
+    /// counts for ranges of up to six hours and from hour counts beyond (the range widened to
+    /// whole buckets).
     ///
     /// # Errors
     /// Redis failed.
@@ -50,15 +57,10 @@ impl Store {
         from: i64,
         to: i64,
         now_ms: i64,
-    ) -> Result<VisitReport, StorageError> {
-        let (tier, width) = TIERS[usize::from(to - from > MINUTE_SPAN_MS)];
-        let first = from - from.rem_euclid(width);
-        let starts: Vec<i64> = (0..)
-            .map(|n| first + n * width)
-            .take_while(|start| *start < to)
-            .collect();
+    ) -> Result<WebReport, StorageError> {
+        let (tier, _, starts) = report_buckets(from, to);
         if starts.is_empty() {
-            return Ok(VisitReport::default());
+            return Ok(WebReport::default());
         }
         let reads = (0..self.log.count()).map(|partition| {
             let base = self.keys.visits_base(site, partition);
@@ -83,11 +85,16 @@ impl Store {
                     .arg(format!("{base}cur"))
                     .arg(now_ms - CURRENT_WINDOW_MS)
                     .arg("+inf");
+                // Partitions hold different users: their visitors add up.
+                pipe.cmd("PFCOUNT");
+                for bucket in &buckets {
+                    pipe.arg(format!("{bucket}:u"));
+                }
                 let reply: Vec<redis::Value> = pipe.query_async(&mut self.connection()).await?;
                 Ok::<_, StorageError>((buckets.len(), reply))
             }
         });
-        let mut report = VisitReport::default();
+        let mut report = WebReport::default();
         let mut rankings: HashMap<&str, HashMap<String, f64>> = HashMap::new();
         for (buckets, reply) in try_join_all(reads).await? {
             let mut values = reply.into_iter();
@@ -110,23 +117,15 @@ impl Store {
                     *merged.entry(value).or_default() += visits;
                 }
             }
-            if let Some(current) = values.next() {
-                report.current_visitors +=
-                    redis::from_redis_value::<u64>(current).map_err(RedisError::from)?;
-            }
+            let mut count = || {
+                redis::from_redis_value::<u64>(values.next().unwrap_or(redis::Value::Int(0)))
+                    .map_err(RedisError::from)
+            };
+            report.current_visitors += count()?;
+            report.visitors += count()?;
         }
         for (ranking, values) in rankings {
-            let mut ranked: Vec<Ranked> = values
-                .into_iter()
-                .filter(|(_, visits)| *visits >= 0.5)
-                .map(|(value, visits)| Ranked {
-                    value,
-                    // Whole counts: each visit adds one.
-                    visits: visits.round() as u64,
-                })
-                .collect();
-            ranked.sort_by(|a, b| b.visits.cmp(&a.visits).then_with(|| a.value.cmp(&b.value)));
-            report.rankings.insert(ranking.to_owned(), ranked);
+            report.rankings.insert(ranking.to_owned(), ranked(values));
         }
         Ok(report)
     }

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 
+use app::events::{Event, PAGE_VIEW};
 use serde::{Deserialize, Serialize};
 
 /// The dimensions counted per visit, from its first event, in the order of a visit's `d`
@@ -78,11 +79,13 @@ pub struct Deltas {
     pub visits: i64,
 }
 
-fn bucket(tier: usize, ts: i64) -> Bucket {
+/// The bucket of `tier` that `ts` falls in.
+pub fn bucket(tier: usize, ts: i64) -> Bucket {
     (tier, ts - ts.rem_euclid(TIERS[tier].1))
 }
 
-fn bounce(visit: &Visit) -> i64 {
+/// 1 when `visit` bounced (at most one page view, no engagement), else 0.
+pub fn bounce(visit: &Visit) -> i64 {
     i64::from(visit.pv <= 1 && visit.g == 0)
 }
 
@@ -97,6 +100,14 @@ impl Deltas {
             None => {
                 values.insert(value.to_owned(), sign);
             }
+        }
+    }
+
+    /// Counts a page view of `path` at `ts` in the `page` ranking of its buckets: pages are
+    /// ranked by when they were viewed, not by their visit's start.
+    pub fn page_view(&mut self, ts: i64, path: &str) {
+        for tier in 0..TIERS.len() {
+            self.rank(bucket(tier, ts), "page", path, 1);
         }
     }
 
@@ -233,6 +244,40 @@ pub fn advance(
     }
     visits.retain(|v| v.e >= latest - horizon - timeout);
     latest
+}
+
+/// A user's page events in time order, as visits see them.
+pub fn hits_of<'a>(events: &[&'a Event]) -> Vec<Hit<'a>> {
+    let mut events = events.to_vec();
+    events.sort_by_key(|event| event.ts);
+    events
+        .into_iter()
+        .map(|event| Hit {
+            ts: event.ts,
+            page: event.event == PAGE_VIEW,
+            path: event.properties.get("path").map_or("", String::as_str),
+            dimensions: dimensions(event),
+        })
+        .collect()
+}
+
+/// `event`'s values of [`DIMENSIONS`], joined by tabs (a tab in a value becomes a space).
+fn dimensions(event: &Event) -> String {
+    let mut joined = String::new();
+    for (index, dimension) in DIMENSIONS.into_iter().enumerate() {
+        if index > 0 {
+            joined.push('\t');
+        }
+        let property = if dimension == "referrer" {
+            "referrer_host"
+        } else {
+            dimension
+        };
+        if let Some(value) = event.properties.get(property) {
+            joined.extend(value.chars().map(|c| if c == '\t' { ' ' } else { c }));
+        }
+    }
+    joined
 }
 
 #[cfg(test)]

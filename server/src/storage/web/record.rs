@@ -2,10 +2,10 @@
 //! read, what the batch changes worked out, and written by [`super::script`], again if another
 //! writer came in between.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::LazyLock;
 
-use app::events::{Event, PAGE_VIEW};
+use app::events::Event;
 use app::web::{SITE_PROPERTY, URL_PROPERTY};
 use futures::future::try_join_all;
 
@@ -14,7 +14,7 @@ use super::script::APPLY_LUA;
 use crate::storage::keys::{name_hash, partition_of};
 use crate::storage::retention::plan::{self, Activity, Record, Step};
 use crate::storage::retention::{KEPT_MS, Period};
-use crate::storage::visits::session::{self, DIMENSIONS, Deltas, Hit, NUMBERS, TIERS, Visit};
+use crate::storage::visits::session::{self, Deltas, Hit, NUMBERS, TIERS, Visit, hits_of};
 use crate::storage::visits::{CURRENT_WINDOW_MS, LATENESS_MS, MINUTE_RETENTION_MS};
 use crate::storage::{StorageError, Store};
 
@@ -134,6 +134,13 @@ impl Store {
             let steps =
                 retention_arguments(&mut invocation, &users, &members, &read.records, &known);
             numbers_and_rankings(&mut invocation, &deltas, self.retention.hour_ms());
+            visitors_argument(
+                &mut invocation,
+                &lists,
+                &hits,
+                &members,
+                self.retention.hour_ms(),
+            );
             let answer: Vec<i64> = invocation.invoke_async(&mut self.connection()).await?;
             if answer.first() == Some(&0) {
                 cache.learn(site, &learnt(&users, &steps, &answer[1..]));
@@ -249,6 +256,9 @@ impl Store {
         for (latest, member) in current {
             invocation.arg(latest).arg(member);
         }
+        for hit in hits.iter().flatten().filter(|hit| hit.page) {
+            deltas.page_view(hit.ts, hit.path);
+        }
         deltas.prune();
         (deltas, visits_changed)
     }
@@ -274,40 +284,6 @@ impl Generations {
             expire_at: (generation + 2) * length_ms,
         }
     }
-}
-
-/// A user's page events in time order, as visits see them.
-fn hits_of<'a>(events: &[&'a Event]) -> Vec<Hit<'a>> {
-    let mut events = events.to_vec();
-    events.sort_by_key(|event| event.ts);
-    events
-        .into_iter()
-        .map(|event| Hit {
-            ts: event.ts,
-            page: event.event == PAGE_VIEW,
-            path: event.properties.get("path").map_or("", String::as_str),
-            dimensions: dimensions(event),
-        })
-        .collect()
-}
-
-/// `event`'s values of [`DIMENSIONS`], joined by tabs (a tab in a value becomes a space).
-fn dimensions(event: &Event) -> String {
-    let mut joined = String::new();
-    for (index, dimension) in DIMENSIONS.into_iter().enumerate() {
-        if index > 0 {
-            joined.push('\t');
-        }
-        let property = if dimension == "referrer" {
-            "referrer_host"
-        } else {
-            dimension
-        };
-        if let Some(value) = event.properties.get(property) {
-            joined.extend(value.chars().map(|c| if c == '\t' { ' ' } else { c }));
-        }
-    }
-    joined
 }
 
 /// The numbers and rankings sections of [`APPLY_LUA`]: one hash per bucket, one sorted set per
@@ -339,6 +315,37 @@ fn numbers_and_rankings(invocation: &mut redis::ScriptInvocation<'_>, deltas: &D
         for (value, delta) in values {
             invocation.arg(value).arg(delta);
         }
+    }
+}
+
+/// The visitors section of [`APPLY_LUA`]: per bucket, the users with a page view in it (for
+/// its HyperLogLog of visitors, `<bucket>:u`).
+fn visitors_argument(
+    invocation: &mut redis::ScriptInvocation<'_>,
+    lists: &[usize],
+    hits: &[Vec<Hit>],
+    members: &[String],
+    hour: i64,
+) {
+    let mut buckets: BTreeMap<(usize, i64), BTreeSet<&str>> = BTreeMap::new();
+    for (index, hits) in lists.iter().zip(hits) {
+        for hit in hits.iter().filter(|hit| hit.page) {
+            for tier in 0..TIERS.len() {
+                buckets
+                    .entry(session::bucket(tier, hit.ts))
+                    .or_default()
+                    .insert(&members[*index]);
+            }
+        }
+    }
+    invocation.arg(buckets.len());
+    for ((tier, start), users) in buckets {
+        let ttl = if tier == 0 { MINUTE_RETENTION_MS } else { hour };
+        invocation
+            .arg(format!("{}:{start}:u", TIERS[tier].0))
+            .arg(ttl)
+            .arg(users.len())
+            .arg(users.into_iter().collect::<Vec<_>>());
     }
 }
 

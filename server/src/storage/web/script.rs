@@ -20,7 +20,9 @@
 /// - numbers: the hash (after the start), its time to live, the number of fields, then field
 ///   and change;
 /// - rankings: the sorted set (after the start), its time to live, the number of values, then
-///   value and change.
+///   value and change;
+/// - visitors: the HyperLogLog (after the start), its time to live, the number of members, the
+///   members.
 ///
 /// Answers `[n]`, n the number of values read that changed since (then nothing was written:
 /// read again and retry), or `[0, ids…]`, the ids given to the new users in their order.
@@ -171,6 +173,16 @@ for _ = 1, take() do
     if score <= 0 then redis.call('ZREM', key, ARGV[i]) end
     i = i + 2
   end
+  redis.call('PEXPIRE', key, ttl, 'NX')
+end
+for _ = 1, take() do
+  local key, ttl = base .. ARGV[i], ARGV[i + 1]
+  i = i + 2
+  local n = take()
+  for from = i, i + n - 1, 4000 do
+    redis.call('PFADD', key, unpack(ARGV, from, math.min(from + 3999, i + n - 1)))
+  end
+  i = i + n
   redis.call('PEXPIRE', key, ttl, 'NX')
 end
 return answer
