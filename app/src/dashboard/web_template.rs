@@ -39,7 +39,7 @@ pub fn web_analytics(site: &str) -> Dashboard {
                 x: 0,
                 y: 0,
                 w: 12,
-                h: 4,
+                h: 5,
             },
         )
         .with_source(source("")),
@@ -62,7 +62,7 @@ pub fn web_analytics(site: &str) -> Dashboard {
             crate::web::ranking_label("visitor"),
             GridRect {
                 x: 0,
-                y: 28,
+                y: 29,
                 w: 4,
                 h: 6,
             },
@@ -76,7 +76,7 @@ pub fn web_analytics(site: &str) -> Dashboard {
             "Latest events (click a user for their timeline)",
             GridRect {
                 x: 4,
-                y: 28,
+                y: 29,
                 w: 8,
                 h: 6,
             },
