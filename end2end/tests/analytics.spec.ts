@@ -50,7 +50,7 @@ test("with --demo, the funnel, experiment and percentile widgets show live numbe
   // (while it writes them, the points arrive live).
   const percentiles = page.locator('[data-testid="widget"][data-kind="Percentiles"]');
   const chart = percentiles.getByTestId("widget-chart");
-  await expect(chart).toHaveAttribute("data-lines", "4");
+  await expect(chart).toHaveAttribute("data-lines", "4", { timeout: 60_000 });
   await expect.poll(() => numberOf(chart, "data-points"), { timeout: 60_000 }).toBeGreaterThan(4 * 100);
   await expect(percentiles.locator(".legend")).toContainText("p99");
 
